@@ -1,0 +1,162 @@
+import { stat } from 'node:fs/promises';
+import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
+import type { SeedReader } from '../core/io.ts';
+import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
+import { collectSeedFiles } from '../node/collect-seed-files.ts';
+import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
+import { openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
+import { loadManifest } from '../node/load-manifest.ts';
+import { createNativeSha256 } from '../node/native-sha256.ts';
+import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
+import type { CliIo } from './cli-io.ts';
+import { formatBytes, formatSeconds, percent } from './format.ts';
+import { ProgressReporter } from './progress-reporter.ts';
+
+export interface GetArgs {
+  manifest: string;
+  seeds: string[];
+  output?: string;
+  mirrors: string[];
+  dryRun: boolean;
+  json: boolean;
+  connections?: number;
+  mergeGap?: number;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `tessera get MANIFEST`: rebuild the image from the seeds, fetch what is
+ * missing, verify, and only then give it its final name.
+ */
+export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
+  const started = performance.now();
+  const { manifest, url: manifestUrl } = await loadManifest(args.manifest);
+  const table = manifest.blocks;
+  const output = args.output ?? manifest.name;
+  io.info(`Image: ${manifest.name}, ${formatBytes(table.length)}, SHA-256 ${manifest.sha256}`);
+
+  // Mirrors: the manifest's (relative ones need the manifest's URL), then --mirror.
+  const mirrors: string[] = [];
+  for (const m of manifest.mirrors) {
+    try {
+      mirrors.push(...resolveMirrors([m], manifestUrl));
+    } catch (error) {
+      if (args.mirrors.length === 0 || !isTesseraError(error)) throw error;
+      io.warn(`${(error as Error).message.split(';')[0]}; using --mirror instead`);
+    }
+  }
+  mirrors.push(...resolveMirrors(args.mirrors));
+
+  // Earlier interrupted work, and an existing output, are seeds too (as zsync does).
+  const leftovers: string[] = [];
+  if (args.dryRun) {
+    for (const p of [resumePathFor(output), partPathFor(output)]) if (await exists(p)) leftovers.push(p);
+  } else {
+    const resume = await takeOverPartialOutput(output);
+    if (resume) {
+      leftovers.push(resume);
+      io.info(`Resuming: the verified part of an earlier run (${resume}) is used first.`);
+    }
+  }
+  if (await exists(output)) leftovers.push(output);
+
+  const collected = await collectSeedFiles([...leftovers, ...args.seeds]);
+  for (const p of collected.problems) io.warn(`seed ${p.path}: ${p.reason}; skipped`);
+  const readers: FileSeedReader[] = [];
+  for (const f of collected.files) {
+    try {
+      readers.push(await openFileSeed(f.path));
+    } catch (error) {
+      io.warn(`seed ${f.path}: ${(error as Error).message}; skipped`);
+    }
+  }
+
+  const reporter = new ProgressReporter(io.stderr, false);
+  reporter.setScanTotal(readers.reduce((s, r) => s + r.size, 0));
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let fileOutput: Awaited<ReturnType<typeof openFileOutput>> | undefined;
+  try {
+    io.info(`Scanning ${readers.length} local file${readers.length === 1 ? '' : 's'} (${formatBytes(readers.reduce((s, r) => s + r.size, 0))}) for blocks of the image...`);
+    const session = await scanSeeds(manifest, readers as SeedReader[], { signal: controller.signal, onEvent: (e) => reporter.handle(e), plan: { mergeGap: args.mergeGap } });
+    reporter.done();
+    const plan = session.plan;
+    const scanSeconds = (performance.now() - started) / 1000;
+    io.info(
+      `Plan: ${formatBytes(plan.bytesLocal)} (${percent(plan.bytesLocal, table.length)}) from your files` +
+        (plan.bytesZero > 0 ? ` (${formatBytes(plan.bytesZero)} of it zeros)` : '') +
+        `, ${formatBytes(plan.bytesToFetch)} (${percent(plan.bytesToFetch, table.length)}) to download in ${plan.requests} request${plan.requests === 1 ? '' : 's'}` +
+        ` from ${mirrors.length} mirror${mirrors.length === 1 ? '' : 's'}. Scan took ${formatSeconds(scanSeconds)}.`,
+    );
+    if (args.dryRun) {
+      if (args.json) {
+        io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, bytesFetched: 0, requests: plan.requests, sha256: manifest.sha256, seconds: scanSeconds, mirrors });
+      }
+      return 0;
+    }
+    if (plan.bytesToFetch > 0 && mirrors.length === 0) {
+      throw new TesseraError(ErrorCode.MirrorsFailed, `${formatBytes(plan.bytesToFetch)} must be downloaded, but there is no mirror to download from; add one with --mirror URL`);
+    }
+
+    fileOutput = await openFileOutput(output);
+    let result: RebuildResult;
+    try {
+      result = await downloadAndAssemble(session, {
+        mirrors,
+        fetcher: createFetchRangeFetcher(),
+        sink: fileOutput.sink,
+        createSha256: createNativeSha256,
+        connections: args.connections,
+        signal: controller.signal,
+        onEvent: (e) => reporter.handle(e),
+      });
+    } catch (error) {
+      reporter.done();
+      if (isTesseraError(error, ErrorCode.ChecksumMismatch)) await fileOutput.discard();
+      else {
+        await fileOutput.keep();
+        io.warn(`everything verified so far is kept in ${fileOutput.partPath}; run the same command again to resume`);
+      }
+      throw error;
+    }
+    reporter.done();
+    await fileOutput.commit();
+    const seconds = (performance.now() - started) / 1000;
+    io.info(`Verified: SHA-256 ${result.sha256} matches the manifest.`);
+    io.info(
+      `Wrote ${output}: ${formatBytes(table.length)}, ${formatBytes(result.bytesLocal)} from your files, ` +
+        `${formatBytes(result.bytesFetched)} downloaded in ${result.requests} request${result.requests === 1 ? '' : 's'}, ${formatSeconds(seconds)}.`,
+    );
+    for (const m of result.mirrors) {
+      if (m.failures > 0 || m.disabled) io.info(`  ${m.url}: ${m.requests} requests, ${m.failures} failed${m.disabled ? `, set aside: ${m.disabled}` : ''}`);
+    }
+    if (args.json) {
+      io.json({
+        ok: true,
+        output,
+        bytesLocal: result.bytesLocal,
+        bytesFetched: result.bytesFetched,
+        requests: result.requests,
+        sha256: result.sha256,
+        seconds,
+        plannedBytes: plan.bytesToFetch,
+        blocksRepaired: result.blocksRepaired,
+        mirrors: result.mirrors,
+      });
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await Promise.all(readers.map((r) => r.close().catch(() => {})));
+  }
+}

@@ -1,0 +1,129 @@
+import { parseArgs } from 'node:util';
+import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
+import { createCliIo } from './cli-io.ts';
+import { runGet } from './get-command.ts';
+import { runMake } from './make-command.ts';
+import { runServe } from './serve-command.ts';
+
+declare const TESSERA_VERSION: string;
+const VERSION = typeof TESSERA_VERSION === 'string' ? TESSERA_VERSION : 'dev';
+
+const HELP = `tessera ${VERSION}: rebuild a large image from files you already have, downloading only what is missing.
+
+Usage:
+  tessera make IMAGE [-o MANIFEST] [--url URL]... [--block-size N] [--name NAME] [--json]
+      Describe IMAGE in a small manifest (default IMAGE.tessera) to publish next to it.
+      --url gives the image's mirror URLs (absolute, or relative to the manifest's URL);
+      without --url the image is expected next to the manifest.
+
+  tessera get MANIFEST_PATH_OR_URL [--seed PATH]... [-o OUT] [--mirror URL]... [--dry-run] [--json]
+      Rebuild the image into OUT (default: the image's name) from the seed files and
+      folders (searched recursively), downloading only the missing blocks. OUT appears
+      only once its SHA-256 is verified; an interrupted run resumes where it stopped.
+      --dry-run       scan and show the plan, download nothing
+      --mirror URL    another place to download the image from (repeatable)
+      --connections N requests in flight at once (default 6)
+      --merge-gap N   fetch two missing runs as one request when at most N bytes apart (default 0)
+      --json          print the result as one JSON object on the last line
+
+  tessera serve DIR [--port N] [--host ADDR]
+      Serve DIR over HTTP with Range and CORS, for trying things locally (default port 8080).
+
+Exit status: 0 on success, 1 on failure, 2 on a usage error.`;
+
+function usage(message: string): never {
+  throw new TesseraError(ErrorCode.InvalidOption, `${message}\nRun \`tessera --help\` for usage.`);
+}
+
+function integer(value: string | undefined, name: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) usage(`${name} must be a whole number of at least ${min}, not "${value}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const wantsJson = rest.includes('--json');
+  const io = createCliIo(VERSION, wantsJson);
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(HELP + '\n');
+        return 0;
+      case '--version':
+      case '-V':
+        process.stdout.write(`tessera ${VERSION}\n`);
+        return 0;
+      case 'make': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            output: { type: 'string', short: 'o' },
+            url: { type: 'string', multiple: true, default: [] },
+            'block-size': { type: 'string' },
+            name: { type: 'string' },
+            json: { type: 'boolean', default: false },
+          },
+        });
+        if (positionals.length !== 1) usage('make takes exactly one IMAGE');
+        return await runMake(
+          { image: positionals[0], output: values.output, urls: values.url, blockSize: integer(values['block-size'], '--block-size', 1), name: values.name, json: values.json },
+          io,
+        );
+      }
+      case 'get': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {
+            output: { type: 'string', short: 'o' },
+            seed: { type: 'string', multiple: true, default: [] },
+            mirror: { type: 'string', multiple: true, default: [] },
+            'dry-run': { type: 'boolean', default: false },
+            json: { type: 'boolean', default: false },
+            connections: { type: 'string' },
+            'merge-gap': { type: 'string' },
+          },
+        });
+        if (positionals.length !== 1) usage('get takes exactly one MANIFEST (a path or URL)');
+        return await runGet(
+          {
+            manifest: positionals[0],
+            seeds: values.seed,
+            output: values.output,
+            mirrors: values.mirror,
+            dryRun: values['dry-run'],
+            json: values.json,
+            connections: integer(values.connections, '--connections', 1),
+            mergeGap: integer(values['merge-gap'], '--merge-gap', 0),
+          },
+          io,
+        );
+      }
+      case 'serve': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: { port: { type: 'string', short: 'p' }, host: { type: 'string', default: '127.0.0.1' } },
+        });
+        if (positionals.length !== 1) usage('serve takes exactly one DIR');
+        return await runServe({ dir: positionals[0], port: integer(values.port, '--port', 0) ?? 8080, host: values.host }, io);
+      }
+      default:
+        usage(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    const isUsage = isTesseraError(error, ErrorCode.InvalidOption) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const message = error instanceof Error ? error.message : String(error);
+    io.progressDone();
+    process.stderr.write(`tessera: ${message}\n`);
+    if (wantsJson) io.json({ ok: false, error: { code: isTesseraError(error) ? error.code : ((error as { code?: string }).code ?? 'E_UNEXPECTED'), message } });
+    if (!isTesseraError(error) && !isUsage) process.stderr.write((error as Error).stack + '\n');
+    return isUsage ? 2 : 1;
+  }
+}

@@ -1,0 +1,26 @@
+import { startStaticServer } from '../node/static-server.ts';
+import type { CliIo } from './cli-io.ts';
+import { formatBytes } from './format.ts';
+
+export interface ServeArgs {
+  dir: string;
+  port: number;
+  host: string;
+}
+
+/** `tessera serve DIR`: a local static server with Range and CORS, until Ctrl-C. */
+export async function runServe(args: ServeArgs, io: CliIo): Promise<number> {
+  const server = await startStaticServer({
+    root: args.dir,
+    port: args.port,
+    host: args.host,
+    onRequest: (r) => io.info(`${r.method} ${r.path} ${r.status}${r.range ? ` ${r.range}` : ''} ${formatBytes(r.bytesSent)}`),
+  });
+  io.info(`Serving ${args.dir} at ${server.url} (Range and CORS enabled). Press Ctrl-C to stop.`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,115 @@
+import { type BlockTable, strongMatches } from './block-table.ts';
+import { type BlockSources, FROM_NETWORK, FROM_ZEROS } from './block-sources.ts';
+import { ErrorCode, TesseraError, describeError } from './errors.ts';
+import type { BlockHashFunction, StreamHasher } from './hashing.ts';
+import type { OutputSink, SeedReader } from './io.ts';
+import type { DownloadPlan } from './plan.ts';
+import type { RangeDownloader } from './range-downloader.ts';
+import { readFully } from './read-fully.ts';
+
+export interface AssembleInput {
+  table: BlockTable;
+  sources: BlockSources;
+  seeds: readonly SeedReader[];
+  plan: DownloadPlan;
+  downloader: RangeDownloader;
+  sink: OutputSink;
+  sha256: StreamHasher;
+  blockHash: BlockHashFunction;
+  signal?: AbortSignal;
+  /** Bytes written so far (after each write). */
+  onProgress?: (bytesWritten: number) => void;
+  /** A local block was no longer what the scan saw (the seed changed) and was fetched instead. */
+  onRepair?: (event: { seed: string; block: number; reason: string }) => void;
+}
+
+export interface AssembleResult {
+  sha256: string;
+  bytesWritten: number;
+  /** Local blocks that failed re-verification and were downloaded instead. */
+  blocksRepaired: number;
+}
+
+/** Largest local read/write in one go. */
+const RUN_BYTES = 1 << 20;
+
+/**
+ * Write the image from byte 0 to the end, in one pass: local runs are read
+ * from the seeds and checked again block by block (a seed may have changed
+ * since it was scanned), downloaded ranges come verified from the
+ * downloader, zero blocks are written from a zero buffer. The SHA-256 is
+ * computed over exactly what is written, so no second pass over the output is
+ * needed. Memory: one run buffer plus the downloader's window.
+ */
+export async function assembleImage(input: AssembleInput): Promise<AssembleResult> {
+  const { table, sources, seeds, plan, downloader, sink, sha256, blockHash } = input;
+  const bs = table.blockSize;
+  const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
+  const runBuffer = new Uint8Array(maxRunBlocks * bs);
+  const zeroBuffer = new Uint8Array(maxRunBlocks * bs);
+  let written = 0;
+  let repaired = 0;
+
+  const emit = async (chunk: Uint8Array) => {
+    sha256.update(chunk);
+    try {
+      await sink.write(chunk);
+    } catch (error) {
+      throw new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${written}: ${describeError(error)}`, {}, { cause: error });
+    }
+    written += chunk.length;
+    input.onProgress?.(written);
+  };
+  const imageBytes = (firstBlock: number, blocks: number) => Math.min(table.length, (firstBlock + blocks) * bs) - firstBlock * bs;
+
+  let k = 0;
+  let r = 0;
+  while (k < table.blockCount) {
+    if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+    const range = plan.ranges[r];
+    if (range && range.start === k * bs) {
+      await emit(await downloader.take(r));
+      r++;
+      k = Math.ceil(range.end / bs);
+      continue;
+    }
+    const stop = range ? range.start / bs : table.blockCount;
+    const seed = sources.seed[k];
+    if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
+
+    if (seed === FROM_ZEROS) {
+      let n = 1;
+      while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
+      await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
+      k += n;
+      continue;
+    }
+
+    // A run of blocks that sit one after another in the same seed: one read.
+    const start = sources.offset[k];
+    let n = 1;
+    while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
+    const reader = seeds[seed];
+    const buf = runBuffer.subarray(0, n * bs);
+    let problem: string | undefined;
+    try {
+      const got = await readFully(reader, start, buf);
+      buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
+    } catch (error) {
+      problem = `could not read it again: ${describeError(error)}`;
+    }
+    for (let i = 0; i < n; i++) {
+      const block = buf.subarray(i * bs, (i + 1) * bs);
+      if (problem === undefined && strongMatches(table, k + i, blockHash(block))) continue;
+      const reason = problem ?? 'its content changed since it was scanned';
+      input.onRepair?.({ seed: reader.name, block: k + i, reason });
+      const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + i + 1) * bs) });
+      block.fill(0);
+      block.set(fetched);
+      repaired++;
+    }
+    await emit(buf.subarray(0, imageBytes(k, n)));
+    k += n;
+  }
+  return { sha256: sha256.digestHex(), bytesWritten: written, blocksRepaired: repaired };
+}

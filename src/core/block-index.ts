@@ -1,0 +1,69 @@
+import { sameSums, type BlockTable } from './block-table.ts';
+
+/**
+ * A lookup structure from weak checksum to target blocks, built from typed
+ * arrays only (a Map of millions of entries would cost hundreds of MB):
+ * - a bit set over a hash of the weak sum rejects most positions with one
+ *   memory access (about 32 bits per block, so ~3% of lookups pass);
+ * - a chained hash table (head/next) lists the blocks that share a bucket.
+ * Identical blocks (same weak and strong sums: duplicates, runs of zeros) are
+ * stored once in the chain; the others hang off it in `duplicates`, so a seed
+ * full of zeros does not walk a chain of 100,000 zero blocks at every match.
+ */
+export class BlockIndex {
+  readonly bits: Int32Array;
+  readonly bitsShift: number;
+  readonly head: Int32Array;
+  readonly headShift: number;
+  readonly next: Int32Array;
+  /** For a block in a chain: the next block with identical sums, or -1. */
+  readonly duplicates: Int32Array;
+
+  constructor(readonly table: BlockTable) {
+    const n = Math.max(1, table.blockCount);
+    const log2n = Math.ceil(Math.log2(n));
+    const bitsLog2 = Math.min(26, Math.max(16, log2n + 5));
+    const headLog2 = Math.min(28, Math.max(8, log2n + 1));
+    this.bits = new Int32Array(1 << (bitsLog2 - 5));
+    this.bitsShift = 32 - bitsLog2;
+    this.head = new Int32Array(1 << headLog2).fill(-1);
+    this.headShift = 32 - headLog2;
+    this.next = new Int32Array(n).fill(-1);
+    this.duplicates = new Int32Array(n).fill(-1);
+    for (let i = 0; i < table.blockCount; i++) {
+      const w = table.weak[i];
+      const hb = BlockIndex.bitHash(w) >>> this.bitsShift;
+      this.bits[hb >>> 5] |= 1 << (hb & 31);
+      const hh = BlockIndex.headHash(w) >>> this.headShift;
+      let j = this.head[hh];
+      while (j >= 0 && !sameSums(table, i, j)) j = this.next[j];
+      if (j >= 0) {
+        // Same content as block j, already in the chain: list it under j.
+        this.duplicates[i] = this.duplicates[j];
+        this.duplicates[j] = i;
+      } else {
+        this.next[i] = this.head[hh];
+        this.head[hh] = i;
+      }
+    }
+  }
+
+  /** Multiplicative hashes; two different multipliers keep the filters independent. */
+  static bitHash(weak: number): number {
+    return Math.imul(weak, 0x9e3779b1) >>> 0;
+  }
+  static headHash(weak: number): number {
+    return Math.imul(weak ^ (weak >>> 15), 0x85ebca6b) >>> 0;
+  }
+
+  /** Might some block have this weak sum? (false means certainly not) */
+  mayContain(weak: number): boolean {
+    const hb = BlockIndex.bitHash(weak) >>> this.bitsShift;
+    return (this.bits[hb >>> 5] & (1 << (hb & 31))) !== 0;
+  }
+
+  /** First block in the chain for this weak sum (then follow `next`); -1 when none. */
+  firstCandidate(weak: number): number {
+    return this.head[BlockIndex.headHash(weak) >>> this.headShift];
+  }
+}

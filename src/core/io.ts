@@ -1,0 +1,42 @@
+/**
+ * The three small interfaces the engine needs from its platform. Node
+ * implements them over files and fetch; the browser over File objects,
+ * fetch and FileSystemWritableFileStream / OPFS.
+ */
+
+/** A local file the user already has (an old image, a package), read at random offsets. */
+export interface SeedReader {
+  /** Shown in messages and progress (a path or a file name). */
+  readonly name: string;
+  readonly size: number;
+  /**
+   * Read up to target.length bytes at `position` into `target`; resolves to the
+   * number of bytes read, which is less only at the end of the file.
+   */
+  readInto(position: number, target: Uint8Array): Promise<number>;
+}
+
+/** Cancellation: the platforms' AbortSignal (declared for the core in types/core-host.d.ts). */
+export type CancelSignal = AbortSignal;
+
+/** The answer to one `Range: bytes=start-(end-1)` request, before the body is read. */
+export interface RangeResponse {
+  readonly status: number;
+  /** A response header (case-insensitive name), or null. */
+  header(name: string): string | null;
+  /** The body, chunk by chunk. */
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Stop receiving the body (on error or cancellation). */
+  cancel(): void;
+}
+
+/** Something that can issue single-range GET requests. */
+export interface RangeFetcher {
+  /** Request bytes [start, end) of `url`. Network failures reject. */
+  fetchRange(url: string, start: number, end: number, signal?: CancelSignal): Promise<RangeResponse>;
+}
+
+/** Where the image is written, strictly in order from byte 0. */
+export interface OutputSink {
+  write(chunk: Uint8Array): Promise<void>;
+}

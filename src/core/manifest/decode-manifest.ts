@@ -1,0 +1,112 @@
+import { createSHA256 } from 'hash-wasm';
+import { ErrorCode, TesseraError } from '../errors.ts';
+import type { StrongHashName } from '../hashing.ts';
+import { MANIFEST_LIMITS as L, MANIFEST_MAGIC, MANIFEST_VERSION, type Manifest } from './manifest.ts';
+
+const STRONG_HASHES: readonly StrongHashName[] = ['xxh128'];
+
+/**
+ * Parse and check a manifest. It is untrusted input: every size is checked
+ * against the bytes actually present before anything is allocated, and every
+ * problem is a TesseraError with a code, never a crash. `source` names the
+ * file or URL in messages.
+ */
+export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Promise<Manifest> {
+  const fail = (code: ErrorCode, what: string): never => {
+    throw new TesseraError(code, `${source}: ${what}`, { source });
+  };
+  const truncated = (what: string) =>
+    fail(ErrorCode.ManifestTruncated, `the manifest is truncated (${what}); download it again`);
+  const corrupt = (what: string) =>
+    fail(ErrorCode.ManifestCorrupt, `the manifest is corrupted (${what}); download it again`);
+
+  for (let i = 0; i < MANIFEST_MAGIC.length; i++) {
+    if (i >= bytes.length) truncated(`only ${bytes.length} bytes`);
+    if (bytes[i] !== MANIFEST_MAGIC[i]) {
+      fail(
+        ErrorCode.ManifestNotRecognized,
+        'this is not a Tessera manifest (it does not start with "TESSERA"); give the .tessera file made by `tessera make`',
+      );
+    }
+  }
+  if (bytes.length < 12) truncated(`only ${bytes.length} bytes`);
+  const version = bytes[7];
+  if (version === 0 || version > MANIFEST_VERSION) {
+    fail(
+      ErrorCode.ManifestUnsupportedVersion,
+      `manifest format version ${version} is not supported (this program reads version ${MANIFEST_VERSION}); update Tessera`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getUint32(8, true);
+  if (headerLength < 2 || headerLength > L.maxHeaderBytes) corrupt(`header length ${headerLength} is out of range`);
+  if (12 + headerLength > bytes.length) truncated(`header of ${headerLength} bytes, ${bytes.length - 12} present`);
+
+  let header: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLength)));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    header = parsed as Record<string, unknown>;
+  } catch {
+    return corrupt('its header is not valid JSON');
+  }
+
+  const integer = (key: string, min: number, max: number, code: ErrorCode = ErrorCode.ManifestCorrupt): number => {
+    const v = header[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) return corrupt(`"${key}" is not an integer`);
+    if (v < min || v > max) fail(code, `"${key}" is ${v}, outside ${min}..${max}; the manifest is damaged or not meant for this program`);
+    return v;
+  };
+  const length = integer('length', 1, L.maxImageLength, ErrorCode.ManifestLimit);
+  const blockSize = integer('blockSize', L.minBlockSize, L.maxBlockSize, ErrorCode.ManifestLimit);
+  if ((blockSize & (blockSize - 1)) !== 0) corrupt(`block size ${blockSize} is not a power of two`);
+  const weakBytes = integer('weakBytes', L.minWeakBytes, L.maxWeakBytes);
+  const strongBytes = integer('strongBytes', L.minStrongBytes, L.maxStrongBytes);
+  const strongHash = header.strongHash;
+  if (typeof strongHash !== 'string' || !STRONG_HASHES.includes(strongHash as StrongHashName)) {
+    corrupt(`unknown block hash ${JSON.stringify(strongHash)}`);
+  }
+  const sha256 = header.sha256;
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) corrupt('"sha256" is not 64 hex digits');
+  const name = header.name;
+  if (typeof name !== 'string' || name.length === 0 || name.length > L.maxNameLength || /[/\\\0]/.test(name) || name === '.' || name === '..') {
+    corrupt('"name" is not a plain file name');
+  }
+  const mirrors = header.mirrors;
+  if (!Array.isArray(mirrors) || mirrors.length > L.maxMirrors || !mirrors.every((m) => typeof m === 'string' && m.length > 0 && m.length <= L.maxUrlLength)) {
+    corrupt('"mirrors" is not a list of URLs');
+  }
+  const generator = typeof header.generator === 'string' ? header.generator.slice(0, 200) : 'unknown';
+
+  const blockCount = Math.ceil(length / blockSize);
+  const record = weakBytes + strongBytes;
+  const tableStart = 12 + headerLength;
+  const expected = tableStart + blockCount * record + 32;
+  if (bytes.length < expected) truncated(`${bytes.length} bytes of ${expected}`);
+  if (bytes.length > expected) corrupt(`${bytes.length - expected} unexpected bytes at the end`);
+
+  const sha = await createSHA256();
+  sha.init();
+  sha.update(bytes.subarray(0, expected - 32));
+  const digest = sha.digest('binary');
+  for (let i = 0; i < 32; i++) if (digest[i] !== bytes[expected - 32 + i]) corrupt('its checksum does not match its content');
+
+  const weak = new Uint32Array(blockCount);
+  const strong = new Uint8Array(blockCount * strongBytes);
+  let p = tableStart;
+  for (let i = 0; i < blockCount; i++) {
+    let w = 0;
+    for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
+    weak[i] = w >>> 0;
+    strong.set(bytes.subarray(p, p + strongBytes), i * strongBytes);
+    p += strongBytes;
+  }
+  return {
+    version,
+    name: name as string,
+    sha256: sha256 as string,
+    mirrors: mirrors as string[],
+    generator,
+    blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, weak, strong },
+  };
+}

@@ -1,0 +1,188 @@
+import { assembleImage } from './assemble-image.ts';
+import { BlockIndex } from './block-index.ts';
+import { BlockSources } from './block-sources.ts';
+import { ErrorCode, TesseraError, describeError, isTesseraError } from './errors.ts';
+import { type BlockHashFunction, createBlockHash, createWasmSha256, type StreamHasherFactory } from './hashing.ts';
+import type { OutputSink, RangeFetcher, SeedReader } from './io.ts';
+import type { Manifest } from './manifest/manifest.ts';
+import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
+import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
+import { findZeroBlocks, scanSeed } from './scan-seed.ts';
+
+/** What happens during a rebuild, for progress displays. */
+export type RebuildEvent =
+  | { type: 'scan-start'; seed: string; seedIndex: number; size: number }
+  | { type: 'scan-progress'; seed: string; seedIndex: number; bytesScanned: number; size: number }
+  | { type: 'scan-done'; seed: string; seedIndex: number; blocksFound: number }
+  | { type: 'seed-skipped'; seed: string; reason: string }
+  | { type: 'plan'; plan: DownloadPlan }
+  | { type: 'progress'; bytesWritten: number; bytesFetched: number; imageLength: number }
+  | { type: 'retry'; mirror: string; problem: string; attempt: number }
+  | { type: 'repair'; seed: string; block: number; reason: string };
+
+export interface ScanSeedsOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: RebuildEvent) => void;
+  plan?: PlanOptions;
+}
+
+/** The result of looking through the user's files: where each block comes from, and what is left to fetch. */
+export interface RebuildSession {
+  readonly manifest: Manifest;
+  readonly seeds: readonly SeedReader[];
+  readonly sources: BlockSources;
+  readonly plan: DownloadPlan;
+  readonly blockHash: BlockHashFunction;
+  /** Seeds that could not be read, with the reason; the others were used. */
+  readonly skippedSeeds: readonly { seed: string; reason: string }[];
+}
+
+/**
+ * Step 1: scan every seed for blocks of the image and plan the download.
+ * Nothing is fetched or written; the plan can be shown to the user first.
+ * A seed that cannot be read is skipped with a warning; the rest continue.
+ */
+export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[], options: ScanSeedsOptions = {}): Promise<RebuildSession> {
+  const table = manifest.blocks;
+  const blockHash = await createBlockHash(table.strongHash);
+  const index = new BlockIndex(table);
+  const sources = new BlockSources(table.blockCount);
+  findZeroBlocks(index, blockHash, sources);
+  const skippedSeeds: { seed: string; reason: string }[] = [];
+  for (let i = 0; i < seeds.length && !sources.complete; i++) {
+    const seed = seeds[i];
+    options.onEvent?.({ type: 'scan-start', seed: seed.name, seedIndex: i, size: seed.size });
+    // Blocks found in a seed that fails half-way are not trusted: roll them back.
+    const before = sources.seed.slice();
+    try {
+      const result = await scanSeed(seed, i, index, blockHash, sources, {
+        signal: options.signal,
+        onProgress: (bytesScanned) => options.onEvent?.({ type: 'scan-progress', seed: seed.name, seedIndex: i, bytesScanned, size: seed.size }),
+      });
+      options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: result.blocksFound });
+    } catch (error) {
+      if (isTesseraError(error, ErrorCode.Aborted)) throw error;
+      for (let k = 0; k < table.blockCount; k++) if (sources.seed[k] === i && before[k] !== i) sources.clear(k);
+      const reason = describeError(error);
+      skippedSeeds.push({ seed: seed.name, reason });
+      options.onEvent?.({ type: 'seed-skipped', seed: seed.name, reason });
+    }
+  }
+  const plan = planDownload(table, sources, options.plan);
+  options.onEvent?.({ type: 'plan', plan });
+  return { manifest, seeds, sources, plan, blockHash, skippedSeeds };
+}
+
+export interface DownloadOptions extends DownloaderOptions {
+  /** Absolute http(s) URLs of the image (see resolveMirrors). */
+  mirrors: readonly string[];
+  fetcher: RangeFetcher;
+  sink: OutputSink;
+  createSha256?: StreamHasherFactory;
+  onEvent?: (event: RebuildEvent) => void;
+}
+
+export interface RebuildResult {
+  /** True only when the written image's SHA-256 equals the manifest's. */
+  readonly ok: true;
+  readonly sha256: string;
+  readonly bytesLocal: number;
+  readonly bytesFetched: number;
+  readonly requests: number;
+  readonly blocksRepaired: number;
+  readonly mirrors: readonly MirrorReport[];
+}
+
+/**
+ * Step 2: write the image in order into the sink, fetching the planned
+ * ranges meanwhile, and check the SHA-256 of what was written. Throws
+ * ChecksumMismatch if it differs: the sink then holds an image that must not
+ * be used.
+ */
+export async function downloadAndAssemble(session: RebuildSession, options: DownloadOptions): Promise<RebuildResult> {
+  const { manifest, plan } = session;
+  const table = manifest.blocks;
+  let bytesFetched = 0;
+  let bytesWritten = 0;
+  let lastEvent = 0;
+  const report = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastEvent < 100) return;
+    lastEvent = now;
+    options.onEvent?.({ type: 'progress', bytesWritten, bytesFetched, imageLength: table.length });
+  };
+  const downloader = new RangeDownloader(table, plan.ranges, options.mirrors, options.fetcher, session.blockHash, {
+    ...options,
+    onBytes: (n) => {
+      bytesFetched += n;
+      report();
+    },
+    onRetry: (e) => options.onEvent?.({ type: 'retry', mirror: e.mirror, problem: e.problem, attempt: e.attempt }),
+  });
+  const sha256 = await (options.createSha256 ?? createWasmSha256)();
+  downloader.start();
+  let result;
+  try {
+    result = await assembleImage({
+      table,
+      sources: session.sources,
+      seeds: session.seeds,
+      plan,
+      downloader,
+      sink: options.sink,
+      sha256,
+      blockHash: session.blockHash,
+      signal: options.signal,
+      onProgress: (w) => {
+        bytesWritten = w;
+        report();
+      },
+      onRepair: (e) => options.onEvent?.({ type: 'repair', ...e }),
+    });
+  } catch (error) {
+    downloader.cancel(error);
+    throw error;
+  }
+  report(true);
+  if (result.sha256 !== manifest.sha256) {
+    throw new TesseraError(
+      ErrorCode.ChecksumMismatch,
+      `the rebuilt image's SHA-256 is ${result.sha256}, but the manifest says ${manifest.sha256}; the output is not the published image and must not be used`,
+      { expected: manifest.sha256, actual: result.sha256 },
+    );
+  }
+  return {
+    ok: true,
+    sha256: result.sha256,
+    bytesLocal: table.length - plan.bytesToFetch - result.blocksRepaired * table.blockSize,
+    bytesFetched: downloader.bytesFetched,
+    requests: downloader.requests,
+    blocksRepaired: result.blocksRepaired,
+    mirrors: downloader.mirrorReports,
+  };
+}
+
+/**
+ * The manifest's mirror URLs made absolute: relative ones resolve against the
+ * manifest's own URL. Only http and https are accepted.
+ */
+export function resolveMirrors(mirrors: readonly string[], manifestUrl?: string): string[] {
+  return mirrors.map((m) => {
+    let url: URL;
+    try {
+      url = manifestUrl ? new URL(m, manifestUrl) : new URL(m);
+    } catch (error) {
+      throw new TesseraError(
+        ErrorCode.InvalidOption,
+        manifestUrl
+          ? `mirror "${m}" is not a valid URL: ${describeError(error)}`
+          : `mirror "${m}" is relative, and the manifest was not read from a URL to resolve it against; give the manifest's URL instead of a local copy, or a mirror with --mirror URL`,
+        { mirror: m },
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TesseraError(ErrorCode.InvalidOption, `mirror "${m}" uses ${url.protocol}; only http and https mirrors are supported`, { mirror: m });
+    }
+    return url.href;
+  });
+}

@@ -1,0 +1,43 @@
+import { readFile } from 'node:fs/promises';
+import { describeError, ErrorCode, TesseraError } from '../core/errors.ts';
+import { decodeManifest } from '../core/manifest/decode-manifest.ts';
+import type { Manifest } from '../core/manifest/manifest.ts';
+
+/** A manifest is at most a few tens of MB; refuse to download a larger "manifest". */
+const MAX_MANIFEST_BYTES = 256 << 20;
+
+export interface LoadedManifest {
+  manifest: Manifest;
+  /** The URL it came from, to resolve relative mirror URLs against. */
+  url?: string;
+  size: number;
+}
+
+/** Read a manifest from a local path or an http(s) URL, and decode it. */
+export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
+  let bytes: Uint8Array;
+  let url: string | undefined;
+  if (/^https?:\/\//i.test(pathOrUrl)) {
+    url = pathOrUrl;
+    let response: Response;
+    try {
+      response = await fetch(url, { redirect: 'follow' });
+    } catch (error) {
+      throw new TesseraError(ErrorCode.InvalidOption, `could not fetch the manifest ${url}: ${describeError((error as Error).cause ?? error)}`);
+    }
+    if (!response.ok) throw new TesseraError(ErrorCode.InvalidOption, `could not fetch the manifest ${url}: HTTP ${response.status}`);
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_MANIFEST_BYTES) throw new TesseraError(ErrorCode.ManifestLimit, `${url}: ${declared} bytes is too large for a manifest`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+    url = response.url || url;
+  } else {
+    try {
+      bytes = await readFile(pathOrUrl);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new TesseraError(ErrorCode.InvalidOption, `cannot read the manifest ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
+    }
+  }
+  const manifest = await decodeManifest(bytes, url ?? pathOrUrl);
+  return { manifest, url, size: bytes.length };
+}

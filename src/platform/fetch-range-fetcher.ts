@@ -1,0 +1,46 @@
+import type { RangeFetcher, RangeResponse } from '../core/io.ts';
+
+/**
+ * A RangeFetcher over the standard fetch(), for Node (>= 18) and browsers alike.
+ * One range per request: `Range: bytes=a-b` alone is CORS-safelisted, so a
+ * cross-origin mirror needs no preflight; several ranges would need one, and
+ * many servers and CDNs refuse or mangle multipart answers. `no-store` keeps
+ * the browser's HTTP cache out of the way (it can break concurrent range
+ * requests to one URL and add If-Range).
+ */
+export function createFetchRangeFetcher(fetchImpl: typeof fetch = globalThis.fetch): RangeFetcher {
+  return {
+    async fetchRange(url, start, end, signal) {
+      const response = await fetchImpl(url, {
+        headers: { Range: `bytes=${start}-${end - 1}` },
+        cache: 'no-store',
+        redirect: 'follow',
+        signal,
+      });
+      return toRangeResponse(response);
+    },
+  };
+}
+
+function toRangeResponse(response: Response): RangeResponse {
+  const body = response.body;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return {
+    status: response.status,
+    header: (name) => response.headers.get(name),
+    body: {
+      async *[Symbol.asyncIterator]() {
+        if (!body) return;
+        reader = body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      },
+    },
+    cancel() {
+      (reader ? reader.cancel() : body?.cancel())?.catch(() => {});
+    },
+  };
+}
