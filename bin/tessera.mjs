@@ -7,4 +7,6 @@ if (!existsSync(bundle)) {
   process.exit(1);
 }
 const { main } = await import(bundle.href);
-process.exitCode = await main(process.argv.slice(2));
+// Exit as soon as the work is done: idle keep-alive connections to mirrors
+// would otherwise hold the process open for seconds.
+process.exit(await main(process.argv.slice(2)));

@@ -23,9 +23,9 @@ export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
     try {
       response = await fetch(url, { redirect: 'follow' });
     } catch (error) {
-      throw new TesseraError(ErrorCode.InvalidOption, `could not fetch the manifest ${url}: ${describeError((error as Error).cause ?? error)}`);
+      throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the manifest ${url}: ${describeError((error as Error).cause ?? error)}`);
     }
-    if (!response.ok) throw new TesseraError(ErrorCode.InvalidOption, `could not fetch the manifest ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the manifest ${url}: HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > MAX_MANIFEST_BYTES) throw new TesseraError(ErrorCode.ManifestLimit, `${url}: ${declared} bytes is too large for a manifest`);
     bytes = new Uint8Array(await response.arrayBuffer());
@@ -35,7 +35,7 @@ export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
       bytes = await readFile(pathOrUrl);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new TesseraError(ErrorCode.InvalidOption, `cannot read the manifest ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
+      throw new TesseraError(ErrorCode.ManifestUnavailable, `cannot read the manifest ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
     }
   }
   const manifest = await decodeManifest(bytes, url ?? pathOrUrl);

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BlockSources } from '../../src/core/block-sources.ts';
+import { ErrorCode } from '../../src/core/errors.ts';
+import { createBlockHash } from '../../src/core/hashing.ts';
+import { makeManifest } from '../../src/core/make-manifest.ts';
+import { planDownload } from '../../src/core/plan.ts';
+import { RangeDownloader } from '../../src/core/range-downloader.ts';
+import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.ts';
+import { expectSameBytes } from '../helpers/expect-bytes.ts';
+import { type Behaviour, type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
+import { memorySeed } from '../helpers/memory-seed.ts';
+import { concat, randomBytes } from '../helpers/random-bytes.ts';
+
+const servers: FaultServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function mirror(data: Uint8Array, choose?: (n: number) => Behaviour) {
+  const s = await startFaultServer(data, choose);
+  servers.push(s);
+  return s;
+}
+
+/** Download every block of `image` with the given mirrors; returns the bytes and the downloader. */
+async function downloadAll(image: Uint8Array, urls: string[], maxRequestBytes = 8192) {
+  const manifest = await makeManifest(memorySeed('image.iso', image));
+  const plan = planDownload(manifest.blocks, new BlockSources(manifest.blocks.blockCount), { maxRequestBytes });
+  const downloader = new RangeDownloader(manifest.blocks, plan.ranges, urls, createFetchRangeFetcher(), await createBlockHash('xxh128'), { backoffMs: 1, connections: 2 });
+  downloader.start();
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < plan.ranges.length; i++) parts.push(await downloader.take(i));
+  return { data: concat(parts), downloader, plan };
+}
+
+describe('RangeDownloader against real HTTP servers', () => {
+  const image = randomBytes(2048 * 24 + 100, 31);
+
+  it('fetches every range, verified, with exactly the planned bytes', async () => {
+    const a = await mirror(image);
+    const { data, downloader, plan } = await downloadAll(image, [a.url]);
+    expectSameBytes(data, image);
+    expect(a.bytesSent).toBe(plan.bytesToFetch);
+    expect(downloader.requests).toBe(plan.requests);
+  });
+
+  it('spreads requests over several mirrors', async () => {
+    const a = await mirror(image);
+    const b = await mirror(image);
+    const { data } = await downloadAll(image, [a.url, b.url]);
+    expectSameBytes(data, image);
+    expect(a.requests.length).toBeGreaterThan(0);
+    expect(b.requests.length).toBeGreaterThan(0);
+  });
+
+  it.each<[string, Behaviour]>([
+    ['answers 200 instead of 206', 'full-200'],
+    ['sends a wrong Content-Range', 'wrong-range'],
+    ['sends a short body', 'short'],
+    ['sends corrupted bytes', 'corrupt'],
+    ['answers 503', { status: 503 }],
+  ])('replaces a mirror that %s by a good one', async (_, behaviour) => {
+    const bad = await mirror(image, () => behaviour);
+    const good = await mirror(image);
+    const { data, downloader } = await downloadAll(image, [bad.url, good.url]);
+    expectSameBytes(data, image);
+    const report = downloader.mirrorReports.find((m) => m.url === bad.url)!;
+    expect(report.failures).toBeGreaterThan(0);
+    expect(report.bytesGood).toBe(0);
+  });
+
+  it('retries a transient fault on the same single mirror', async () => {
+    const flaky = await mirror(image, (n) => (n === 1 ? 'corrupt' : n === 3 ? { status: 503 } : 'ok'));
+    const { data, downloader } = await downloadAll(image, [flaky.url]);
+    expectSameBytes(data, image);
+    expect(downloader.mirrorReports[0].failures).toBe(2);
+  });
+
+  it('says what each mirror did when all of them fail', async () => {
+    const a = await mirror(image, () => 'full-200');
+    const b = await mirror(image, () => ({ status: 404 }));
+    const error = await downloadAll(image, [a.url, b.url]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.MirrorsFailed });
+    const message = (error as Error).message;
+    expect(message).toContain(`${a.url}: answered 200 with the whole file instead of 206`);
+    expect(message).toContain(`${b.url}: HTTP 404 (not found)`);
+  });
+});
