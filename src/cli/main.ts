@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import { createCliIo } from './cli-io.ts';
+import { runDemo } from './demo-command.ts';
 import { runGet } from './get-command.ts';
 import { runMake } from './make-command.ts';
 import { runServe } from './serve-command.ts';
@@ -28,6 +29,10 @@ Usage:
 
   tessera serve DIR [--port N] [--host ADDR]
       Serve DIR over HTTP with Range and CORS, for trying things locally (default port 8080).
+
+  tessera demo [--dir DIR] [--port N] [--once]
+      Make a demo image pair in DIR (default ./demo), serve it, rebuild the new image from
+      the old one, and keep serving so you can try the commands it prints.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.`;
 
@@ -113,6 +118,13 @@ export async function main(argv: string[]): Promise<number> {
         });
         if (positionals.length !== 1) usage('serve takes exactly one DIR');
         return await runServe({ dir: positionals[0], port: integer(values.port, '--port', 0) ?? 8080, host: values.host }, io);
+      }
+      case 'demo': {
+        const { values } = parseArgs({
+          args: rest,
+          options: { dir: { type: 'string', default: 'demo' }, port: { type: 'string', short: 'p' }, once: { type: 'boolean', default: false } },
+        });
+        return await runDemo({ dir: values.dir, port: integer(values.port, '--port', 0) ?? 8080, once: values.once }, io);
       }
       default:
         usage(`unknown command "${command}"`);

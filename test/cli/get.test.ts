@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import { startFaultServer } from '../helpers/fault-server.ts';
-import { concat, padTo, randomBytes } from '../helpers/random-bytes.ts';
+import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
@@ -161,5 +161,21 @@ describe('tessera make + get (real files, real HTTP server, the built command li
     const run = await runCli(['get']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/get takes exactly one MANIFEST[\s\S]*tessera --help/);
+  });
+});
+
+describe('tessera demo (what npm start runs)', () => {
+  it('makes a demo pair, serves it and rebuilds the new image, verified', async () => {
+    const dir = await tempDir();
+    try {
+      const run = await runCli(['demo', '--dir', dir.path, '--port', '0', '--once']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/Verified: SHA-256 [0-9a-f]{64} matches the manifest/);
+      expect(run.stdout).toMatch(/from your files, .* downloaded in \d+ requests/);
+      const made = createHash('sha256').update(await readFile(join(dir.path, 'out', 'new.img'))).digest('hex');
+      expect(made).toBe(createHash('sha256').update(await readFile(join(dir.path, 'www', 'new.img'))).digest('hex'));
+    } finally {
+      await dir.remove();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { type Behaviour, type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
-import { concat, randomBytes } from '../helpers/random-bytes.ts';
+import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 
 const servers: FaultServer[] = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RollingChecksum, weakChecksum, weakMask } from '../../src/core/rsum.ts';
-import { randomBytes } from '../helpers/random-bytes.ts';
+import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 
 describe('weak rolling checksum', () => {
   it.each([512, 2048, 4096])('rolling by one byte equals direct computation at every offset (block %i)', (bs) => {

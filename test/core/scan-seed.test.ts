@@ -5,7 +5,7 @@ import { createBlockHash } from '../../src/core/hashing.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { findZeroBlocks, scanSeed } from '../../src/core/scan-seed.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
-import { concat, padTo, randomBytes } from '../helpers/random-bytes.ts';
+import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 
 const BS = 2048;
 

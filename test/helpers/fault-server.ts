@@ -11,7 +11,7 @@ export type Behaviour =
   | { status: number };
 
 export interface FaultServer {
-  readonly url: string;
+  url: string;
   /** Body bytes sent, over all requests. */
   bytesSent: number;
   requests: { range?: string; behaviour: Behaviour }[];

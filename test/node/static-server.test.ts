@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRange, type RunningServer, type ServedRequest, startStaticServer } from '../../src/node/static-server.ts';
-import { randomBytes } from '../helpers/random-bytes.ts';
+import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('static server (tessera serve)', () => {

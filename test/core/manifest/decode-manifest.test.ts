@@ -5,7 +5,7 @@ import { makeManifest } from '../../../src/core/make-manifest.ts';
 import { decodeManifest } from '../../../src/core/manifest/decode-manifest.ts';
 import { encodeManifest } from '../../../src/core/manifest/encode-manifest.ts';
 import { memorySeed } from '../../helpers/memory-seed.ts';
-import { randomBytes } from '../../helpers/random-bytes.ts';
+import { randomBytes } from '../../../src/node/pseudo-random-bytes.ts';
 
 async function sample() {
   const image = randomBytes(2048 * 20 + 333, 21);

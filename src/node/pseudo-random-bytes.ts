@@ -1,3 +1,4 @@
+// Deterministic data for the built-in demo and for tests.
 /** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
 export function randomBytes(length: number, seed: number): Uint8Array {
   const out = new Uint8Array(length);
