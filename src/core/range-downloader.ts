@@ -7,7 +7,7 @@ import type { FetchRange } from './plan.ts';
 export interface DownloaderOptions {
   /** Requests in flight at once, over all mirrors. Default 6. */
   connections?: number;
-  /** Bytes fetched or in flight but not yet written; bounds memory. Default 64 MiB. */
+  /** Bytes fetched or in flight but not yet written; bounds memory. Default 16 MiB. */
   windowBytes?: number;
   /** Tries per range before giving up, over all mirrors. Default 8. */
   maxAttempts?: number;
@@ -92,7 +92,7 @@ export class RangeDownloader {
   ) {
     this.opts = {
       connections: options.connections ?? 6,
-      windowBytes: options.windowBytes ?? 64 << 20,
+      windowBytes: options.windowBytes ?? 16 << 20,
       maxAttempts: options.maxAttempts ?? 8,
       backoffMs: options.backoffMs ?? 250,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,

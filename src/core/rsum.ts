@@ -11,14 +11,16 @@
 
 /** Weak checksum of data[start, start + blockSize), reading zeros past the end of data. */
 export function weakChecksum(data: Uint8Array, start: number, blockSize: number): number {
+  // b = sum (bs - i) * d[i] is the sum of the running totals of a: no multiply.
+  // Zeros past the end add nothing to a, and a again to b for each of them.
   let a = 0;
   let b = 0;
   const end = Math.min(data.length, start + blockSize);
   for (let i = start; i < end; i++) {
-    const d = data[i];
-    a += d;
-    b += (blockSize - (i - start)) * d;
+    a = (a + data[i]) | 0;
+    b = (b + a) | 0;
   }
+  b = (b + Math.imul(a, start + blockSize - end)) | 0;
   return (((a & 0xffff) << 16) | (b & 0xffff)) >>> 0;
 }
 

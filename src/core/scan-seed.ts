@@ -4,6 +4,7 @@ import { BlockSources, FROM_ZEROS } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { CancelSignal, SeedReader } from './io.ts';
+import { readFully } from './read-fully.ts';
 import { weakChecksum, weakMask } from './rsum.ts';
 
 export interface ScanOptions {
@@ -37,45 +38,21 @@ export async function scanSeed(
   sources: BlockSources,
   options: ScanOptions = {},
 ): Promise<ScanResult> {
-  const table = index.table;
-  const bs = table.blockSize;
-  const shift = Math.log2(bs);
-  const mask = weakMask(table.weakBytes);
+  const bs = index.table.blockSize;
   const size = reader.size;
-  const readSize = Math.max(bs * 4, (options.readSize ?? 4 << 20) - ((options.readSize ?? 4 << 20) % bs));
+  const requested = options.readSize ?? 4 << 20;
+  const readSize = Math.max(bs * 4, requested - (requested % bs));
   // Room for a read, the window carried over from the previous read, and the zero padding.
   const buf = new Uint8Array(readSize + 2 * bs);
-  const { bits, bitsShift, head, headShift, next, duplicates } = index;
-  const weakOf = table.weak;
-
-  let found = 0;
+  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf);
   let bufStart = 0; // file offset of buf[0]
   let bufLen = 0; // real bytes in buf
   let eof = size === 0;
-  let p = 0; // file offset of the window
-  let a = 0;
-  let b = 0;
-  let needReset = true;
 
-  /** Confirm a weak hit at window offset `at` (in buf) and record every block it fills. */
-  const confirm = (at: number, w: number, position: number): boolean => {
-    let digest: Uint8Array | null = null;
-    let matched = false;
-    for (let i = head[BlockIndex.headHash(w) >>> headShift]; i >= 0; i = next[i]) {
-      if (weakOf[i] !== w) continue;
-      digest ??= blockHash(buf.subarray(at, at + bs));
-      if (!strongMatches(table, i, digest)) continue;
-      matched = true;
-      if (sources.has(i)) continue; // and so are its duplicates
-      for (let j = i; j >= 0; j = duplicates[j]) if (sources.set(j, seedNumber, position)) found++;
-    }
-    return matched;
-  };
-
-  while (p < size) {
+  while (window.position < size) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
-    let end = bufStart + bufLen + (eof ? bs : 0);
-    if (p + bs > end) {
+    const p = window.position;
+    if (p + bs > bufStart + bufLen + (eof ? bs : 0)) {
       // Refill: keep the bytes from p on, read behind them.
       const keep = Math.max(0, bufStart + bufLen - p);
       if (keep > 0) buf.copyWithin(0, p - bufStart, bufLen);
@@ -84,11 +61,7 @@ export async function scanSeed(
       const want = Math.min(readSize + bs - bufLen, size - (bufStart + bufLen));
       let got = 0;
       try {
-        while (got < want) {
-          const n = await reader.readInto(bufStart + bufLen + got, buf.subarray(bufLen + got, bufLen + want));
-          if (n <= 0) break;
-          got += n;
-        }
+        got = await readFully(reader, bufStart + bufLen, buf.subarray(bufLen, bufLen + want));
       } catch (error) {
         throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${bufStart + bufLen}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
       }
@@ -100,38 +73,108 @@ export async function scanSeed(
         eof = true;
         buf.fill(0, bufLen, bufLen + bs);
       }
-      end = bufStart + bufLen + (eof ? bs : 0);
       options.onProgress?.(Math.min(size, bufStart + bufLen));
     }
-    if (needReset) {
+    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), size);
+    if (sources.complete) break;
+  }
+  options.onProgress?.(size);
+  return { blocksFound: window.found, bytesRead: Math.min(size, bufStart + bufLen) };
+}
+
+/**
+ * The synchronous part of a scan: slides the window over what is in the
+ * buffer. Kept out of the async function and with its state in locals, so the
+ * per-byte loop compiles to tight machine code (it runs once per seed byte).
+ */
+class WindowMatcher {
+  /** File offset of the window's first byte. */
+  position = 0;
+  found = 0;
+  private a = 0;
+  private b = 0;
+  private needReset = true;
+  private readonly shift: number;
+  private readonly mask: number;
+
+  constructor(
+    private readonly index: BlockIndex,
+    private readonly blockHash: BlockHashFunction,
+    private readonly sources: BlockSources,
+    private readonly seedNumber: number,
+    private readonly buf: Uint8Array,
+  ) {
+    this.shift = Math.log2(index.table.blockSize);
+    this.mask = weakMask(index.table.weakBytes);
+  }
+
+  /**
+   * Advance while the window [p, p + bs) lies within buf's bytes up to file
+   * offset `end` (exclusive), stopping at the seed's size. On a confirmed
+   * match the window jumps a whole block.
+   */
+  scan(bufStart: number, end: number, size: number): void {
+    const buf = this.buf;
+    const bs = this.index.table.blockSize;
+    const shift = this.shift;
+    const mask = this.mask;
+    const bits = this.index.bits;
+    const bits2 = this.index.bits2;
+    const bitsShift = this.index.bitsShift;
+    let p = this.position;
+    let hit = false;
+    let hb2 = 0;
+    let a = this.a;
+    let b = this.b;
+    if (this.needReset) {
       const v = weakChecksum(buf, p - bufStart, bs);
       a = v >>> 16;
       b = v & 0xffff;
-      needReset = false;
     }
-    // The hot loop: one window per byte while the buffer holds the next byte to roll in.
     for (;;) {
       const w = (((a << 16) | b) & mask) >>> 0;
       const hb = Math.imul(w, 0x9e3779b1) >>> bitsShift;
-      if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0 && confirm(p - bufStart, w, p)) {
+      if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
+        hb2 = Math.imul(w ^ (w >>> 16), 0x2c1b3c6d) >>> bitsShift;
+        hit = (bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0 && this.confirm(p - bufStart, w, p);
+      }
+      if (hit) {
+        hit = false;
         p += bs;
-        needReset = true;
-        break;
+        if (p >= size || p + bs > end) break;
+        const v = weakChecksum(buf, p - bufStart, bs);
+        a = v >>> 16;
+        b = v & 0xffff;
+        continue;
       }
       p++;
-      if (p >= size || p + bs > end) {
-        needReset = true;
-        break;
-      }
+      if (p >= size || p + bs > end) break;
       const i = p - 1 - bufStart;
       const out = buf[i];
       a = (a - out + buf[i + bs]) & 0xffff;
       b = (b - (out << shift) + a) & 0xffff;
     }
-    if (sources.complete) break;
+    // Stopped at the buffer's end: the next call recomputes the sums after the refill.
+    this.position = p;
+    this.needReset = true;
   }
-  options.onProgress?.(size);
-  return { blocksFound: found, bytesRead: Math.min(size, bufStart + bufLen) };
+
+  /** Confirm a weak hit at buffer offset `at` with the strong hash; record every block it fills. */
+  private confirm(at: number, w: number, position: number): boolean {
+    const { index, sources } = this;
+    const table = index.table;
+    let digest: Uint8Array | null = null;
+    let matched = false;
+    for (let i = index.head[BlockIndex.headHash(w) >>> index.headShift]; i >= 0; i = index.next[i]) {
+      if (table.weak[i] !== w) continue;
+      digest ??= this.blockHash(this.buf.subarray(at, at + table.blockSize));
+      if (!strongMatches(table, i, digest)) continue;
+      matched = true;
+      if (sources.has(i)) continue; // and so are its duplicates
+      for (let j = i; j >= 0; j = index.duplicates[j]) if (sources.set(j, this.seedNumber, position)) this.found++;
+    }
+    return matched;
+  }
 }
 
 /** Mark every all-zero target block as available without reading or fetching anything. */
