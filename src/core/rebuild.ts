@@ -52,8 +52,6 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   for (let i = 0; i < seeds.length && !sources.complete; i++) {
     const seed = seeds[i];
     options.onEvent?.({ type: 'scan-start', seed: seed.name, seedIndex: i, size: seed.size });
-    // Blocks found in a seed that fails half-way are not trusted: roll them back.
-    const before = sources.seed.slice();
     try {
       const result = await scanSeed(seed, i, index, blockHash, sources, {
         signal: options.signal,
@@ -62,7 +60,9 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
       options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: result.blocksFound });
     } catch (error) {
       if (isTesseraError(error, ErrorCode.Aborted)) throw error;
-      for (let k = 0; k < table.blockCount; k++) if (sources.seed[k] === i && before[k] !== i) sources.clear(k);
+      // Blocks found in a seed that failed half-way are not trusted: roll them back
+      // (sources.set never overwrites, so exactly the blocks naming seed i came from it).
+      for (let k = 0; k < table.blockCount; k++) if (sources.seed[k] === i) sources.clear(k);
       const reason = describeError(error);
       skippedSeeds.push({ seed: seed.name, reason });
       options.onEvent?.({ type: 'seed-skipped', seed: seed.name, reason });
