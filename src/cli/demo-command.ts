@@ -1,5 +1,6 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { concat, padTo, randomBytes } from '../node/pseudo-random-bytes.ts';
 import { startStaticServer } from '../node/static-server.ts';
 import type { CliIo } from './cli-io.ts';
@@ -30,7 +31,14 @@ function demoImages(): { old: Uint8Array; next: Uint8Array } {
   return { old, next };
 }
 
-/** `tessera demo`: make a demo image pair, publish it on a local server, rebuild it, and keep serving. */
+/** The built page (vite build), next to this bundle in dist/. */
+const PAGE_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+
+/**
+ * `tessera demo`: make a demo image pair, publish it on a local "mirror",
+ * rebuild it with the command line, and serve the web page (on another port,
+ * so the page reaches the mirror cross-origin, with CORS, as it would a real one).
+ */
 export async function runDemo(args: DemoArgs, io: CliIo): Promise<number> {
   const www = join(args.dir, 'www');
   await mkdir(www, { recursive: true });
@@ -44,14 +52,23 @@ export async function runDemo(args: DemoArgs, io: CliIo): Promise<number> {
     await writeFile(newPath, next);
   }
   await runMake({ image: newPath, urls: [], json: false }, io);
-  const server = await startStaticServer({ root: www, port: args.port }).catch(() => startStaticServer({ root: www, port: 0 }));
+  const listen = (root: string, port: number) => startStaticServer({ root, port }).catch(() => startStaticServer({ root, port: 0 }));
+  const hasPage = await stat(join(PAGE_DIR, 'index.html')).then(() => true, () => false);
+  const page = hasPage ? await listen(PAGE_DIR, args.port) : undefined;
+  const server = await listen(www, args.port === 0 ? 0 : args.port + 1);
   const manifestUrl = `${server.url}new.img.tessera`;
   const out = join(args.dir, 'out', 'new.img');
   const rel = (p: string) => relative(process.cwd(), p) || '.';
   io.info(`\nDemo server: ${server.url} (Range and CORS). Rebuilding new.img from ${rel(oldPath)}:\n`);
   try {
     await runGet({ manifest: manifestUrl, seeds: [oldPath], output: out, mirrors: [], dryRun: false, json: false }, io);
-    io.info(`\nTry it yourself (the server stays up until Ctrl-C):`);
+    if (page) {
+      io.info(`\nOpen the web page and add ${rel(oldPath)} as your old file:`);
+      io.info(`  ${page.url}?manifest=${encodeURIComponent(manifestUrl)}`);
+    } else {
+      io.info('\n(The web page is not built: run `npm start`, which builds it first.)');
+    }
+    io.info(`\nOr on the command line (the servers stay up until Ctrl-C):`);
     io.info(`  npx tessera get ${manifestUrl} --seed ${rel(oldPath)} -o ${rel(out)}`);
     io.info(`  npx tessera get ${manifestUrl} -o ${rel(join(args.dir, 'out', 'full.img'))}     # no seed: full download`);
     if (!args.once) {
@@ -62,6 +79,7 @@ export async function runDemo(args: DemoArgs, io: CliIo): Promise<number> {
     }
   } finally {
     await server.close();
+    await page?.close();
   }
   return 0;
 }

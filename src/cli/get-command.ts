@@ -9,7 +9,7 @@ import { loadManifest } from '../node/load-manifest.ts';
 import { createNativeSha256 } from '../node/native-sha256.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
-import { formatBytes, formatSeconds, percent } from './format.ts';
+import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 
 export interface GetArgs {
@@ -21,6 +21,12 @@ export interface GetArgs {
   json: boolean;
   connections?: number;
   mergeGap?: number;
+}
+
+/** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
+function explainNodeFetchError(_url: string, error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return `request failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -112,7 +118,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     try {
       result = await downloadAndAssemble(session, {
         mirrors,
-        fetcher: createFetchRangeFetcher(),
+        fetcher: createFetchRangeFetcher({ explainNetworkError: explainNodeFetchError }),
         sink: fileOutput.sink,
         createSha256: createNativeSha256,
         connections: args.connections,
@@ -124,7 +130,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       if (isTesseraError(error, ErrorCode.ChecksumMismatch)) await fileOutput.discard();
       else {
         await fileOutput.keep();
-        io.warn(`everything verified so far is kept in ${fileOutput.partPath}; run the same command again to resume`);
+        io.warn(`everything verified so far is kept in ${fileOutput.partPath}; run the same command again to resume` + (isTesseraError(error, ErrorCode.MirrorsFailed) ? ', with --mirror URL to add a working mirror' : ''));
       }
       throw error;
     }

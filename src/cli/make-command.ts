@@ -5,7 +5,7 @@ import { encodeManifest } from '../core/manifest/encode-manifest.ts';
 import { MANIFEST_SUFFIX } from '../core/manifest/manifest.ts';
 import { openFileSeed } from '../node/file-seed-reader.ts';
 import { createNativeSha256 } from '../node/native-sha256.ts';
-import { formatBytes, formatSeconds } from './format.ts';
+import { formatBytes, formatSeconds } from '../shared/format.ts';
 import type { CliIo } from './cli-io.ts';
 
 export interface MakeArgs {

@@ -1,5 +1,5 @@
 import type { RebuildEvent } from '../core/rebuild.ts';
-import { formatBytes, formatSeconds, percent } from './format.ts';
+import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
 
 export interface Output {
   write(text: string): void;

@@ -1,6 +1,6 @@
 import { startStaticServer } from '../node/static-server.ts';
 import type { CliIo } from './cli-io.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes } from '../shared/format.ts';
 
 export interface ServeArgs {
   dir: string;

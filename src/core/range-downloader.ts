@@ -3,6 +3,7 @@ import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { RangeFetcher, RangeResponse } from './io.ts';
 import type { FetchRange } from './plan.ts';
+import { rangeResponseProblem } from './range-response.ts';
 
 export interface DownloaderOptions {
   /** Requests in flight at once, over all mirrors. Default 6. */
@@ -20,6 +21,8 @@ export interface DownloaderOptions {
   signal?: AbortSignal;
   /** Body bytes as they arrive (progress). */
   onBytes?: (bytes: number) => void;
+  /** A range arrived and passed verification. */
+  onRangeFetched?: (range: FetchRange) => void;
   /** A request failed and will be retried. */
   onRetry?: (event: { mirror: string; range: FetchRange; problem: string; attempt: number }) => void;
 }
@@ -78,7 +81,7 @@ export class RangeDownloader {
   private failure: unknown = null;
   private readonly controllers = new Set<AbortController>();
   private mirrorCursor = 0;
-  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry'>>;
+  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched'>>;
   bytesFetched = 0;
   requests = 0;
 
@@ -208,10 +211,11 @@ export class RangeDownloader {
         const data = await this.fetchOnce(mirror, range);
         mirror.consecutiveFailures = 0;
         mirror.report.bytesGood += data.length;
+        this.options.onRangeFetched?.(range);
         return data;
       } catch (error) {
         if (this.failure) throw this.failure;
-        const fault = error instanceof MirrorFault ? error : new MirrorFault(`network error: ${describeError(error)}`, false);
+        const fault = error instanceof MirrorFault ? error : new MirrorFault(describeError(error), false);
         this.recordFault(mirror, fault);
         if (attempt >= this.opts.maxAttempts) throw this.allMirrorsFailed(range, attempt);
         this.options.onRetry?.({ mirror: mirror.report.url, range, problem: fault.message, attempt });
@@ -246,8 +250,7 @@ export class RangeDownloader {
     const why = attempts ? `gave up after ${attempts} tries` : 'no usable mirror is left';
     return new TesseraError(
       ErrorCode.MirrorsFailed,
-      `could not download bytes ${range.start}-${range.end - 1}: ${why}. What each mirror did:\n${lines.join('\n')}\n` +
-        'Everything verified so far is kept; run the same command again to resume, or add a working mirror with --mirror URL.',
+      `could not download bytes ${range.start}-${range.end - 1}: ${why}. What each mirror did:\n${lines.join('\n')}`,
       { range, mirrors: this.mirrorReports },
     );
   }
@@ -280,7 +283,7 @@ export class RangeDownloader {
         response = await this.fetcher.fetchRange(url, range.start, range.end, controller.signal);
       } catch (error) {
         if (stalled) throw new MirrorFault(`no answer within ${this.opts.stallTimeoutMs / 1000} s`, false);
-        throw new MirrorFault(`request failed: ${describeError(error)}`, false);
+        throw new MirrorFault(describeError(error), false);
       }
       this.checkHeaders(mirror, response, range);
       const out = new Uint8Array(want);
@@ -314,30 +317,8 @@ export class RangeDownloader {
   }
 
   private checkHeaders(mirror: MirrorState, response: RangeResponse, range: FetchRange): void {
-    const status = response.status;
-    if (status === 200) {
-      throw new MirrorFault('answered 200 with the whole file instead of 206: the server does not support Range requests', true);
-    }
-    if (status !== 206) {
-      const permanent = status === 404 || status === 410 || status === 401 || status === 403 || status === 416;
-      const hint = status === 416 ? ' (the file there is shorter than the manifest says)' : status === 404 ? ' (not found)' : '';
-      throw new MirrorFault(`HTTP ${status}${hint}`, permanent);
-    }
-    const encoding = response.header('content-encoding');
-    if (encoding && encoding.toLowerCase() !== 'identity') {
-      throw new MirrorFault(`sent the range compressed (Content-Encoding: ${encoding}); turn compression off for this file`, true);
-    }
-    const contentRange = response.header('content-range');
-    const m = contentRange ? /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(contentRange) : null;
-    if (!m) {
-      throw new MirrorFault(contentRange ? `sent an unreadable Content-Range "${contentRange}"` : 'sent 206 without a readable Content-Range (if the mirror is on another site, it must expose Content-Range to pages through CORS)', false);
-    }
-    if (m[3] !== '*' && Number(m[3]) !== this.table.length) {
-      throw new MirrorFault(`holds a different file: ${m[3]} bytes, the manifest says ${this.table.length}`, true);
-    }
-    if (Number(m[1]) !== range.start || Number(m[2]) !== range.end - 1) {
-      throw new MirrorFault(`sent bytes ${m[1]}-${m[2]} when asked for ${range.start}-${range.end - 1}`, false);
-    }
+    const problem = rangeResponseProblem(response, range, this.table.length);
+    if (problem) throw new MirrorFault(problem.message, problem.permanent);
     // The file must not change between requests (zip.js's rule): a new ETag or date means a new file.
     for (const [key, value] of [['etag', response.header('etag')], ['lastModified', response.header('last-modified')]] as const) {
       if (!value) continue;

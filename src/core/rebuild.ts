@@ -17,6 +17,7 @@ export type RebuildEvent =
   | { type: 'seed-skipped'; seed: string; reason: string }
   | { type: 'plan'; plan: DownloadPlan }
   | { type: 'progress'; bytesWritten: number; bytesFetched: number; imageLength: number }
+  | { type: 'range-fetched'; start: number; end: number }
   | { type: 'retry'; mirror: string; problem: string; attempt: number }
   | { type: 'repair'; seed: string; block: number; reason: string };
 
@@ -73,6 +74,21 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   return { manifest, seeds, sources, plan, blockHash, skippedSeeds };
 }
 
+/**
+ * A session from block sources found elsewhere (by a pool of scan workers that
+ * each scanned part of the seeds); `seeds` must be numbered as they were.
+ */
+export async function sessionFromSources(
+  manifest: Manifest,
+  seeds: readonly SeedReader[],
+  sources: BlockSources,
+  options: { plan?: PlanOptions; skippedSeeds?: { seed: string; reason: string }[] } = {},
+): Promise<RebuildSession> {
+  const blockHash = await createBlockHash(manifest.blocks.strongHash);
+  const plan = planDownload(manifest.blocks, sources, options.plan);
+  return { manifest, seeds, sources, plan, blockHash, skippedSeeds: options.skippedSeeds ?? [] };
+}
+
 export interface DownloadOptions extends DownloaderOptions {
   /** Absolute http(s) URLs of the image (see resolveMirrors). */
   mirrors: readonly string[];
@@ -118,6 +134,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       report();
     },
     onRetry: (e) => options.onEvent?.({ type: 'retry', mirror: e.mirror, problem: e.problem, attempt: e.attempt }),
+    onRangeFetched: (r) => options.onEvent?.({ type: 'range-fetched', start: r.start, end: r.end }),
   });
   const sha256 = await (options.createSha256 ?? createWasmSha256)();
   downloader.start();

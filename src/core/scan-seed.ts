@@ -13,6 +13,13 @@ export interface ScanOptions {
   onProgress?: (bytesScanned: number) => void;
   /** Bytes read per call (rounded to the block size). */
   readSize?: number;
+  /**
+   * Test windows starting in [start, end) only (default: the whole seed), so
+   * one large seed can be split between workers. Windows near `end` still read
+   * up to a block past it.
+   */
+  start?: number;
+  end?: number;
 }
 
 export interface ScanResult {
@@ -44,12 +51,15 @@ export async function scanSeed(
   const readSize = Math.max(bs * 4, requested - (requested % bs));
   // Room for a read, the window carried over from the previous read, and the zero padding.
   const buf = new Uint8Array(readSize + 2 * bs);
+  const first = Math.max(0, Math.min(size, options.start ?? 0));
+  const limit = Math.max(first, Math.min(size, options.end ?? size));
   const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf);
-  let bufStart = 0; // file offset of buf[0]
+  window.position = first;
+  let bufStart = first; // file offset of buf[0]
   let bufLen = 0; // real bytes in buf
-  let eof = size === 0;
+  let eof = first >= size;
 
-  while (window.position < size) {
+  while (window.position < limit) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
     const p = window.position;
     if (p + bs > bufStart + bufLen + (eof ? bs : 0)) {
@@ -73,13 +83,13 @@ export async function scanSeed(
         eof = true;
         buf.fill(0, bufLen, bufLen + bs);
       }
-      options.onProgress?.(Math.min(size, bufStart + bufLen));
+      options.onProgress?.(Math.min(limit, bufStart + bufLen) - first);
     }
-    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), size);
+    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
     if (sources.complete) break;
   }
-  options.onProgress?.(size);
-  return { blocksFound: window.found, bytesRead: Math.min(size, bufStart + bufLen) };
+  options.onProgress?.(limit - first);
+  return { blocksFound: window.found, bytesRead: Math.min(size, bufStart + bufLen) - first };
 }
 
 /**
@@ -110,10 +120,10 @@ class WindowMatcher {
 
   /**
    * Advance while the window [p, p + bs) lies within buf's bytes up to file
-   * offset `end` (exclusive), stopping at the seed's size. On a confirmed
+   * offset `end` (exclusive), stopping when p reaches `limit`. On a confirmed
    * match the window jumps a whole block.
    */
-  scan(bufStart: number, end: number, size: number): void {
+  scan(bufStart: number, end: number, limit: number): void {
     const buf = this.buf;
     const bs = this.index.table.blockSize;
     const shift = this.shift;
@@ -141,14 +151,14 @@ class WindowMatcher {
       if (hit) {
         hit = false;
         p += bs;
-        if (p >= size || p + bs > end) break;
+        if (p >= limit || p + bs > end) break;
         const v = weakChecksum(buf, p - bufStart, bs);
         a = v >>> 16;
         b = v & 0xffff;
         continue;
       }
       p++;
-      if (p >= size || p + bs > end) break;
+      if (p >= limit || p + bs > end) break;
       const i = p - 1 - bufStart;
       const out = buf[i];
       a = (a - out + buf[i + bs]) & 0xffff;

@@ -90,7 +90,7 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
       res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
       return;
     }
-    const path = resolve(root, '.' + urlPath);
+    let path = resolve(root, '.' + urlPath);
     if (path !== root && !path.startsWith(root + sep)) {
       res.writeHead(403).end();
       return;
@@ -98,6 +98,11 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
     let info;
     try {
       info = await stat(path);
+      if (info.isDirectory()) {
+        // A folder is served as its index.html, if it has one (the web page).
+        path = resolve(path, 'index.html');
+        info = await stat(path);
+      }
     } catch {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;

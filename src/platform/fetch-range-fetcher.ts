@@ -8,15 +8,32 @@ import type { RangeFetcher, RangeResponse } from '../core/io.ts';
  * the browser's HTTP cache out of the way (it can break concurrent range
  * requests to one URL and add If-Range).
  */
-export function createFetchRangeFetcher(fetchImpl: typeof fetch = globalThis.fetch): RangeFetcher {
+export interface FetchRangeFetcherOptions {
+  fetch?: typeof fetch;
+  /**
+   * Words for a request that failed without an HTTP answer. fetch() says only
+   * "Failed to fetch"; a page knows more (a cross-origin mirror that sends no
+   * CORS headers fails exactly this way).
+   */
+  explainNetworkError?: (url: string, error: unknown) => string;
+}
+
+export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}): RangeFetcher {
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   return {
     async fetchRange(url, start, end, signal) {
-      const response = await fetchImpl(url, {
-        headers: { Range: `bytes=${start}-${end - 1}` },
-        cache: 'no-store',
-        redirect: 'follow',
-        signal,
-      });
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          headers: { Range: `bytes=${start}-${end - 1}` },
+          cache: 'no-store',
+          redirect: 'follow',
+          signal,
+        });
+      } catch (error) {
+        if (signal?.aborted || !options.explainNetworkError) throw error;
+        throw new Error(options.explainNetworkError(url, error), { cause: error });
+      }
       return toRangeResponse(response);
     },
   };

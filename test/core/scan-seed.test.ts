@@ -76,3 +76,27 @@ describe('scanSeed', () => {
     expect(result.blocksFound).toBe(0);
   });
 });
+
+describe('scanSeed over part of a seed', () => {
+  it('finds the same blocks when a seed is split into ranges scanned separately', async () => {
+    const target = randomBytes(BS * 60, 61);
+    // Target blocks at unaligned offsets, some straddling the split points.
+    const seedData = concat([randomBytes(777, 62), target.subarray(0, BS * 30), randomBytes(3333, 63), target.subarray(BS * 30)]);
+    const whole = await setup(target);
+    await scanSeed(memorySeed('seed', seedData), 0, whole.index, whole.hash, whole.sources);
+    const split = await setup(target);
+    const cuts = [0, 10_000, 10_001, 40_000, 63_000, seedData.length];
+    let progress = 0;
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      await scanSeed(memorySeed('seed', seedData), 0, split.index, split.hash, split.sources, {
+        start: cuts[i],
+        end: cuts[i + 1],
+        readSize: BS * 5,
+        onProgress: (n) => (progress = n),
+      });
+      expect(progress).toBe(cuts[i + 1] - cuts[i]);
+    }
+    expect(split.sources.foundCount).toBe(60);
+    expect(whole.sources.foundCount).toBe(60);
+  });
+});

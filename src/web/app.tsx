@@ -1,0 +1,42 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { BlockMap } from './components/BlockMap.tsx';
+import { ImagePanel } from './components/ImagePanel.tsx';
+import { PlanPanel } from './components/PlanPanel.tsx';
+import { ProgressPanel } from './components/ProgressPanel.tsx';
+import { ResultPanel } from './components/ResultPanel.tsx';
+import { SeedPanel } from './components/SeedPanel.tsx';
+import { Controller } from './controller.ts';
+
+export function App() {
+  const controller = useMemo(() => new Controller(), []);
+  const [, setTick] = useState(0);
+  useEffect(() => controller.subscribe(() => setTick((t) => t + 1)), [controller]);
+  useEffect(() => {
+    // A download site can link straight to an image: ?manifest=URL
+    const url = new URLSearchParams(location.search).get('manifest');
+    if (url) void controller.loadManifestFromUrl(url);
+  }, [controller]);
+
+  const s = controller.state;
+  const ready = s.image.status === 'ready' ? s.image : null;
+  const length = ready?.manifest.blocks.length ?? 0;
+  return (
+    <main>
+      <header>
+        <h1>Tessera</h1>
+        <p class="muted">Build a large image from files you already have. Only the missing parts are downloaded, and the result is verified before it is saved.</p>
+      </header>
+      <ImagePanel image={s.image} probes={s.probes} controller={controller} />
+      <SeedPanel seeds={s.seeds} enabled={!!ready && s.phase !== 'downloading' && s.phase !== 'done'} controller={controller} />
+      <PlanPanel plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={() => void controller.start()} />
+      {ready && (
+        <section class="panel" data-testid="status-panel">
+          <h2>4. Progress</h2>
+          <BlockMap states={controller.blockStates} version={controller.blockVersion} />
+          {s.progress && s.phase === 'downloading' && <ProgressPanel progress={s.progress} length={length} toFetch={s.plan?.bytesToFetch ?? 0} />}
+          <ResultPanel result={s.result} error={s.error} />
+        </section>
+      )}
+    </main>
+  );
+}

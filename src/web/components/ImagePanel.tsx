@@ -1,0 +1,62 @@
+import { useEffect, useState } from 'preact/hooks';
+import { formatBytes } from '../../shared/format.ts';
+import type { Controller, ImageState } from '../controller.ts';
+import type { MirrorProbe } from '../../core/probe-mirrors.ts';
+
+/** Step 1: which image. From ?manifest=URL, a URL typed in, or a manifest file. */
+export function ImagePanel({ image, probes, controller }: { image: ImageState; probes: MirrorProbe[] | null; controller: Controller }) {
+  const [url, setUrl] = useState('');
+  // Show the address of a manifest loaded from the page's own address (?manifest=).
+  useEffect(() => {
+    if (image.status === 'loading' && /^https?:/.test(image.from)) setUrl(image.from);
+  }, [image.status === 'loading' ? image.from : '']);
+  const ready = image.status === 'ready' ? image : null;
+  return (
+    <section class="panel" data-testid="image-panel">
+      <h2>1. Image</h2>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (url.trim()) void controller.loadManifestFromUrl(url.trim());
+        }}
+      >
+        <input type="url" placeholder="Manifest URL (…/image.iso.tessera)" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} aria-label="Manifest URL" />
+        <button type="submit">Load</button>
+        <label class="button secondary">
+          Open manifest file…
+          <input type="file" accept=".tessera" hidden data-testid="manifest-file" onChange={(e) => {
+            const f = (e.target as HTMLInputElement).files?.[0];
+            if (f) void controller.loadManifestFromFile(f);
+          }} />
+        </label>
+      </form>
+      {image.status === 'loading' && <p class="muted">Loading {image.from}…</p>}
+      {image.status === 'error' && <p class="error" role="alert">{image.message}</p>}
+      {ready && (
+        <dl class="facts" data-testid="image-facts">
+          <dt>Name</dt>
+          <dd data-testid="image-name">{ready.manifest.name}</dd>
+          <dt>Size</dt>
+          <dd>{formatBytes(ready.manifest.blocks.length)} ({ready.manifest.blocks.length.toLocaleString('en')} bytes)</dd>
+          <dt>SHA-256</dt>
+          <dd class="mono">{ready.manifest.sha256}</dd>
+          <dt>Mirrors</dt>
+          <dd>
+            <ul class="mirrors">
+              {ready.mirrors.map((m) => {
+                const probe = probes?.find((p) => p.url === m);
+                return (
+                  <li key={m} data-testid="mirror">
+                    <span class="mono">{m}</span>{' '}
+                    {!probe ? <span class="muted">checking…</span> : probe.ok ? <span class="ok">✓ Range and CORS work</span> : <span class="error" data-testid="mirror-problem">✗ {probe.problem}</span>}
+                  </li>
+                );
+              })}
+            </ul>
+          </dd>
+        </dl>
+      )}
+    </section>
+  );
+}

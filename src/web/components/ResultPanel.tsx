@@ -1,0 +1,31 @@
+import { formatBytes, formatSeconds } from '../../shared/format.ts';
+import type { AppState } from '../controller.ts';
+
+/** The verified result, or what went wrong and what to do. */
+export function ResultPanel({ result, error }: { result: AppState['result']; error: string | null }) {
+  if (error) {
+    return (
+      <div class="result failed" role="alert" data-testid="error">
+        <h3>The image was not built</h3>
+        <p style="white-space: pre-wrap">{error}</p>
+      </div>
+    );
+  }
+  if (!result) return null;
+  return (
+    <div class="result ok" data-testid="result">
+      <h3>✓ Verified</h3>
+      <p>
+        <strong>{result.output}</strong>: SHA-256 <span class="mono" data-testid="result-sha256">{result.sha256}</span> matches the manifest.
+      </p>
+      <p class="muted" data-testid="result-figures">
+        {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
+      </p>
+      {result.downloadUrl && (
+        <a class="button primary" href={result.downloadUrl} download={result.output} data-testid="save-link">
+          Save {result.output}
+        </a>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,300 @@
+import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
+import { describeError } from '../core/errors.ts';
+import { decodeManifest } from '../core/manifest/decode-manifest.ts';
+import type { Manifest } from '../core/manifest/manifest.ts';
+import { type DownloadPlan, planDownload } from '../core/plan.ts';
+import { type MirrorProbe, probeMirrors } from '../core/probe-mirrors.ts';
+import type { RebuildEvent } from '../core/rebuild.ts';
+import { resolveMirrors } from '../core/rebuild.ts';
+import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
+import { formatBytes } from '../shared/format.ts';
+import { explainNetworkError, explainStorageError } from './engine/explain-error.ts';
+import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
+import { ScanPool } from './engine/scan-pool.ts';
+
+export type ImageState =
+  | { status: 'none' }
+  | { status: 'loading'; from: string }
+  | { status: 'ready'; manifest: Manifest; bytes: Uint8Array; source: string; mirrors: string[] }
+  | { status: 'error'; message: string };
+
+export interface SeedEntry {
+  name: string;
+  size: number;
+  file: File;
+  state: 'queued' | 'scanning' | 'done' | 'skipped';
+  scanned: number;
+  note?: string;
+}
+
+export type Phase = 'setup' | 'scanning' | 'ready' | 'downloading' | 'done' | 'failed';
+
+export interface Progress {
+  written: number;
+  fetched: number;
+  startedAt: number;
+  retries: string[];
+}
+
+export interface AppState {
+  image: ImageState;
+  seeds: SeedEntry[];
+  phase: Phase;
+  plan: DownloadPlan | null;
+  probes: MirrorProbe[] | null;
+  progress: Progress | null;
+  result: (AssembleSummary & { output: string; downloadUrl?: string }) | null;
+  error: string | null;
+}
+
+/** Per-block states drawn by the block map. */
+export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as const;
+
+/**
+ * Everything the page does, apart from drawing it: load the manifest, scan
+ * the user's files in workers, plan, and run the assembly worker. The UI
+ * subscribes and re-renders on change.
+ */
+export class Controller {
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null };
+  /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
+  blockStates = new Uint8Array(0);
+  blockVersion = 0;
+  private pool: ScanPool | null = null;
+  private listeners = new Set<() => void>();
+  private scanning: Promise<void> = Promise.resolve();
+  private lastNotify = 0;
+  private pendingNotify = false;
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private set(patch: Partial<AppState>): void {
+    this.state = { ...this.state, ...patch };
+    this.notify(true);
+  }
+
+  /** Progress updates are frequent; coalesce them to ~10 renders a second. */
+  private notify(now = false): void {
+    const t = performance.now();
+    if (!now && t - this.lastNotify < 100) {
+      if (!this.pendingNotify) {
+        this.pendingNotify = true;
+        setTimeout(() => {
+          this.pendingNotify = false;
+          this.notify(true);
+        }, 100);
+      }
+      return;
+    }
+    this.lastNotify = t;
+    for (const l of this.listeners) l();
+  }
+
+  async loadManifestFromUrl(url: string): Promise<void> {
+    let absolute: string;
+    try {
+      absolute = new URL(url, location.href).href;
+    } catch {
+      this.set({ image: { status: 'error', message: `"${url}" is not a valid address` } });
+      return;
+    }
+    this.set({ image: { status: 'loading', from: absolute } });
+    let response: Response;
+    try {
+      response = await fetch(absolute, { cache: 'no-cache' });
+    } catch {
+      this.set({ image: { status: 'error', message: `The manifest ${absolute} ${explainNetworkError(absolute, location.origin)}.` } });
+      return;
+    }
+    if (!response.ok) {
+      this.set({ image: { status: 'error', message: `The manifest ${absolute} could not be loaded: HTTP ${response.status}.` } });
+      return;
+    }
+    await this.useManifest(new Uint8Array(await response.arrayBuffer()), response.url || absolute, true);
+  }
+
+  async loadManifestFromFile(file: File): Promise<void> {
+    this.set({ image: { status: 'loading', from: file.name } });
+    await this.useManifest(new Uint8Array(await file.arrayBuffer()), file.name, false);
+  }
+
+  private async useManifest(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
+    let manifest: Manifest;
+    let mirrors: string[];
+    try {
+      manifest = await decodeManifest(bytes, source);
+      mirrors = resolveMirrors(manifest.mirrors, isUrl ? source : undefined);
+    } catch (error) {
+      this.set({ image: { status: 'error', message: describeError(error) } });
+      return;
+    }
+    this.pool?.terminate();
+    this.pool = new ScanPool(bytes, source, manifest.blocks.blockCount);
+    this.blockStates = new Uint8Array(manifest.blocks.blockCount);
+    this.set({ image: { status: 'ready', manifest, bytes, source, mirrors }, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    // Check the mirrors while the user picks files: CORS and Range problems show before any download.
+    const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
+    probeMirrors(mirrors, fetcher, manifest.blocks.length).then((probes) => this.set({ probes }));
+    // Scanning with no seed yet still finds the zero blocks, and gives a plan.
+    await this.rescan([]);
+  }
+
+  addSeeds(files: SeedFile[]): void {
+    if (this.state.image.status !== 'ready' || files.length === 0) return;
+    const known = new Set(this.state.seeds.map((s) => `${s.name}:${s.size}`));
+    const fresh = files.filter((f) => f.file.size > 0 && !known.has(`${f.name}:${f.file.size}`));
+    if (fresh.length === 0) return;
+    const entries: SeedEntry[] = fresh.map((f) => ({ name: f.name, size: f.file.size, file: f.file, state: 'queued', scanned: 0 }));
+    this.set({ seeds: [...this.state.seeds, ...entries] });
+    void this.rescan(fresh);
+  }
+
+  private rescan(fresh: SeedFile[]): Promise<void> {
+    const first = this.state.seeds.length - fresh.length;
+    this.scanning = this.scanning.then(async () => {
+      const pool = this.pool;
+      const image = this.state.image;
+      if (!pool || image.status !== 'ready') return;
+      this.set({ phase: 'scanning' });
+      const update = (i: number, patch: Partial<SeedEntry>) => {
+        const seeds = this.state.seeds.slice();
+        seeds[i] = { ...seeds[i], ...patch };
+        this.state = { ...this.state, seeds };
+        this.notify();
+      };
+      try {
+        await pool.scan(fresh, first, {
+          onProgress: (seed, bytes) => update(seed, { state: 'scanning', scanned: bytes }),
+          onSeedDone: (seed) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size }),
+          onSeedSkipped: (seed, reason) => update(seed, { state: 'skipped', note: `skipped: ${reason}` }),
+        });
+      } catch (error) {
+        this.set({ phase: 'failed', error: `Scanning failed: ${describeError(error)}` });
+        return;
+      }
+      this.refreshBlockStates(pool.sources);
+      this.set({ phase: 'ready', plan: planDownload(image.manifest.blocks, pool.sources) });
+    });
+    return this.scanning;
+  }
+
+  private refreshBlockStates(sources: BlockSources): void {
+    for (let k = 0; k < sources.blockCount; k++) this.blockStates[k] = sources.seed[k] === FROM_NETWORK ? BlockState.Missing : BlockState.Local;
+    this.blockVersion++;
+  }
+
+  /** Choose where to save, then build the image. Must be called from a click (the save picker needs it). */
+  async start(): Promise<void> {
+    const image = this.state.image;
+    const plan = this.state.plan;
+    if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
+    const name = image.manifest.name;
+    let output: OutputTarget;
+    const picker = (window as { showSaveFilePicker?: (o: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
+    if (picker) {
+      try {
+        output = { kind: 'file-handle', handle: await picker.call(window, { suggestedName: name }) };
+      } catch (error) {
+        if ((error as { name?: string }).name === 'AbortError') return; // the user closed the dialog
+        this.set({ error: explainStorageError(error, 'Choosing where to save') });
+        return;
+      }
+    } else {
+      // No "Save as" in this browser: build in the origin's private storage, offer it once verified.
+      const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+      const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : undefined;
+      if (free !== undefined && free < image.manifest.blocks.length) {
+        this.set({
+          phase: 'failed',
+          error: `Not enough storage: the image needs ${formatBytes(image.manifest.blocks.length)}, and this browser lets this site use ${formatBytes(free)} more. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
+        });
+        return;
+      }
+      await navigator.storage?.persist?.().catch(() => false);
+      output = { kind: 'opfs', name };
+    }
+    const outputName = output.kind === 'file-handle' ? output.handle.name : name;
+    this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
+
+    const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
+    const request: AssembleRequest = {
+      type: 'assemble',
+      manifest: image.bytes,
+      source: image.source,
+      seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
+      seedOf: this.pool.sources.seed.slice(),
+      offsetOf: this.pool.sources.offset.slice(),
+      mirrors: image.mirrors,
+      output,
+    };
+    const finished = new Promise<void>((resolve) => {
+      worker.onmessage = (e: MessageEvent<AssembleReply>) => {
+        const reply = e.data;
+        if (reply.type === 'event') this.onEvent(reply.event);
+        else if (reply.type === 'done') {
+          this.finish(reply.summary, output, outputName).then(resolve, resolve);
+        } else {
+          const advice =
+            reply.code === 'E_MIRRORS_FAILED'
+              ? '\n\nTry again later, or ask the mirror’s operator to allow Range requests from this site (see docs/mirrors.md).'
+              : '';
+          this.set({ phase: 'failed', error: reply.message + advice });
+          resolve();
+        }
+      };
+      worker.onerror = (e) => {
+        this.set({ phase: 'failed', error: `The download stopped: ${e.message}` });
+        resolve();
+      };
+    });
+    worker.postMessage(request);
+    await finished;
+    worker.terminate();
+  }
+
+  private onEvent(event: RebuildEvent): void {
+    const progress = this.state.progress;
+    if (!progress) return;
+    const bs = this.state.image.status === 'ready' ? this.state.image.manifest.blocks.blockSize : 1;
+    switch (event.type) {
+      case 'progress': {
+        const from = Math.floor(progress.written / bs);
+        const to = Math.floor(event.bytesWritten / bs);
+        this.blockStates.fill(BlockState.Written, from, to);
+        this.blockVersion++;
+        this.state = { ...this.state, progress: { ...progress, written: event.bytesWritten, fetched: event.bytesFetched } };
+        this.notify();
+        break;
+      }
+      case 'range-fetched':
+        for (let k = Math.floor(event.start / bs); k < Math.ceil(event.end / bs); k++) {
+          if (this.blockStates[k] !== BlockState.Written) this.blockStates[k] = BlockState.Downloaded;
+        }
+        this.blockVersion++;
+        this.notify();
+        break;
+      case 'retry':
+      case 'repair': {
+        const line = event.type === 'retry' ? `${event.mirror}: ${event.problem} (retrying)` : `${event.seed}: ${event.reason}; downloading that block instead`;
+        this.state = { ...this.state, progress: { ...progress, retries: [...progress.retries.slice(-4), line] } };
+        this.notify();
+        break;
+      }
+    }
+  }
+
+  private async finish(summary: AssembleSummary, output: OutputTarget, outputName: string): Promise<void> {
+    let downloadUrl: string | undefined;
+    if (output.kind === 'opfs') {
+      const root = await navigator.storage.getDirectory();
+      const file = await (await root.getFileHandle(output.name)).getFile();
+      downloadUrl = URL.createObjectURL(file);
+    }
+    this.blockStates.fill(BlockState.Written);
+    this.blockVersion++;
+    this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
+  }
+}

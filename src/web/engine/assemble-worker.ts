@@ -1,0 +1,61 @@
+/// <reference lib="webworker" />
+// The assembly worker: downloads the missing ranges, copies local blocks from
+// the seed files, verifies everything and writes the image in order, so the
+// page's main thread only draws progress.
+import { BlockSources } from '../../core/block-sources.ts';
+import { ErrorCode, isTesseraError } from '../../core/errors.ts';
+import { decodeManifest } from '../../core/manifest/decode-manifest.ts';
+import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
+import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
+import { explainNetworkError } from './explain-error.ts';
+import { fileSeedReader } from './file-seed-reader.ts';
+import type { AssembleReply, AssembleRequest } from './messages.ts';
+import { openOutput } from './output-sinks.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const post = (reply: AssembleReply) => self.postMessage(reply);
+
+async function assemble(request: AssembleRequest): Promise<void> {
+  const started = performance.now();
+  const manifest = await decodeManifest(request.manifest, request.source);
+  const sources = new BlockSources(manifest.blocks.blockCount);
+  for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
+  const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
+  const session = await sessionFromSources(manifest, seeds, sources);
+  const output = await openOutput(request.output);
+  const origin = self.location.origin;
+  try {
+    const result = await downloadAndAssemble(session, {
+      mirrors: request.mirrors,
+      fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin) }),
+      sink: output.sink,
+      onEvent: (event) => post({ type: 'event', event }),
+    });
+    await output.commit();
+    post({
+      type: 'done',
+      summary: {
+        sha256: result.sha256,
+        bytesLocal: result.bytesLocal,
+        bytesFetched: result.bytesFetched,
+        requests: result.requests,
+        blocksRepaired: result.blocksRepaired,
+        seconds: (performance.now() - started) / 1000,
+      },
+    });
+  } catch (error) {
+    await output.discard();
+    throw error;
+  }
+}
+
+self.onmessage = (e: MessageEvent<AssembleRequest>) => {
+  assemble(e.data).catch((error: unknown) => {
+    post({
+      type: 'error',
+      code: isTesseraError(error) ? error.code : ErrorCode.OutputWrite,
+      message: error instanceof Error ? error.message : String(error),
+    });
+  });
+};

@@ -1,0 +1,40 @@
+/**
+ * Turn browser errors into messages a user can act on. Names of DOMExceptions
+ * are stable across browsers; their messages are not.
+ */
+export function explainNetworkError(url: string, origin: string | undefined): string {
+  let crossOrigin = true;
+  try {
+    crossOrigin = origin !== undefined && new URL(url).origin !== origin;
+  } catch {
+    // keep the default
+  }
+  if (crossOrigin) {
+    return (
+      'could not be read from this page: the mirror does not allow this site (CORS), or it is unreachable. ' +
+      `Its server must send "Access-Control-Allow-Origin" (for ${origin ?? 'this site'} or *) and ` +
+      '"Access-Control-Expose-Headers: Content-Range"; see docs/mirrors.md'
+    );
+  }
+  return 'could not be reached (network error)';
+}
+
+export function explainStorageError(error: unknown, what: string): string {
+  const name = (error as { name?: string })?.name;
+  const message = (error as { message?: string })?.message ?? String(error);
+  switch (name) {
+    case 'QuotaExceededError':
+      return `${what}: the disk is full, or the browser's storage quota is used up. Free some space and try again.`;
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return `${what}: permission denied. Choose another place to save the image, or allow this site to write there.`;
+    case 'NoModificationAllowedError':
+      return `${what}: the file is locked by another tab or program. Close it and try again.`;
+    case 'NotReadableError':
+      return `${what}: the file could not be read; it changed or was removed after you picked it. Pick it again.`;
+    case 'NotFoundError':
+      return `${what}: the file is gone; pick it again.`;
+    default:
+      return `${what}: ${message}`;
+  }
+}

@@ -1,0 +1,49 @@
+/** The messages between the page and its workers (structured-cloned). */
+import type { RebuildEvent } from '../../core/rebuild.ts';
+
+export interface SeedFile {
+  file: File;
+  /** Path shown to the user (relative path inside a picked folder, or the file name). */
+  name: string;
+}
+
+// Scan workers ---------------------------------------------------------------
+export type ScanRequest =
+  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean }
+  | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
+
+export type ScanReply =
+  | { type: 'ready'; zeroBlocks: Int32Array }
+  | { type: 'progress'; task: number; bytes: number }
+  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array }
+  | { type: 'failed'; task: number; message: string }
+  | { type: 'fatal'; message: string };
+
+// The assembly worker --------------------------------------------------------
+export type OutputTarget = { kind: 'file-handle'; handle: FileSystemFileHandle } | { kind: 'opfs'; name: string };
+
+export interface AssembleRequest {
+  type: 'assemble';
+  manifest: Uint8Array;
+  source: string;
+  seeds: SeedFile[];
+  /** Where each block comes from, as merged from the scan workers. */
+  seedOf: Int32Array;
+  offsetOf: Float64Array;
+  mirrors: string[];
+  output: OutputTarget;
+}
+
+export interface AssembleSummary {
+  sha256: string;
+  bytesLocal: number;
+  bytesFetched: number;
+  requests: number;
+  blocksRepaired: number;
+  seconds: number;
+}
+
+export type AssembleReply =
+  | { type: 'event'; event: RebuildEvent }
+  | { type: 'done'; summary: AssembleSummary }
+  | { type: 'error'; code: string; message: string };

@@ -1,0 +1,154 @@
+import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
+import type { ScanReply, ScanRequest, SeedFile } from './messages.ts';
+
+/** Seeds are cut into slices of at most this size, so every core has work even with one big ISO. */
+const SLICE_BYTES = 64 << 20;
+
+interface Task {
+  id: number;
+  seed: number;
+  file: File;
+  name: string;
+  start: number;
+  end: number;
+  done: number;
+}
+
+export interface ScanCallbacks {
+  /** Bytes of seed `seed` scanned so far. */
+  onProgress?: (seed: number, bytes: number) => void;
+  /** Seed `seed` is finished (all its slices). */
+  onSeedDone?: (seed: number) => void;
+  /** Seed `seed` could not be read and is skipped; what it had given is taken back. */
+  onSeedSkipped?: (seed: number, reason: string) => void;
+}
+
+/**
+ * A pool of scan workers, one per core (the main thread only merges
+ * results). Seeds can be added at any time; their blocks are merged into
+ * `sources`, numbered in the order the seeds were added.
+ */
+export class ScanPool {
+  readonly sources: BlockSources;
+  private readonly workers: Worker[] = [];
+  private readonly busy: (Task | null)[] = [];
+  private readonly queue: Task[] = [];
+  private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number }>();
+  private nextTask = 0;
+  private idleWaiters: (() => void)[] = [];
+  private ready: Promise<void>;
+  private callbacks: ScanCallbacks = {};
+  private fatal: Error | null = null;
+
+  constructor(manifest: Uint8Array, source: string, blockCount: number, workerCount = Math.max(1, navigator.hardwareConcurrency || 2)) {
+    this.sources = new BlockSources(blockCount);
+    const inits: Promise<void>[] = [];
+    for (let w = 0; w < workerCount; w++) {
+      const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { type: 'module', name: `scan-${w}` });
+      this.workers.push(worker);
+      this.busy.push(null);
+      inits.push(
+        new Promise((resolve, reject) => {
+          worker.onmessage = (e: MessageEvent<ScanReply>) => {
+            const reply = e.data;
+            if (reply.type === 'ready') {
+              for (const k of reply.zeroBlocks) this.sources.set(k, FROM_ZEROS, 0);
+              worker.onmessage = (m: MessageEvent<ScanReply>) => this.onReply(w, m.data);
+              resolve();
+            } else if (reply.type === 'fatal') reject(new Error(reply.message));
+          };
+          worker.onerror = (e) => reject(new Error(`scan worker failed to start: ${e.message}`));
+        }),
+      );
+      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0 };
+      worker.postMessage(init);
+    }
+    this.ready = Promise.all(inits).then(() => undefined);
+  }
+
+  /** Scan these seeds (numbered from `firstSeed`); resolves when the pool is idle again. */
+  async scan(seeds: readonly SeedFile[], firstSeed: number, callbacks: ScanCallbacks = {}): Promise<void> {
+    await this.ready;
+    this.callbacks = callbacks;
+    seeds.forEach((s, i) => {
+      const seed = firstSeed + i;
+      const size = s.file.size;
+      const slices = Math.max(1, Math.ceil(size / SLICE_BYTES));
+      this.seedTasks.set(seed, { left: slices, failed: false, bytes: 0 });
+      for (let k = 0; k < slices; k++) {
+        const start = Math.floor((k * size) / slices);
+        const end = Math.floor(((k + 1) * size) / slices);
+        this.queue.push({ id: this.nextTask++, seed, file: s.file, name: s.name, start, end, done: 0 });
+      }
+    });
+    this.dispatch();
+    await this.idle();
+    if (this.fatal) throw this.fatal;
+  }
+
+  terminate(): void {
+    for (const w of this.workers) w.terminate();
+  }
+
+  private idle(): Promise<void> {
+    if (this.queue.length === 0 && this.busy.every((b) => b === null)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private dispatch(): void {
+    for (let w = 0; w < this.workers.length; w++) {
+      if (this.busy[w] || this.queue.length === 0) continue;
+      const task = this.queue.shift()!;
+      if (this.seedTasks.get(task.seed)?.failed) {
+        this.finishTask(task);
+        w--;
+        continue;
+      }
+      this.busy[w] = task;
+      const request: ScanRequest = { type: 'scan', task: task.id, seed: task.seed, file: task.file, name: task.name, start: task.start, end: task.end };
+      this.workers[w].postMessage(request);
+    }
+    if (this.queue.length === 0 && this.busy.every((b) => b === null)) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private onReply(w: number, reply: ScanReply): void {
+    const task = this.busy[w];
+    if (reply.type === 'fatal') {
+      this.fatal = new Error(reply.message);
+      this.busy[w] = null;
+      this.queue.length = 0;
+      this.dispatch();
+      return;
+    }
+    if (!task || !('task' in reply) || reply.task !== task.id) return;
+    const state = this.seedTasks.get(task.seed)!;
+    if (reply.type === 'progress') {
+      state.bytes += reply.bytes - task.done;
+      task.done = reply.bytes;
+      this.callbacks.onProgress?.(task.seed, state.bytes);
+      return;
+    }
+    if (reply.type === 'result' && !state.failed) {
+      for (let i = 0; i < reply.blocks.length; i++) this.sources.set(reply.blocks[i], task.seed, reply.offsets[i]);
+    }
+    if (reply.type === 'failed' && !state.failed) {
+      state.failed = true;
+      // Take back whatever earlier slices of this seed gave: it cannot be trusted now.
+      for (let k = 0; k < this.sources.blockCount; k++) if (this.sources.seed[k] === task.seed) this.sources.clear(k);
+      this.callbacks.onSeedSkipped?.(task.seed, reply.message);
+    }
+    this.busy[w] = null;
+    this.finishTask(task);
+    this.dispatch();
+  }
+
+  private finishTask(task: Task): void {
+    const state = this.seedTasks.get(task.seed)!;
+    state.left--;
+    if (state.left === 0 && !state.failed) this.callbacks.onSeedDone?.(task.seed);
+  }
+}

@@ -1,0 +1,75 @@
+/// <reference lib="webworker" />
+// A scan worker: holds the image's block index and scans the slices of seed
+// files it is given, reporting which blocks it found where.
+import { BlockIndex } from '../../core/block-index.ts';
+import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
+import { describeError } from '../../core/errors.ts';
+import { type BlockHashFunction, createBlockHash } from '../../core/hashing.ts';
+import { decodeManifest } from '../../core/manifest/decode-manifest.ts';
+import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
+import { fileSeedReader } from './file-seed-reader.ts';
+import type { ScanReply, ScanRequest } from './messages.ts';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+let index: BlockIndex | undefined;
+let blockHash: BlockHashFunction | undefined;
+let sources: BlockSources | undefined;
+let queue = Promise.resolve();
+
+const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
+
+async function handle(request: ScanRequest): Promise<void> {
+  if (request.type === 'init') {
+    const manifest = await decodeManifest(request.manifest, request.source);
+    index = new BlockIndex(manifest.blocks);
+    blockHash = await createBlockHash(manifest.blocks.strongHash);
+    sources = new BlockSources(manifest.blocks.blockCount);
+    const zeros: number[] = [];
+    if (request.findZeros) {
+      findZeroBlocks(index, blockHash, sources);
+      for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === FROM_ZEROS) zeros.push(k);
+    }
+    const zeroBlocks = Int32Array.from(zeros);
+    post({ type: 'ready', zeroBlocks }, [zeroBlocks.buffer]);
+    return;
+  }
+  if (!index || !blockHash || !sources) throw new Error('scan worker used before init');
+  const { task } = request;
+  // Blocks this task finds are marked with the task number, then collected.
+  const mark = 1_000_000 + task;
+  let last = 0;
+  try {
+    await scanSeed(fileSeedReader(request.file, request.name), mark, index, blockHash, sources, {
+      start: request.start,
+      end: request.end,
+      onProgress: (bytes) => {
+        const now = performance.now();
+        if (now - last > 50) {
+          last = now;
+          post({ type: 'progress', task, bytes });
+        }
+      },
+    });
+  } catch (error) {
+    for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === mark) sources.clear(k);
+    post({ type: 'failed', task, message: describeError(error) });
+    return;
+  }
+  const blocks: number[] = [];
+  const offsets: number[] = [];
+  for (let k = 0; k < sources.blockCount; k++) {
+    if (sources.seed[k] === mark) {
+      blocks.push(k);
+      offsets.push(sources.offset[k]);
+    }
+  }
+  const b = Int32Array.from(blocks);
+  const o = Float64Array.from(offsets);
+  post({ type: 'progress', task, bytes: request.end - request.start });
+  post({ type: 'result', task, blocks: b, offsets: o }, [b.buffer, o.buffer]);
+}
+
+self.onmessage = (e: MessageEvent<ScanRequest>) => {
+  queue = queue.then(() => handle(e.data)).catch((error) => post({ type: 'fatal', message: describeError(error) }));
+};

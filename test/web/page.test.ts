@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
+import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
+import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
+import { runCli } from '../helpers/run-cli.ts';
+import { tempDir } from '../helpers/temp-dir.ts';
+
+const BS = 2048;
+const PAGE_BUILD = resolve('dist/web');
+
+/** An old image, and a new one that reuses most of it (moved), plus fresh data and zero sectors. */
+function images() {
+  const files = Array.from({ length: 16 }, (_, i) => randomBytes(30_000 + i * 41_000, 700 + i));
+  const old = concat(files.slice(0, 14).map((f) => padTo(f, BS)));
+  const fresh = randomBytes(300_000, 799);
+  const next = concat([...files.slice(2, 14).reverse().map((f) => padTo(f, BS)), padTo(fresh, BS), new Uint8Array(8 * BS), files[15]]);
+  return { old, next };
+}
+
+const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
+
+describe('the web page in headless Chromium', () => {
+  const { old, next } = images();
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let browser: Browser;
+  let pageServer: RunningServer;
+  let mirror: RunningServer;
+  let noCors: RunningServer;
+  let served = { bytes: 0, requests: 0 };
+
+  beforeAll(async () => {
+    dir = await tempDir();
+    const www = join(dir.path, 'www');
+    const site = join(dir.path, 'site');
+    await mkdir(www);
+    await mkdir(site);
+    await writeFile(join(www, 'new.img'), next);
+    await writeFile(join(dir.path, 'old.img'), old);
+    // The page's origin serves the built page (and, for the no-CORS case, a manifest).
+    for (const entry of await readdir(PAGE_BUILD)) await symlink(join(PAGE_BUILD, entry), join(site, entry));
+    pageServer = await startStaticServer({ root: site });
+    mirror = await startStaticServer({
+      root: www,
+      onRequest: (r) => {
+        if (r.path === '/new.img') {
+          served.bytes += r.bytesSent;
+          served.requests++;
+        }
+      },
+    });
+    noCors = await startStaticServer({ root: www, cors: false });
+    expect((await runCli(['make', join(www, 'new.img')])).code).toBe(0);
+    expect((await runCli(['make', join(www, 'new.img'), '-o', join(site, 'nocors.img.tessera'), '--url', noCors.url + 'new.img'])).code).toBe(0);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([pageServer?.close(), mirror?.close(), noCors?.close()]);
+    await dir?.remove();
+  });
+
+  async function openPage(manifestUrl: string): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext();
+    await context.addInitScript(SAVE_TO_OPFS);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${pageServer.url}?manifest=${encodeURIComponent(manifestUrl)}`);
+    await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
+    return { page, errors };
+  }
+
+  /** Wait for the plan and return the bytes it will fetch. */
+  async function plannedBytes(page: Page): Promise<number> {
+    const text = await page.getByTestId('plan-bytes').textContent({ timeout: 60_000 });
+    const m = /([\d,]+) bytes to fetch/.exec(text ?? '');
+    expect(m, `plan text: ${text}`).not.toBeNull();
+    return Number(m![1].replace(/,/g, ''));
+  }
+
+  async function buildAndReadBack(page: Page): Promise<{ shaShown: string; shaOfFile: string; figures: string }> {
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    const shaShown = (await page.getByTestId('result-sha256').textContent()) ?? '';
+    const figures = (await page.getByTestId('result-figures').textContent()) ?? '';
+    const shaOfFile = await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const file = await (await root.getFileHandle('new.img')).getFile();
+      const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+      return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+    });
+    return { shaShown, shaOfFile, figures };
+  }
+
+  it('rebuilds the image from a seed covering most of it, fetching exactly the plan', async () => {
+    served = { bytes: 0, requests: 0 };
+    const { page, errors } = await openPage(mirror.url + 'new.img.tessera');
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    const plan = await plannedBytes(page);
+    expect(plan).toBeGreaterThan(300_000);
+    expect(plan).toBeLessThan(next.length / 2);
+    expect(await page.getByTestId('plan-summary').textContent()).toMatch(/from your files, .* to download \(\d+(\.\d)?%\)/);
+    const { shaShown, shaOfFile } = await buildAndReadBack(page);
+    expect(shaShown).toBe(sha256(next));
+    expect(shaOfFile).toBe(sha256(next));
+    // The plan's bytes, plus the 1-byte probe that checks each mirror before the download.
+    expect(served.bytes).toBe(plan + 1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('downloads everything but zero blocks with no seed', async () => {
+    served = { bytes: 0, requests: 0 };
+    const { page } = await openPage(mirror.url + 'new.img.tessera');
+    const plan = await plannedBytes(page);
+    expect(plan).toBe(next.length - 8 * BS);
+    const { shaOfFile } = await buildAndReadBack(page);
+    expect(shaOfFile).toBe(sha256(next));
+    expect(served.bytes).toBe(plan + 1);
+    await page.context().close();
+  });
+
+  it('fetches nothing when the seeds cover everything', async () => {
+    served = { bytes: 0, requests: 0 };
+    const { page } = await openPage(mirror.url + 'new.img.tessera');
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'www', 'new.img'));
+    await expect.poll(() => plannedBytes(page), { timeout: 30_000 }).toBe(0);
+    const { shaOfFile, figures } = await buildAndReadBack(page);
+    expect(shaOfFile).toBe(sha256(next));
+    expect(figures).toMatch(/0 B downloaded in 0 requests/);
+    expect(served.bytes).toBe(1); // the probe only
+    await page.context().close();
+  });
+
+  it('says plainly when a mirror does not allow this site (CORS)', async () => {
+    const { page } = await openPage(pageServer.url + 'nocors.img.tessera');
+    const problem = page.getByTestId('mirror-problem');
+    await expect.poll(() => problem.textContent(), { timeout: 20_000 }).toMatch(/does not allow this site \(CORS\)/);
+    await plannedBytes(page);
+    await page.getByTestId('start').click();
+    await page.getByTestId('error').waitFor({ timeout: 60_000 });
+    const error = (await page.getByTestId('error').textContent()) ?? '';
+    expect(error).toContain(`${noCors.url}new.img: could not be read from this page: the mirror does not allow this site (CORS)`);
+    expect(error).toContain('Access-Control-Allow-Origin');
+    await page.context().close();
+  });
+});
