@@ -157,6 +157,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         plannedBytes: plan.bytesToFetch,
         blocksRepaired: result.blocksRepaired,
         mirrors: result.mirrors,
+        timings: result.timings,
       });
     }
     return 0;

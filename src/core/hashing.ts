@@ -5,11 +5,15 @@
  */
 import { createMD4, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
 
-/** An incremental hash of a whole stream (the image's SHA-256). */
+/**
+ * An incremental hash of a whole stream (the image's SHA-256). update() may
+ * hand the work to another thread, so `data` must be copied if kept, and the
+ * digest is asynchronous.
+ */
 export interface StreamHasher {
   update(data: Uint8Array): void;
   /** Lowercase hex digest; the hasher cannot be updated afterwards. */
-  digestHex(): string;
+  digest(): Promise<string>;
 }
 
 export type StreamHasherFactory = () => Promise<StreamHasher>;
@@ -46,7 +50,7 @@ export const createWasmSha256: StreamHasherFactory = async () => {
   hasher.init();
   return {
     update: (data) => void hasher.update(data),
-    digestHex: () => hasher.digest('hex'),
+    digest: async () => hasher.digest('hex'),
   };
 };
 

@@ -67,7 +67,7 @@ export async function makeManifest(image: SeedReader, options: MakeManifestOptio
   return {
     version: MANIFEST_VERSION,
     name: options.name ?? image.name.split(/[/\\]/).pop() ?? 'image',
-    sha256: sha.digestHex(),
+    sha256: await sha.digest(),
     mirrors: [...(options.mirrors ?? [])],
     generator: options.generator ?? 'tessera',
     blocks,

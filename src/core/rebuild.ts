@@ -1,4 +1,4 @@
-import { assembleImage } from './assemble-image.ts';
+import { type AssembleTimings, assembleImage } from './assemble-image.ts';
 import { BlockIndex } from './block-index.ts';
 import { BlockSources } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError, isTesseraError } from './errors.ts';
@@ -107,6 +107,8 @@ export interface RebuildResult {
   readonly requests: number;
   readonly blocksRepaired: number;
   readonly mirrors: readonly MirrorReport[];
+  /** Where the assembly's time went, in milliseconds. */
+  readonly timings: AssembleTimings;
 }
 
 /**
@@ -176,6 +178,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     requests: downloader.requests,
     blocksRepaired: result.blocksRepaired,
     mirrors: downloader.mirrorReports,
+    timings: result.timings,
   };
 }
 

@@ -6,6 +6,6 @@ export const createNativeSha256: StreamHasherFactory = async () => {
   const hash = createHash('sha256');
   return {
     update: (data) => void hash.update(data),
-    digestHex: () => hash.digest('hex'),
+    digest: async () => hash.digest('hex'),
   };
 };

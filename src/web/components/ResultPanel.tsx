@@ -18,7 +18,7 @@ export function ResultPanel({ result, error }: { result: AppState['result']; err
       <p>
         <strong>{result.output}</strong>: SHA-256 <span class="mono" data-testid="result-sha256">{result.sha256}</span> matches the manifest.
       </p>
-      <p class="muted" data-testid="result-figures">
+      <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
         {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
       </p>
       {result.downloadUrl && (

@@ -11,6 +11,7 @@ import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
 import { openOutput } from './output-sinks.ts';
+import { createWorkerSha256 } from './worker-sha256.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -30,9 +31,12 @@ async function assemble(request: AssembleRequest): Promise<void> {
       mirrors: request.mirrors,
       fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin) }),
       sink: output.sink,
+      createSha256: createWorkerSha256,
       onEvent: (event) => post({ type: 'event', event }),
     });
+    const committing = performance.now();
     await output.commit();
+    (result.timings as unknown as Record<string, number>).commit = performance.now() - committing;
     post({
       type: 'done',
       summary: {
@@ -42,6 +46,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         requests: result.requests,
         blocksRepaired: result.blocksRepaired,
         seconds: (performance.now() - started) / 1000,
+        timings: { ...result.timings },
       },
     });
   } catch (error) {

@@ -41,6 +41,8 @@ export interface AssembleSummary {
   requests: number;
   blocksRepaired: number;
   seconds: number;
+  /** Milliseconds per part of the assembly (see AssembleTimings). */
+  timings: Record<string, number>;
 }
 
 export type AssembleReply =

@@ -43,6 +43,7 @@ async function handle(request: ScanRequest): Promise<void> {
     await scanSeed(fileSeedReader(request.file, request.name), mark, index, blockHash, sources, {
       start: request.start,
       end: request.end,
+      readSize: 16 << 20, // large Blob slices read ~2.5x faster than 4 MB ones
       onProgress: (bytes) => {
         const now = performance.now();
         if (now - last > 50) {
