@@ -36,7 +36,15 @@ export interface RangeFetcher {
   fetchRange(url: string, start: number, end: number, signal?: CancelSignal): Promise<RangeResponse>;
 }
 
-/** Where the image is written, strictly in order from byte 0. */
+/**
+ * Where the image is written, strictly in order from byte 0. The chunk may be
+ * reused by the caller once write() resolves.
+ */
 export interface OutputSink {
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * A sink that computes the SHA-256 of what it writes (on another thread, say)
+   * provides it here, after the last write; the engine then does not hash.
+   */
+  digest?(): Promise<string>;
 }

@@ -138,7 +138,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     onRetry: (e) => options.onEvent?.({ type: 'retry', mirror: e.mirror, problem: e.problem, attempt: e.attempt }),
     onRangeFetched: (r) => options.onEvent?.({ type: 'range-fetched', start: r.start, end: r.end }),
   });
-  const sha256 = await (options.createSha256 ?? createWasmSha256)();
+  const sha256 = options.sink.digest ? null : await (options.createSha256 ?? createWasmSha256)();
   downloader.start();
   let result;
   try {

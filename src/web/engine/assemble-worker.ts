@@ -10,8 +10,7 @@ import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
-import { openOutput } from './output-sinks.ts';
-import { createWorkerSha256 } from './worker-sha256.ts';
+import { openOutputWorker } from './output-client.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -24,14 +23,16 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutput(request.output);
+  const output = await openOutputWorker(request.output);
   const origin = self.location.origin;
   try {
     const result = await downloadAndAssemble(session, {
       mirrors: request.mirrors,
       fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin) }),
       sink: output.sink,
-      createSha256: createWorkerSha256,
+      // The browser's I/O runs in other processes: a deeper window keeps them all busy.
+      windowBytes: 48 << 20,
+      connections: 6,
       onEvent: (event) => post({ type: 'event', event }),
     });
     const committing = performance.now();

@@ -6,7 +6,9 @@ const READ_AHEAD = 16 << 20;
 /**
  * A seed over a browser File (or Blob), read in slices: a File posted to a
  * worker is a reference, so nothing is loaded whole. Sequential reads are
- * served from a read-ahead slice; random ones read exactly what is asked.
+ * served from a read-ahead slice (reading forward past a short gap, as the
+ * assembly does when it skips a changed file, counts as sequential); random
+ * reads read exactly what is asked.
  * A file changed on disk after it was picked fails with NotReadableError,
  * which the engine reports.
  */
@@ -23,7 +25,8 @@ export function fileSeedReader(file: Blob, name: string, readAhead = READ_AHEAD)
       if (cache && position >= cacheStart && end <= cacheStart + cache.length) {
         target.set(cache.subarray(position - cacheStart, end - cacheStart));
       } else {
-        const want = position === nextSequential ? Math.max(end - position, readAhead) : end - position;
+        const forward = position >= nextSequential && position - nextSequential < readAhead;
+        const want = forward ? Math.max(end - position, readAhead) : end - position;
         const bytes = new Uint8Array(await file.slice(position, Math.min(file.size, position + want)).arrayBuffer());
         if (bytes.length < end - position) throw new Error(`${name}: the file became shorter while it was read`);
         cache = bytes.length > end - position ? bytes : null;

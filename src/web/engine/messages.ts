@@ -49,3 +49,19 @@ export type AssembleReply =
   | { type: 'event'; event: RebuildEvent }
   | { type: 'done'; summary: AssembleSummary }
   | { type: 'error'; code: string; message: string };
+
+// The output worker ----------------------------------------------------------
+export type OutputRequest =
+  | { type: 'open'; target: OutputTarget }
+  | { type: 'write'; data: Uint8Array<ArrayBuffer> }
+  | { type: 'digest' }
+  | { type: 'commit' }
+  | { type: 'discard' };
+
+export type OutputReply =
+  | { type: 'opened' }
+  | { type: 'written'; bytes: number }
+  | { type: 'digest'; sha256: string }
+  | { type: 'committed' }
+  | { type: 'discarded' }
+  | { type: 'failed'; message: string };
