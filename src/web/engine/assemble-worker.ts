@@ -37,7 +37,11 @@ async function assemble(request: AssembleRequest): Promise<void> {
     });
     const committing = performance.now();
     await output.commit();
-    (result.timings as unknown as Record<string, number>).commit = performance.now() - committing;
+    const timings = result.timings as unknown as Record<string, number>;
+    timings.commit = performance.now() - committing;
+    timings.outputHash = output.busy.hash;
+    timings.outputWrite = output.busy.write;
+    timings.outputIdle = output.busy.idle;
     post({
       type: 'done',
       summary: {

@@ -61,7 +61,7 @@ export type OutputRequest =
 export type OutputReply =
   | { type: 'opened' }
   | { type: 'written'; bytes: number }
-  | { type: 'digest'; sha256: string }
+  | { type: 'digest'; sha256: string; busy: { hash: number; write: number; idle: number } }
   | { type: 'committed' }
   | { type: 'discarded' }
   | { type: 'failed'; message: string };

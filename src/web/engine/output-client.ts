@@ -13,6 +13,8 @@ export interface OutputClient {
   commit(): Promise<void>;
   /** Something failed: throw away what was written. */
   discard(): Promise<void>;
+  /** Where the output worker's time went (ms), once the digest is known. */
+  readonly busy: { hash: number; write: number; idle: number };
 }
 
 /**
@@ -76,7 +78,9 @@ export async function openOutputWorker(target: OutputTarget): Promise<OutputClie
     check();
   };
 
+  const busy = { hash: 0, write: 0, idle: 0 };
   return {
+    busy,
     sink: {
       async write(chunk) {
         check();
@@ -91,7 +95,9 @@ export async function openOutputWorker(target: OutputTarget): Promise<OutputClie
       },
       async digest() {
         await handOver();
-        return (await ask({ type: 'digest' }, 'digest')).sha256;
+        const reply = await ask({ type: 'digest' }, 'digest');
+        Object.assign(busy, reply.busy);
+        return reply.sha256;
       },
     },
     async commit() {

@@ -74,6 +74,9 @@ const hasher = createSHA256().then((h) => {
 });
 let queue = Promise.resolve();
 let failed = false;
+/** Milliseconds spent hashing, writing, and waiting for work: shown with the result's timings. */
+const busy = { hash: 0, write: 0, idle: 0 };
+let lastDone = performance.now();
 const post = (reply: OutputReply) => self.postMessage(reply);
 const name = () => (target?.kind === 'file-handle' ? target.handle.name : 'the browser storage');
 
@@ -84,13 +87,21 @@ async function handle(request: OutputRequest): Promise<void> {
       writer = await openWriter(request.target);
       post({ type: 'opened' });
       break;
-    case 'write':
-      (await hasher).update(request.data);
+    case 'write': {
+      const h = await hasher;
+      const t0 = performance.now();
+      busy.idle += t0 - lastDone;
+      h.update(request.data);
+      const t1 = performance.now();
       await writer!.write(request.data);
+      lastDone = performance.now();
+      busy.hash += t1 - t0;
+      busy.write += lastDone - t1;
       post({ type: 'written', bytes: request.data.length });
       break;
+    }
     case 'digest':
-      post({ type: 'digest', sha256: (await hasher).digest('hex') });
+      post({ type: 'digest', sha256: (await hasher).digest('hex'), busy });
       break;
     case 'commit':
       await writer!.commit();
