@@ -7,6 +7,7 @@ import { describeError } from '../../core/errors.ts';
 import { type BlockHashFunction, createBlockHash } from '../../core/hashing.ts';
 import { decodeManifest } from '../../core/manifest/decode-manifest.ts';
 import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
+import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { ScanReply, ScanRequest } from './messages.ts';
 
@@ -54,7 +55,10 @@ async function handle(request: ScanRequest): Promise<void> {
     });
   } catch (error) {
     for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === mark) sources.clear(k);
-    post({ type: 'failed', task, message: describeError(error) });
+    // A picked file that changed or vanished fails with a DOMException (NotReadableError…): say what to do.
+    const cause = (error as { cause?: unknown }).cause;
+    const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
+    post({ type: 'failed', task, message });
     return;
   }
   const blocks: number[] = [];
