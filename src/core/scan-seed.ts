@@ -49,47 +49,72 @@ export async function scanSeed(
   const size = reader.size;
   const requested = options.readSize ?? 4 << 20;
   const readSize = Math.max(bs * 4, requested - (requested % bs));
-  // Room for a read, the window carried over from the previous read, and the zero padding.
-  const buf = new Uint8Array(readSize + 2 * bs);
   const first = Math.max(0, Math.min(size, options.start ?? 0));
   const limit = Math.max(first, Math.min(size, options.end ?? size));
+  // The window's buffer: the bytes carried over from the previous read (< 2 blocks),
+  // one read, and a block of zero padding at the seed's end.
+  const buf = new Uint8Array(readSize + 3 * bs);
+  // Reads go into two staging buffers, one ahead: the next read runs while this one is scanned.
+  const staging = [new Uint8Array(readSize), new Uint8Array(readSize)];
+  let stage = 0;
+  let readPos = first; // file offset of the next read
+  // Windows starting before `limit` read at most a block past it.
+  const readEnd = Math.min(size, limit + bs);
+  let ahead: { position: number; data: Uint8Array; done: Promise<number> } | null = null;
+  const readAhead = () => {
+    if (readPos >= readEnd) {
+      ahead = null;
+      return;
+    }
+    const data = staging[(stage ^= 1)].subarray(0, Math.min(readSize, readEnd - readPos));
+    const position = readPos;
+    readPos += data.length;
+    const done = readFully(reader, position, data);
+    done.catch(() => {}); // awaited below; do not report it twice
+    ahead = { position, data, done };
+  };
+  readAhead();
+
   const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf);
   window.position = first;
   let bufStart = first; // file offset of buf[0]
   let bufLen = 0; // real bytes in buf
-  let eof = first >= size;
+  let eof = first >= readEnd;
 
   while (window.position < limit) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
     const p = window.position;
     if (p + bs > bufStart + bufLen + (eof ? bs : 0)) {
-      // Refill: keep the bytes from p on, read behind them.
-      const keep = Math.max(0, bufStart + bufLen - p);
-      if (keep > 0) buf.copyWithin(0, p - bufStart, bufLen);
-      bufStart = p;
-      bufLen = keep;
-      const want = Math.min(readSize + bs - bufLen, size - (bufStart + bufLen));
-      let got = 0;
+      const next = ahead as { position: number; data: Uint8Array; done: Promise<number> } | null;
+      if (!next) break;
+      let got: number;
       try {
-        got = await readFully(reader, bufStart + bufLen, buf.subarray(bufLen, bufLen + want));
+        got = await next.done;
       } catch (error) {
-        throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${bufStart + bufLen}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
+        throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${next.position}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
       }
-      bufLen += got;
-      if (got < want) {
+      if (got < next.data.length) {
         throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: the file became shorter while it was read; was it changed?`, { seed: reader.name });
       }
-      if (bufStart + bufLen >= size) {
-        eof = true;
+      // Keep the bytes from p on (they end where the new read starts), then append the read.
+      const keep = Math.max(0, bufStart + bufLen - p);
+      if (keep > 0) buf.copyWithin(0, p - bufStart, bufLen);
+      buf.set(next.data, keep);
+      bufStart = keep > 0 ? p : next.position;
+      bufLen = keep + got;
+      readAhead();
+      if (bufStart + bufLen >= readEnd) {
+        eof = readEnd === size; // past `limit` a block is enough: no padding needed there
         buf.fill(0, bufLen, bufLen + bs);
       }
       options.onProgress?.(Math.min(limit, bufStart + bufLen) - first);
+      if (bufStart + bufLen < Math.min(readEnd, p + bs) && !eof) continue;
     }
     window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
     if (sources.complete) break;
   }
   options.onProgress?.(limit - first);
-  return { blocksFound: window.found, bytesRead: Math.min(size, bufStart + bufLen) - first };
+  return { blocksFound: window.found, bytesRead: readPos - first };
 }
 
 /**
