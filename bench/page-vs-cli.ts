@@ -104,6 +104,7 @@ async function runPage(mode: OutputMode, shots?: string): Promise<{ seconds: num
     await tab.locator('[data-testid=seed-list] li[data-state=scanning]').waitFor();
     await shot('2-scanning.png');
   }
+  await tab.locator('[data-testid=seed-list] li[data-state=done]').waitFor({ timeout: 600_000 });
   await tab.getByTestId('start').waitFor();
   const scanEnd = await tab.evaluate(() => performance.now());
   await shot('3-plan.png');

@@ -148,7 +148,8 @@ export class Controller {
     const fresh = files.filter((f) => f.file.size > 0 && !known.has(`${f.name}:${f.file.size}`));
     if (fresh.length === 0) return;
     const entries: SeedEntry[] = fresh.map((f) => ({ name: f.name, size: f.file.size, file: f.file, state: 'queued', scanned: 0 }));
-    this.set({ seeds: [...this.state.seeds, ...entries] });
+    // 'scanning' at once: the plan shown until now no longer holds, and Start must not be pressed on it.
+    this.set({ seeds: [...this.state.seeds, ...entries], phase: 'scanning', plan: null });
     void this.rescan(fresh);
   }
 
