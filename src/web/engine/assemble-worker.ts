@@ -10,7 +10,7 @@ import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
-import { openOutputWorker } from './output-client.ts';
+import { openOutput } from './output-client.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -23,7 +23,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutputWorker(request.output);
+  const output = await openOutput(request.output);
   const origin = self.location.origin;
   try {
     const result = await downloadAndAssemble(session, {
@@ -41,7 +41,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
     timings.commit = performance.now() - committing;
     timings.outputHash = output.busy.hash;
     timings.outputWrite = output.busy.write;
-    timings.outputIdle = output.busy.idle;
+    timings.waitHash = output.busy.idle;
     post({
       type: 'done',
       summary: {

@@ -50,18 +50,6 @@ export type AssembleReply =
   | { type: 'done'; summary: AssembleSummary }
   | { type: 'error'; code: string; message: string };
 
-// The output worker ----------------------------------------------------------
-export type OutputRequest =
-  | { type: 'open'; target: OutputTarget }
-  | { type: 'write'; data: Uint8Array<ArrayBuffer> }
-  | { type: 'digest' }
-  | { type: 'commit' }
-  | { type: 'discard' };
-
-export type OutputReply =
-  | { type: 'opened' }
-  | { type: 'written'; bytes: number }
-  | { type: 'digest'; sha256: string; busy: { hash: number; write: number; idle: number } }
-  | { type: 'committed' }
-  | { type: 'discarded' }
-  | { type: 'failed'; message: string };
+// The SHA-256 worker ----------------------------------------------------------
+export type HashRequest = { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
+export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; sha256: string; ms: number };

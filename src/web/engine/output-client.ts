@@ -1,69 +1,57 @@
 import type { OutputSink } from '../../core/io.ts';
-import type { OutputReply, OutputRequest, OutputTarget } from './messages.ts';
+import { explainStorageError } from './explain-error.ts';
+import type { HashReply, HashRequest, OutputTarget } from './messages.ts';
+import { openWriter } from './output-writers.ts';
 
-/** Batches handed to the output worker: 16 MB writes run ~30% faster than 4 MB ones in Chromium. */
+/** Writes are gathered into batches this large: 16 MB writes run ~30% faster than 4 MB ones in Chromium. */
 const BATCH_BYTES = 16 << 20;
-/** Batches handed over but not yet written; bounds memory (4 x 16 MB). */
+/** Batches written but not yet hashed; bounds memory (4 x 16 MB). */
 const BATCHES_AHEAD = 4;
 
 export interface OutputClient {
-  /** Writes go to the output worker, which also computes the SHA-256 (sink.digest). */
+  /** Writes the image; the SHA-256 of what was written comes from sink.digest(). */
   readonly sink: OutputSink;
   /** The image is verified: make it the user's file. */
   commit(): Promise<void>;
   /** Something failed: throw away what was written. */
   discard(): Promise<void>;
-  /** Where the output worker's time went (ms), once the digest is known. */
+  /** Where the time went (ms), once the digest is known. */
   readonly busy: { hash: number; write: number; idle: number };
 }
 
 /**
- * Start an output worker for `target` and talk to it: chunks are gathered
- * into large batches, which are transferred (not copied) to the worker.
+ * Open the output in this (assembly) worker and a SHA-256 worker beside it.
+ * Chunks are gathered into 16 MB batches; each batch is written here, then
+ * transferred (not copied) to the SHA-256 worker, so hashing runs on the other
+ * core while this worker reads, verifies and writes the next batches.
  */
-export async function openOutputWorker(target: OutputTarget): Promise<OutputClient> {
-  const worker = new Worker(new URL('./output-worker.ts', import.meta.url), { type: 'module', name: 'output' });
-  const waiting = new Map<OutputReply['type'], ((reply: OutputReply) => void)[]>();
+export async function openOutput(target: OutputTarget): Promise<OutputClient> {
+  const what = target.kind === 'file-handle' ? `writing ${target.handle.name}` : 'writing to the browser storage';
+  let writer;
+  try {
+    writer = await openWriter(target);
+  } catch (error) {
+    throw new Error(explainStorageError(error, what), { cause: error });
+  }
+  const hasher = new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: 'sha256' });
+  let unhashed = 0;
+  let wake: (() => void) | null = null;
+  let digestWaiter: ((reply: Extract<HashReply, { type: 'digest' }>) => void) | null = null;
   let failure: Error | null = null;
-  let ahead = 0;
-  let aheadWaiter: (() => void) | null = null;
-  const rejectAll: ((error: Error) => void)[] = [];
-
-  worker.onmessage = (e: MessageEvent<OutputReply>) => {
+  hasher.onmessage = (e: MessageEvent<HashReply>) => {
     const reply = e.data;
-    if (reply.type === 'failed') {
-      failure = new Error(reply.message);
-      for (const reject of rejectAll.splice(0)) reject(failure);
-      aheadWaiter?.();
-      return;
-    }
-    if (reply.type === 'written') {
-      ahead--;
-      aheadWaiter?.();
-      aheadWaiter = null;
-      return;
-    }
-    waiting.get(reply.type)?.shift()?.(reply);
+    if (reply.type === 'hashed') {
+      unhashed--;
+      wake?.();
+      wake = null;
+    } else digestWaiter?.(reply);
   };
-  worker.onerror = (e) => {
-    failure = new Error(`the output worker failed: ${e.message}`);
-    for (const reject of rejectAll.splice(0)) reject(failure);
+  hasher.onerror = (e) => {
+    failure = new Error(`the SHA-256 worker failed: ${e.message}`);
+    wake?.();
   };
-  const send = (request: OutputRequest, transfer: Transferable[] = []) => worker.postMessage(request, transfer);
-  const ask = <T extends OutputReply['type']>(request: OutputRequest, answer: T): Promise<Extract<OutputReply, { type: T }>> =>
-    new Promise((resolve, reject) => {
-      if (failure) return reject(failure);
-      const list = waiting.get(answer) ?? [];
-      list.push(resolve as (reply: OutputReply) => void);
-      waiting.set(answer, list);
-      rejectAll.push(reject);
-      send(request);
-    });
-  const check = () => {
-    if (failure) throw failure;
-  };
-
-  await ask({ type: 'open', target }, 'opened');
+  const toHasher = (request: HashRequest, transfer: Transferable[] = []) => hasher.postMessage(request, transfer);
+  const busy = { hash: 0, write: 0, idle: 0 };
 
   let batch = new Uint8Array(BATCH_BYTES);
   let filled = 0;
@@ -72,18 +60,24 @@ export async function openOutputWorker(target: OutputTarget): Promise<OutputClie
     const data = filled === batch.length ? batch : batch.slice(0, filled);
     batch = new Uint8Array(BATCH_BYTES);
     filled = 0;
-    ahead++;
-    send({ type: 'write', data }, [data.buffer]);
-    while (ahead >= BATCHES_AHEAD && !failure) await new Promise<void>((resolve) => (aheadWaiter = resolve));
-    check();
+    unhashed++;
+    const t = performance.now();
+    try {
+      await writer.write(data, () => toHasher({ type: 'update', data }, [data.buffer]));
+    } catch (error) {
+      throw new Error(explainStorageError(error, what), { cause: error });
+    }
+    busy.write += performance.now() - t;
+    const w = performance.now();
+    while (unhashed >= BATCHES_AHEAD && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    busy.idle += performance.now() - w;
+    if (failure) throw failure;
   };
 
-  const busy = { hash: 0, write: 0, idle: 0 };
   return {
     busy,
     sink: {
       async write(chunk) {
-        check();
         let done = 0;
         while (done < chunk.length) {
           const n = Math.min(chunk.length - done, batch.length - filled);
@@ -95,19 +89,26 @@ export async function openOutputWorker(target: OutputTarget): Promise<OutputClie
       },
       async digest() {
         await handOver();
-        const reply = await ask({ type: 'digest' }, 'digest');
-        Object.assign(busy, reply.busy);
+        try {
+          await writer.flush();
+        } catch (error) {
+          throw new Error(explainStorageError(error, what), { cause: error });
+        }
+        const reply = await new Promise<Extract<HashReply, { type: 'digest' }>>((resolve) => {
+          digestWaiter = resolve;
+          toHasher({ type: 'digest' });
+        });
+        busy.hash = reply.ms;
         return reply.sha256;
       },
     },
     async commit() {
-      await ask({ type: 'commit' }, 'committed');
-      worker.terminate();
+      hasher.terminate();
+      await writer.commit();
     },
     async discard() {
-      failure = null; // a failed worker still discards
-      await ask({ type: 'discard' }, 'discarded').catch(() => {});
-      worker.terminate();
+      hasher.terminate();
+      await writer.discard();
     },
   };
 }
