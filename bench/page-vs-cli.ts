@@ -118,6 +118,13 @@ async function runPage(mode: OutputMode, shots?: string): Promise<{ seconds: num
   await tab.getByTestId('result').waitFor({ timeout: 600_000 });
   const seconds = (performance.now() - t) / 1000;
   await shot('5-verified.png');
+  const marks = await tab.evaluate(() =>
+    performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('tessera:'))
+      .map((m) => `${m.name.slice(8)} ${m.startTime.toFixed(0)}${(m as PerformanceMark).detail ? ` ${JSON.stringify((m as PerformanceMark).detail)}` : ''}`),
+  );
+  console.log(`  page marks (ms since load): ${marks.join(', ')}; seeds given at ${scanStart.toFixed(0)}`);
   console.log(`  page timeline: loaded ${((tLoaded - t) / 1000).toFixed(2)} s, planned ${((tPlanned - t) / 1000).toFixed(2)} s, verified ${seconds.toFixed(2)} s`);
   console.log('  page assembly timings (ms):', await tab.getByTestId('result-figures').getAttribute('data-timings'));
   const tasks: { start: number; duration: number }[] = await tab.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks);

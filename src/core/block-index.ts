@@ -21,6 +21,8 @@ export class BlockIndex {
   readonly next: Int32Array;
   /** For a block in a chain: the next block with identical sums, or -1. */
   readonly duplicates: Int32Array;
+  /** For every block: the block in the chain that stands for its content (itself, or the first identical one). */
+  readonly representative: Int32Array;
 
   constructor(readonly table: BlockTable) {
     const n = Math.max(1, table.blockCount);
@@ -34,6 +36,7 @@ export class BlockIndex {
     this.headShift = 32 - headLog2;
     this.next = new Int32Array(n).fill(-1);
     this.duplicates = new Int32Array(n).fill(-1);
+    this.representative = new Int32Array(n);
     for (let i = 0; i < table.blockCount; i++) {
       const w = table.weak[i];
       const hb = BlockIndex.bitHash(w) >>> this.bitsShift;
@@ -47,9 +50,11 @@ export class BlockIndex {
         // Same content as block j, already in the chain: list it under j.
         this.duplicates[i] = this.duplicates[j];
         this.duplicates[j] = i;
+        this.representative[i] = j;
       } else {
         this.next[i] = this.head[hh];
         this.head[hh] = i;
+        this.representative[i] = i;
       }
     }
   }

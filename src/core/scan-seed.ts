@@ -26,6 +26,8 @@ export interface ScanResult {
   /** Target blocks this seed filled that no earlier seed had. */
   blocksFound: number;
   bytesRead: number;
+  /** Milliseconds the scan stood still waiting for a read (the rest of its time was matching). */
+  readWaitMs: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function scanSeed(
 
   const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf);
   window.position = first;
+  let readWaitMs = 0;
   let bufStart = first; // file offset of buf[0]
   let bufLen = 0; // real bytes in buf
   let eof = first >= readEnd;
@@ -88,8 +91,10 @@ export async function scanSeed(
       const next = ahead as { position: number; data: Uint8Array; done: Promise<number> } | null;
       if (!next) break;
       let got: number;
+      const waitStart = performance.now();
       try {
         got = await next.done;
+        readWaitMs += performance.now() - waitStart;
       } catch (error) {
         throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${next.position}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
       }
@@ -114,7 +119,7 @@ export async function scanSeed(
     if (sources.complete) break;
   }
   options.onProgress?.(limit - first);
-  return { blocksFound: window.found, bytesRead: readPos - first };
+  return { blocksFound: window.found, bytesRead: readPos - first, readWaitMs };
 }
 
 /**
@@ -152,14 +157,23 @@ class WindowMatcher {
     const buf = this.buf;
     const bs = this.index.table.blockSize;
     const sums = this.sums;
+    const blockCount = this.index.table.blockCount;
     let p = this.position;
     if (this.needReset) this.resetSums(p - bufStart);
     for (;;) {
       p = rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums);
       if (p >= limit || p + bs > end) break;
       const w = (((sums[0] << 16) | sums[1]) & this.mask) >>> 0;
-      if (this.confirm(p - bufStart, w, p)) {
+      let t = this.confirm(p - bufStart, w, p);
+      if (t >= 0) {
         p += bs;
+        // Unchanged data runs on: while the next window is the next target
+        // block, take it on its strong hash alone (no weak sum, no lookup).
+        while (p < limit && p + bs <= end && t + 1 < blockCount && this.isBlockAt(t + 1, p - bufStart)) {
+          t++;
+          this.record(t, p);
+          p += bs;
+        }
         if (p >= limit || p + bs > end) break;
         this.resetSums(p - bufStart);
         continue;
@@ -184,21 +198,36 @@ class WindowMatcher {
     this.needReset = false;
   }
 
-  /** Confirm a weak hit at buffer offset `at` with the strong hash; record every block it fills. */
-  private confirm(at: number, w: number, position: number): boolean {
-    const { index, sources } = this;
+  /**
+   * Confirm a weak hit at buffer offset `at` with the strong hash and record
+   * every block it fills. Returns the (first) target block it matched, or -1.
+   */
+  private confirm(at: number, w: number, position: number): number {
+    const { index } = this;
     const table = index.table;
     let digest: Uint8Array | null = null;
-    let matched = false;
+    let matched = -1;
     for (let i = index.head[BlockIndex.headHash(w) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w) continue;
       digest ??= this.blockHash(this.buf.subarray(at, at + table.blockSize));
       if (!strongMatches(table, i, digest)) continue;
-      matched = true;
-      if (sources.has(i)) continue; // and so are its duplicates
-      for (let j = i; j >= 0; j = index.duplicates[j]) if (sources.set(j, this.seedNumber, position)) this.found++;
+      if (matched < 0) matched = i;
+      this.record(i, position);
     }
     return matched;
+  }
+
+  /** Does the window at buffer offset `at` hold target block k (by its strong hash)? */
+  private isBlockAt(k: number, at: number): boolean {
+    return strongMatches(this.index.table, k, this.blockHash(this.buf.subarray(at, at + this.index.table.blockSize)));
+  }
+
+  /** Block k's content is at `position` of this seed: record it for k and every identical block. */
+  private record(k: number, position: number): void {
+    const { index, sources } = this;
+    const r = index.representative[k];
+    if (sources.has(r)) return; // identical blocks are always filled together
+    for (let j = r; j >= 0; j = index.duplicates[j]) if (sources.set(j, this.seedNumber, position)) this.found++;
   }
 }
 

@@ -166,6 +166,7 @@ export class Controller {
         this.state = { ...this.state, seeds };
         this.notify();
       };
+      performance.mark('tessera:scan-start');
       try {
         await pool.scan(fresh, first, {
           onProgress: (seed, bytes) => update(seed, { state: 'scanning', scanned: bytes }),
@@ -176,8 +177,10 @@ export class Controller {
         this.set({ phase: 'failed', error: `Scanning failed: ${describeError(error)}` });
         return;
       }
+      performance.mark('tessera:scan-merged', { detail: { ...pool.stats } });
       this.refreshBlockStates(pool.sources);
       this.set({ phase: 'ready', plan: planDownload(image.manifest.blocks, pool.sources) });
+      performance.mark('tessera:scan-end');
     });
     return this.scanning;
   }

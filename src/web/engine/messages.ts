@@ -15,7 +15,7 @@ export type ScanRequest =
 export type ScanReply =
   | { type: 'ready'; zeroBlocks: Int32Array }
   | { type: 'progress'; task: number; bytes: number }
-  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array }
+  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array; ms: number; readWaitMs: number }
   | { type: 'failed'; task: number; message: string }
   | { type: 'fatal'; message: string };
 

@@ -30,6 +30,8 @@ export interface ScanCallbacks {
  */
 export class ScanPool {
   readonly sources: BlockSources;
+  /** Where the scan workers' time went, summed over tasks (ms). */
+  readonly stats = { tasks: 0, ms: 0, readWaitMs: 0 };
   private readonly workers: Worker[] = [];
   private readonly busy: (Task | null)[] = [];
   private readonly queue: Task[] = [];
@@ -131,6 +133,11 @@ export class ScanPool {
       task.done = reply.bytes;
       this.callbacks.onProgress?.(task.seed, state.bytes);
       return;
+    }
+    if (reply.type === 'result') {
+      this.stats.tasks++;
+      this.stats.ms += reply.ms;
+      this.stats.readWaitMs += reply.readWaitMs;
     }
     if (reply.type === 'result' && !state.failed) {
       for (let i = 0; i < reply.blocks.length; i++) this.sources.set(reply.blocks[i], task.seed, reply.offsets[i]);
