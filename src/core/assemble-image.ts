@@ -94,6 +94,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
       const data = await downloader.take(r);
       lap('waitNetwork');
       await emit(data);
+      downloader.release(data); // the sink is done with it (OutputSink's contract)
       r++;
       k = Math.ceil(range.end / bs);
       continue;

@@ -26,6 +26,13 @@ export interface RangeResponse {
   header(name: string): string | null;
   /** The body, chunk by chunk. */
   readonly body: AsyncIterable<Uint8Array>;
+  /**
+   * Optional, and better when there: read the body straight into `into` (a
+   * BYOB reader: no intermediate chunks to copy and collect). `into`'s buffer
+   * may be transferred: use the returned `data` (same memory, new view).
+   * `onBytes` is called as bytes arrive; `overflow` says the body was longer.
+   */
+  readAll?(into: Uint8Array, onBytes: (bytes: number) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
   /** Stop receiving the body (on error or cancellation). */
   cancel(): void;
 }

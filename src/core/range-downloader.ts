@@ -81,6 +81,8 @@ export class RangeDownloader {
   private failure: unknown = null;
   private readonly controllers = new Set<AbortController>();
   private mirrorCursor = 0;
+  /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
+  private readonly spare: ArrayBuffer[] = [];
   private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched'>>;
   bytesFetched = 0;
   requests = 0;
@@ -142,6 +144,16 @@ export class RangeDownloader {
     this.slots[i] = undefined as unknown as Slot; // release memory
     this.pump();
     return data;
+  }
+
+  /** The caller is done with data returned by take(): its memory can hold another range. */
+  release(data: Uint8Array): void {
+    if (this.spare.length < 8 && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
+  }
+
+  private acquire(size: number): Uint8Array {
+    const i = this.spare.findIndex((b) => b.byteLength >= size);
+    return i >= 0 ? new Uint8Array(this.spare.splice(i, 1)[0], 0, size) : new Uint8Array(size);
   }
 
   /** Fetch a range outside the plan at once (a local block that failed re-verification). */
@@ -286,18 +298,28 @@ export class RangeDownloader {
         throw new MirrorFault(describeError(error), false);
       }
       this.checkHeaders(mirror, response, range);
-      const out = new Uint8Array(want);
+      let out: Uint8Array = this.acquire(want);
       let got = 0;
+      const counted = (n: number) => {
+        arm();
+        mirror.report.bytes += n;
+        this.bytesFetched += n;
+        this.options.onBytes?.(n);
+      };
       try {
         arm();
-        for await (const chunk of response.body) {
-          arm();
-          mirror.report.bytes += chunk.length;
-          this.bytesFetched += chunk.length;
-          this.options.onBytes?.(chunk.length);
-          if (got + chunk.length > want) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
-          out.set(chunk, got);
-          got += chunk.length;
+        if (response.readAll) {
+          const all = await response.readAll(out, counted);
+          out = all.data;
+          got = all.length;
+          if (all.overflow) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
+        } else {
+          for await (const chunk of response.body) {
+            counted(chunk.length);
+            if (got + chunk.length > want) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
+            out.set(chunk, got);
+            got += chunk.length;
+          }
         }
       } catch (error) {
         if (error instanceof MirrorFault) throw error;

@@ -41,23 +41,59 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
 
 function toRangeResponse(response: Response): RangeResponse {
   const body = response.body;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader | undefined;
   return {
+    async readAll(into, onBytes) {
+      const size = into.length;
+      let byob: ReadableStreamBYOBReader;
+      try {
+        byob = body!.getReader({ mode: 'byob' });
+      } catch {
+        // Not a byte stream here: gather the chunks.
+        let length = 0;
+        for await (const chunk of this.body) {
+          onBytes(chunk.length);
+          if (length + chunk.length > size) return { data: into, length, overflow: true };
+          into.set(chunk, length);
+          length += chunk.length;
+        }
+        return { data: into, length, overflow: false };
+      }
+      reader = byob;
+      // Each read hands the buffer back (transferred): keep the latest one.
+      let buffer = into.buffer as ArrayBuffer;
+      const base = into.byteOffset;
+      let length = 0;
+      while (length < size) {
+        const { done, value } = await byob.read(new Uint8Array(buffer, base + length, size - length));
+        if (value) buffer = value.buffer as ArrayBuffer;
+        if (done || !value) break;
+        length += value.byteLength;
+        onBytes(value.byteLength);
+      }
+      let overflow = false;
+      if (length === size) {
+        const { done, value } = await byob.read(new Uint8Array(1));
+        overflow = !done || (value?.byteLength ?? 0) > 0;
+      }
+      return { data: new Uint8Array(buffer, base, size), length, overflow };
+    },
     status: response.status,
     header: (name) => response.headers.get(name),
     body: {
       async *[Symbol.asyncIterator]() {
         if (!body) return;
-        reader = body.getReader();
+        const chunks = body.getReader();
+        reader = chunks;
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await chunks.read();
           if (done) return;
           yield value;
         }
       },
     },
     cancel() {
-      (reader ? reader.cancel() : body?.cancel())?.catch(() => {});
+      (reader ? (reader as ReadableStreamDefaultReader<Uint8Array>).cancel() : body?.cancel())?.catch(() => {});
     },
   };
 }
