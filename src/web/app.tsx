@@ -1,14 +1,13 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { BlockMap } from './components/BlockMap.tsx';
 import { ImagePanel } from './components/ImagePanel.tsx';
 import { PlanPanel } from './components/PlanPanel.tsx';
 import { ProgressPanel } from './components/ProgressPanel.tsx';
 import { ResultPanel } from './components/ResultPanel.tsx';
 import { SeedPanel } from './components/SeedPanel.tsx';
-import { Controller } from './controller.ts';
+import type { Controller } from './controller.ts';
 
-export function App() {
-  const controller = useMemo(() => new Controller(), []);
+export function App({ controller }: { controller: Controller }) {
   const [, setTick] = useState(0);
   useEffect(() => controller.subscribe(() => setTick((t) => t + 1)), [controller]);
   useEffect(() => {
@@ -22,11 +21,21 @@ export function App() {
   const length = ready?.manifest.blocks.length ?? 0;
   return (
     <main>
+      {s.update && (
+        <div class="update" role="status" data-testid="update">
+          A new version of Tessera is ready.{' '}
+          {s.phase === 'downloading' ? (
+            <span class="muted">It will be offered when this download is finished.</span>
+          ) : (
+            <button type="button" onClick={s.update}>Reload to update</button>
+          )}
+        </div>
+      )}
       <header>
         <h1>Tessera</h1>
         <p class="muted">Build a large image from files you already have. Only the missing parts are downloaded, and the result is verified before it is saved.</p>
       </header>
-      <ImagePanel image={s.image} probes={s.probes} controller={controller} />
+      <ImagePanel image={s.image} probes={s.probes} saved={s.saved} controller={controller} />
       <SeedPanel seeds={s.seeds} enabled={!!ready && s.phase !== 'downloading' && s.phase !== 'done'} controller={controller} />
       <PlanPanel plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={() => void controller.start()} />
       {ready && (

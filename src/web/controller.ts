@@ -11,11 +11,12 @@ import { formatBytes } from '../shared/format.ts';
 import { explainNetworkError, explainStorageError } from './engine/explain-error.ts';
 import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 import { ScanPool } from './engine/scan-pool.ts';
+import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 
 export type ImageState =
   | { status: 'none' }
   | { status: 'loading'; from: string }
-  | { status: 'ready'; manifest: Manifest; bytes: Uint8Array; source: string; mirrors: string[] }
+  | { status: 'ready'; manifest: Manifest; bytes: Uint8Array; source: string; mirrors: string[]; note?: string }
   | { status: 'error'; message: string };
 
 export interface SeedEntry {
@@ -45,6 +46,10 @@ export interface AppState {
   progress: Progress | null;
   result: (AssembleSummary & { output: string; downloadUrl?: string }) | null;
   error: string | null;
+  /** A new version of the page is installed and waiting: calling this activates it and reloads. */
+  update: (() => void) | null;
+  /** Manifests used before (kept in IndexedDB), newest first. */
+  saved: SavedManifestInfo[];
 }
 
 /** Per-block states drawn by the block map. */
@@ -56,7 +61,7 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [] };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
@@ -93,6 +98,23 @@ export class Controller {
     for (const l of this.listeners) l();
   }
 
+  constructor() {
+    void this.refreshSaved();
+  }
+
+  private async refreshSaved(): Promise<void> {
+    try {
+      this.set({ saved: await listSavedManifests() });
+    } catch {
+      // No IndexedDB (private mode in some browsers): nothing is remembered.
+    }
+  }
+
+  /** The service worker has a new version; the page offers it (never during a download). */
+  offerUpdate(activate: () => void): void {
+    this.set({ update: activate });
+  }
+
   async loadManifestFromUrl(url: string): Promise<void> {
     let absolute: string;
     try {
@@ -102,18 +124,26 @@ export class Controller {
       return;
     }
     this.set({ image: { status: 'loading', from: absolute } });
-    let response: Response;
+    let response: Response | undefined;
+    let problem = '';
     try {
       response = await fetch(absolute, { cache: 'no-cache' });
+      if (!response.ok) problem = `could not be loaded: HTTP ${response.status}`;
     } catch {
-      this.set({ image: { status: 'error', message: `The manifest ${absolute} ${explainNetworkError(absolute, location.origin)}.` } });
+      problem = explainNetworkError(absolute, location.origin);
+    }
+    if (response && !problem) {
+      await this.useManifest(new Uint8Array(await response.arrayBuffer()), response.url || absolute, true);
       return;
     }
-    if (!response.ok) {
-      this.set({ image: { status: 'error', message: `The manifest ${absolute} could not be loaded: HTTP ${response.status}.` } });
+    // No network (or the server is gone): a copy kept from an earlier visit will do.
+    const saved = await loadSavedManifest(absolute).catch(() => undefined);
+    if (saved) {
+      const note = `The manifest could not be fetched now; using the copy kept from ${new Date(saved.info.savedAt).toLocaleString()}.`;
+      await this.useManifest(saved.bytes, absolute, true, note);
       return;
     }
-    await this.useManifest(new Uint8Array(await response.arrayBuffer()), response.url || absolute, true);
+    this.set({ image: { status: 'error', message: `The manifest ${absolute} ${problem}.` } });
   }
 
   async loadManifestFromFile(file: File): Promise<void> {
@@ -121,7 +151,7 @@ export class Controller {
     await this.useManifest(new Uint8Array(await file.arrayBuffer()), file.name, false);
   }
 
-  private async useManifest(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
+  private async useManifest(bytes: Uint8Array, source: string, isUrl: boolean, note?: string): Promise<void> {
     let manifest: Manifest;
     let mirrors: string[];
     try {
@@ -134,7 +164,11 @@ export class Controller {
     this.pool?.terminate();
     this.pool = new ScanPool(bytes, source, manifest.blocks.blockCount);
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
-    this.set({ image: { status: 'ready', manifest, bytes, source, mirrors }, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    this.set({ image: { status: 'ready', manifest, bytes, source, mirrors, note }, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    if (isUrl && !note) {
+      const info = { url: source, name: manifest.name, length: manifest.blocks.length, sha256: manifest.sha256, savedAt: Date.now() };
+      void saveManifest(info, bytes).then(() => this.refreshSaved(), () => {});
+    }
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
     const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
     probeMirrors(mirrors, fetcher, manifest.blocks.length).then((probes) => this.set({ probes }));

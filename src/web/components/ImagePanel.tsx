@@ -2,9 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { formatBytes } from '../../shared/format.ts';
 import type { Controller, ImageState } from '../controller.ts';
 import type { MirrorProbe } from '../../core/probe-mirrors.ts';
+import type { SavedManifestInfo } from '../storage/saved-manifests.ts';
 
 /** Step 1: which image. From ?manifest=URL, a URL typed in, or a manifest file. */
-export function ImagePanel({ image, probes, controller }: { image: ImageState; probes: MirrorProbe[] | null; controller: Controller }) {
+export function ImagePanel({ image, probes, saved, controller }: { image: ImageState; probes: MirrorProbe[] | null; saved: SavedManifestInfo[]; controller: Controller }) {
   const [url, setUrl] = useState('');
   // Show the address of a manifest loaded from the page's own address (?manifest=).
   useEffect(() => {
@@ -31,8 +32,22 @@ export function ImagePanel({ image, probes, controller }: { image: ImageState; p
           }} />
         </label>
       </form>
+      {image.status === 'none' && saved.length > 0 && (
+        <div data-testid="saved-manifests">
+          <p class="muted">Images used before (kept in this browser, usable without a network):</p>
+          <ul class="saved">
+            {saved.map((m) => (
+              <li key={m.url}>
+                <button type="button" onClick={() => void controller.loadManifestFromUrl(m.url)}>Open</button>
+                <span>{m.name}</span> <span class="muted">{formatBytes(m.length)}</span> <span class="muted mono">{m.url}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {image.status === 'loading' && <p class="muted">Loading {image.from}…</p>}
       {image.status === 'error' && <p class="error" role="alert">{image.message}</p>}
+      {ready?.note && <p class="muted" data-testid="image-note">{ready.note}</p>}
       {ready && (
         <dl class="facts" data-testid="image-facts">
           <dt>Name</dt>
