@@ -12,6 +12,7 @@ import { explainNetworkError, explainStorageError } from './engine/explain-error
 import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
+import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 
 export type ImageState =
   | { status: 'none' }
@@ -25,6 +26,8 @@ export interface SeedEntry {
   file: File;
   state: 'queued' | 'scanning' | 'done' | 'skipped';
   scanned: number;
+  /** Known from an earlier scan of the same, unchanged file: not read again. */
+  fromCache?: boolean;
   note?: string;
 }
 
@@ -162,7 +165,11 @@ export class Controller {
       return;
     }
     this.pool?.terminate();
-    this.pool = new ScanPool(bytes, source, manifest.blocks.blockCount);
+    this.pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
+      key: (file, name) => scanCacheKey(manifest.sha256, { name, size: file.size, lastModified: file.lastModified }),
+      get: getScanFindings,
+      put: putScanFindings,
+    });
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
     this.set({ image: { status: 'ready', manifest, bytes, source, mirrors, note }, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
     if (isUrl && !note) {
@@ -204,7 +211,7 @@ export class Controller {
       try {
         await pool.scan(fresh, first, {
           onProgress: (seed, bytes) => update(seed, { state: 'scanning', scanned: bytes }),
-          onSeedDone: (seed) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size }),
+          onSeedDone: (seed, fromCache) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size, fromCache }),
           onSeedSkipped: (seed, reason) => update(seed, { state: 'skipped', note: `skipped: ${reason}` }),
         });
       } catch (error) {

@@ -50,7 +50,7 @@ export function SeedPanel({ seeds, enabled, controller }: { seeds: SeedEntry[]; 
               <span class="name" title={s.name}>{s.name}</span>
               <span class="size">{formatBytes(s.size)}</span>
               <progress max={s.size} value={s.scanned} />
-              <span class={s.state === 'skipped' ? 'error' : 'muted'}>{s.state === 'skipped' ? s.note : s.state === 'done' ? 'scanned' : s.state === 'scanning' ? 'scanning…' : 'waiting'}</span>
+              <span class={s.state === 'skipped' ? 'error' : 'muted'}>{s.state === 'skipped' ? s.note : s.state === 'done' ? (s.fromCache ? 'known from an earlier scan' : 'scanned') : s.state === 'scanning' ? 'scanning…' : 'waiting'}</span>
             </li>
           ))}
         </ul>

@@ -1,4 +1,5 @@
 import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
+import type { ScanFindings } from '../storage/scan-cache.ts';
 import type { ScanReply, ScanRequest, SeedFile } from './messages.ts';
 
 /** Seeds are cut into slices of at most this size, so every core has work even with one big ISO. */
@@ -17,8 +18,8 @@ interface Task {
 export interface ScanCallbacks {
   /** Bytes of seed `seed` scanned so far. */
   onProgress?: (seed: number, bytes: number) => void;
-  /** Seed `seed` is finished (all its slices). */
-  onSeedDone?: (seed: number) => void;
+  /** Seed `seed` is finished (all its slices), or was known from the cache without reading it. */
+  onSeedDone?: (seed: number, fromCache: boolean) => void;
   /** Seed `seed` could not be read and is skipped; what it had given is taken back. */
   onSeedSkipped?: (seed: number, reason: string) => void;
 }
@@ -31,18 +32,28 @@ export interface ScanCallbacks {
 export class ScanPool {
   readonly sources: BlockSources;
   /** Where the scan workers' time went, summed over tasks (ms). */
-  readonly stats = { tasks: 0, ms: 0, readWaitMs: 0 };
+  readonly stats = { tasks: 0, ms: 0, readWaitMs: 0, cachedSeeds: 0 };
   private readonly workers: Worker[] = [];
   private readonly busy: (Task | null)[] = [];
   private readonly queue: Task[] = [];
-  private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number }>();
+  private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number; key?: string; blocks: Int32Array[]; offsets: Float64Array[] }>();
   private nextTask = 0;
   private idleWaiters: (() => void)[] = [];
   private ready: Promise<void>;
   private callbacks: ScanCallbacks = {};
   private fatal: Error | null = null;
 
-  constructor(manifest: Uint8Array, source: string, blockCount: number, workerCount = Math.max(1, navigator.hardwareConcurrency || 2)) {
+  /**
+   * `cache` (optional) remembers what was found in each file: a file seen
+   * before, unchanged, is not read again.
+   */
+  constructor(
+    manifest: Uint8Array,
+    source: string,
+    blockCount: number,
+    private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
+    workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
+  ) {
     this.sources = new BlockSources(blockCount);
     const inits: Promise<void>[] = [];
     for (let w = 0; w < workerCount; w++) {
@@ -72,17 +83,25 @@ export class ScanPool {
   async scan(seeds: readonly SeedFile[], firstSeed: number, callbacks: ScanCallbacks = {}): Promise<void> {
     await this.ready;
     this.callbacks = callbacks;
-    seeds.forEach((s, i) => {
+    for (const [i, s] of seeds.entries()) {
       const seed = firstSeed + i;
+      const key = this.cache?.key(s.file, s.name);
+      const known = key ? await this.cache!.get(key) : undefined;
+      if (known) {
+        for (let j = 0; j < known.blocks.length; j++) this.sources.set(known.blocks[j], seed, known.offsets[j]);
+        this.stats.cachedSeeds++;
+        callbacks.onSeedDone?.(seed, true);
+        continue;
+      }
       const size = s.file.size;
       const slices = Math.max(1, Math.ceil(size / SLICE_BYTES));
-      this.seedTasks.set(seed, { left: slices, failed: false, bytes: 0 });
+      this.seedTasks.set(seed, { left: slices, failed: false, bytes: 0, key, blocks: [], offsets: [] });
       for (let k = 0; k < slices; k++) {
         const start = Math.floor((k * size) / slices);
         const end = Math.floor(((k + 1) * size) / slices);
         this.queue.push({ id: this.nextTask++, seed, file: s.file, name: s.name, start, end, done: 0 });
       }
-    });
+    }
     this.dispatch();
     await this.idle();
     if (this.fatal) throw this.fatal;
@@ -141,6 +160,8 @@ export class ScanPool {
     }
     if (reply.type === 'result' && !state.failed) {
       for (let i = 0; i < reply.blocks.length; i++) this.sources.set(reply.blocks[i], task.seed, reply.offsets[i]);
+      state.blocks.push(reply.blocks);
+      state.offsets.push(reply.offsets);
     }
     if (reply.type === 'failed' && !state.failed) {
       state.failed = true;
@@ -156,6 +177,22 @@ export class ScanPool {
   private finishTask(task: Task): void {
     const state = this.seedTasks.get(task.seed)!;
     state.left--;
-    if (state.left === 0 && !state.failed) this.callbacks.onSeedDone?.(task.seed);
+    if (state.left !== 0 || state.failed) return;
+    this.callbacks.onSeedDone?.(task.seed, false);
+    if (state.key && this.cache) {
+      const join = <T extends Int32Array | Float64Array>(parts: T[], make: (n: number) => T): T => {
+        const out = make(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          out.set(p, at);
+          at += p.length;
+        }
+        return out;
+      };
+      const findings = { blocks: join(state.blocks, (n) => new Int32Array(n)), offsets: join(state.offsets, (n) => new Float64Array(n)), savedAt: Date.now() };
+      void this.cache.put(state.key, findings);
+    }
+    state.blocks = [];
+    state.offsets = [];
   }
 }

@@ -37,8 +37,10 @@ async function handle(request: ScanRequest): Promise<void> {
   }
   if (!index || !blockHash || !sources) throw new Error('scan worker used before init');
   const { task } = request;
-  // Blocks this task finds are marked with the task number, then collected.
-  const mark = 1_000_000 + task;
+  // Each slice starts from nothing, so it reports every block it holds (not only
+  // blocks new to this worker): what is found in a file can then be cached per file.
+  sources = new BlockSources(sources.blockCount);
+  const mark = 0;
   let last = 0;
   const started = performance.now();
   let readWaitMs = 0;

@@ -1,0 +1,31 @@
+import { type UseStore, createStore, get, set } from 'idb-keyval';
+
+/** What scanning one seed file found: target blocks and where in the file they are. */
+export interface ScanFindings {
+  blocks: Int32Array;
+  offsets: Float64Array;
+  savedAt: number;
+}
+
+let defaultStore: UseStore | undefined;
+function store(): UseStore {
+  defaultStore ??= createStore('tessera-scan-cache', 'findings');
+  return defaultStore;
+}
+
+/**
+ * The cache key: the image (its SHA-256 names its block table) and the file as
+ * the browser describes it. A file that was changed has another size or
+ * last-modified time, so it is scanned again.
+ */
+export function scanCacheKey(imageSha256: string, file: { name: string; size: number; lastModified: number }): string {
+  return `${imageSha256}|${file.name}|${file.size}|${file.lastModified}`;
+}
+
+export async function getScanFindings(key: string, cache = store()): Promise<ScanFindings | undefined> {
+  return get<ScanFindings>(key, cache).catch(() => undefined);
+}
+
+export async function putScanFindings(key: string, findings: ScanFindings, cache = store()): Promise<void> {
+  await set(key, findings, cache).catch(() => {}); // a full or missing IndexedDB only costs a rescan next time
+}
