@@ -36,7 +36,13 @@ export function App({ controller }: { controller: Controller }) {
         <p class="muted">Build a large image from files you already have. Only the missing parts are downloaded, and the result is verified before it is saved.</p>
       </header>
       <ImagePanel image={s.image} probes={s.probes} saved={s.saved} controller={controller} />
-      <SeedPanel seeds={s.seeds} enabled={!!ready && s.phase !== 'downloading' && s.phase !== 'done'} controller={controller} />
+      <SeedPanel
+        seeds={s.seeds}
+        enabled={!!ready && s.phase !== 'downloading' && s.phase !== 'done'}
+        remembered={s.remembered}
+        unrememberable={s.unrememberable}
+        controller={controller}
+      />
       <PlanPanel plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={() => void controller.start()} />
       {ready && (
         <section class="panel" data-testid="status-panel">

@@ -13,6 +13,8 @@ import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, See
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
+import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
+import { filesFromHandles } from './engine/pick-files.ts';
 
 export type ImageState =
   | { status: 'none' }
@@ -53,6 +55,10 @@ export interface AppState {
   update: (() => void) | null;
   /** Manifests used before (kept in IndexedDB), newest first. */
   saved: SavedManifestInfo[];
+  /** Files and folders picked before through File System Access, for one-click reuse. */
+  remembered: RememberedSeed[];
+  /** Some files were given in a way the browser cannot remember (file input, drop). */
+  unrememberable: boolean;
 }
 
 /** Per-block states drawn by the block map. */
@@ -64,7 +70,7 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [] };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
@@ -107,10 +113,41 @@ export class Controller {
 
   private async refreshSaved(): Promise<void> {
     try {
-      this.set({ saved: await listSavedManifests() });
+      this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds() });
     } catch {
       // No IndexedDB (private mode in some browsers): nothing is remembered.
     }
+  }
+
+  /** Files picked through File System Access: used now, and remembered for the next visit. */
+  addPickedSeeds(files: SeedFile[], handles: (FileSystemFileHandle | FileSystemDirectoryHandle)[]): void {
+    this.addSeeds(files);
+    void rememberSeeds(handles).then((remembered) => this.set({ remembered }), () => {});
+  }
+
+  /** Files given through an input element or a drop: the browser cannot keep them for next time. */
+  addUnrememberedSeeds(files: SeedFile[]): void {
+    this.addSeeds(files);
+    if (files.length > 0) this.set({ unrememberable: true });
+  }
+
+  /** Use a remembered file or folder again (call from a click: the browser may ask for permission). */
+  async useRemembered(index: number): Promise<void> {
+    const entry = this.state.remembered[index];
+    if (!entry) return;
+    try {
+      if (!(await ensureReadPermission(entry.handle))) {
+        this.set({ error: `Permission to read ${entry.handle.name} was not given.` });
+        return;
+      }
+      this.addSeeds(await filesFromHandles([entry.handle]));
+    } catch (error) {
+      this.set({ error: explainStorageError(error, `Reading ${entry.handle.name}`) });
+    }
+  }
+
+  async forgetRemembered(index: number): Promise<void> {
+    this.set({ remembered: await forgetSeed(index) });
   }
 
   /** The service worker has a new version; the page offers it (never during a download). */

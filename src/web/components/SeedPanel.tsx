@@ -1,15 +1,21 @@
 import { useState } from 'preact/hooks';
 import { formatBytes } from '../../shared/format.ts';
 import type { Controller, SeedEntry } from '../controller.ts';
+import type { SeedFile } from '../engine/messages.ts';
+import type { RememberedSeed } from '../storage/remembered-seeds.ts';
 import { filesFromDrop, filesFromInput, hasFilePickers, pickFiles, pickFolder } from '../engine/pick-files.ts';
 
 /** Step 2: the user's old files. Scanning starts as soon as they are added. */
-export function SeedPanel({ seeds, enabled, controller }: { seeds: SeedEntry[]; enabled: boolean; controller: Controller }) {
+export function SeedPanel({ seeds, enabled, remembered, unrememberable, controller }: { seeds: SeedEntry[]; enabled: boolean; remembered: RememberedSeed[]; unrememberable: boolean; controller: Controller }) {
   const [dragging, setDragging] = useState(false);
-  const add = (files: Promise<{ file: File; name: string }[]> | { file: File; name: string }[]) =>
-    Promise.resolve(files).then((f) => controller.addSeeds(f), (error: unknown) => {
-      if ((error as { name?: string }).name !== 'AbortError') console.warn(error);
-    });
+  const ignoreCancel = (error: unknown) => {
+    if ((error as { name?: string }).name !== 'AbortError') console.warn(error);
+  };
+  /** Files from an input element or a drop: usable now, not rememberable. */
+  const add = (files: Promise<SeedFile[]> | SeedFile[]) => Promise.resolve(files).then((f) => controller.addUnrememberedSeeds(f), ignoreCancel);
+  /** Files from the File System Access pickers: remembered for next time. */
+  const pick = (picked: Promise<{ files: SeedFile[]; handles: (FileSystemFileHandle | FileSystemDirectoryHandle)[] }>) =>
+    picked.then((p) => controller.addPickedSeeds(p.files, p.handles), ignoreCancel);
   return (
     <section
       class={`panel drop ${dragging ? 'dragging' : ''}`}
@@ -30,8 +36,8 @@ export function SeedPanel({ seeds, enabled, controller }: { seeds: SeedEntry[]; 
       <div class="row">
         {hasFilePickers ? (
           <>
-            <button type="button" disabled={!enabled} onClick={() => void add(pickFiles())}>Add files…</button>
-            <button type="button" disabled={!enabled} onClick={() => void add(pickFolder())}>Add folder…</button>
+            <button type="button" disabled={!enabled} onClick={() => void pick(pickFiles())}>Add files…</button>
+            <button type="button" disabled={!enabled} onClick={() => void pick(pickFolder())}>Add folder…</button>
           </>
         ) : (
           <>
@@ -43,6 +49,25 @@ export function SeedPanel({ seeds, enabled, controller }: { seeds: SeedEntry[]; 
         <input type="file" multiple hidden data-testid="seed-files" disabled={!enabled} onChange={(e) => void add(filesFromInput(e.target as HTMLInputElement))} />
         <input type="file" hidden data-testid="seed-folder" disabled={!enabled} {...{ webkitdirectory: true }} onChange={(e) => void add(filesFromInput(e.target as HTMLInputElement))} />
       </div>
+      {remembered.length > 0 && (
+        <div data-testid="remembered">
+          <p class="muted">Used before:</p>
+          <ul class="saved">
+            {remembered.map((r, i) => (
+              <li key={`${r.handle.name}-${r.addedAt}`}>
+                <button type="button" disabled={!enabled} onClick={() => void controller.useRemembered(i)}>Use again</button>
+                <span>{r.handle.kind === 'directory' ? '📁' : '📄'} {r.handle.name}</span>
+                <button type="button" class="secondary" onClick={() => void controller.forgetRemembered(i)} aria-label={`Forget ${r.handle.name}`}>Forget</button>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {unrememberable && (
+        <p class="muted" data-testid="not-remembered">
+          Files added this way cannot be remembered by the browser for your next visit{hasFilePickers ? ' (Add files… and Add folder… can)' : ' (only Chrome and Edge can keep access to files)'}.
+        </p>
+      )}
       {seeds.length > 0 && (
         <ul class="seeds" data-testid="seed-list">
           {seeds.map((s) => (

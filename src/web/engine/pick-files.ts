@@ -8,15 +8,25 @@ type PickerWindow = {
   showDirectoryPicker(o?: { mode?: 'read' }): Promise<FileSystemDirectoryHandle>;
 };
 
-export async function pickFiles(): Promise<SeedFile[]> {
+/** Picked files, with their handles (which can be remembered). */
+export async function pickFiles(): Promise<{ files: SeedFile[]; handles: FileSystemFileHandle[] }> {
   const handles = await (window as unknown as PickerWindow).showOpenFilePicker({ multiple: true });
-  return Promise.all(handles.map(async (h) => ({ file: await h.getFile(), name: h.name })));
+  return { files: await filesFromHandles(handles), handles };
 }
 
-export async function pickFolder(): Promise<SeedFile[]> {
+/** A picked folder's files (recursively), with the folder's handle. */
+export async function pickFolder(): Promise<{ files: SeedFile[]; handles: FileSystemDirectoryHandle[] }> {
   const dir = await (window as unknown as PickerWindow).showDirectoryPicker({ mode: 'read' });
+  return { files: await filesFromHandles([dir]), handles: [dir] };
+}
+
+/** The files behind file and folder handles (folders recursively, in name order). */
+export async function filesFromHandles(handles: (FileSystemFileHandle | FileSystemDirectoryHandle)[]): Promise<SeedFile[]> {
   const out: SeedFile[] = [];
-  await walkHandle(dir, dir.name, out);
+  for (const h of handles) {
+    if (h.kind === 'directory') await walkHandle(h, h.name, out);
+    else out.push({ file: await h.getFile(), name: h.name });
+  }
   return out;
 }
 
