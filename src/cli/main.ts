@@ -27,8 +27,9 @@ Usage:
       --merge-gap N   fetch two missing runs as one request when at most N bytes apart (default 0)
       --json          print the result as one JSON object on the last line
 
-  tessera serve DIR [--port N] [--host ADDR]
-      Serve DIR over HTTP with Range and CORS, for trying things locally (default port 8080).
+  tessera serve DIR [--port N] [--host ADDR] [--rate BYTES_PER_SECOND]
+      Serve DIR over HTTP with Range and CORS, for trying things locally (default port 8080);
+      --rate slows each response down, to imitate a slow mirror.
 
   tessera demo [--dir DIR] [--port N] [--once]
       Make a demo image pair in DIR (default ./demo), serve it, rebuild the new image from
@@ -114,10 +115,10 @@ export async function main(argv: string[]): Promise<number> {
         const { values, positionals } = parseArgs({
           args: rest,
           allowPositionals: true,
-          options: { port: { type: 'string', short: 'p' }, host: { type: 'string', default: '127.0.0.1' } },
+          options: { port: { type: 'string', short: 'p' }, host: { type: 'string', default: '127.0.0.1' }, rate: { type: 'string' } },
         });
         if (positionals.length !== 1) usage('serve takes exactly one DIR');
-        return await runServe({ dir: positionals[0], port: integer(values.port, '--port', 0) ?? 8080, host: values.host }, io);
+        return await runServe({ dir: positionals[0], port: integer(values.port, '--port', 0) ?? 8080, host: values.host, rate: integer(values.rate, '--rate', 1) }, io);
       }
       case 'demo': {
         const { values } = parseArgs({

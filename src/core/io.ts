@@ -32,7 +32,7 @@ export interface RangeResponse {
    * may be transferred: use the returned `data` (same memory, new view).
    * `onBytes` is called as bytes arrive; `overflow` says the body was longer.
    */
-  readAll?(into: Uint8Array, onBytes: (bytes: number) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
+  readAll?(into: Uint8Array, onBytes: (bytes: number, filled: Uint8Array) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
   /** Stop receiving the body (on error or cancellation). */
   cancel(): void;
 }

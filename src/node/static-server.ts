@@ -20,6 +20,8 @@ export interface StaticServerOptions {
   host?: string;
   /** Send CORS headers (default true). */
   cors?: boolean;
+  /** Send each response at most this many bytes per second (to try slow mirrors, interruptions). */
+  rateBytesPerSecond?: number;
   onRequest?: (request: ServedRequest) => void;
 }
 
@@ -141,9 +143,14 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
       res.end();
       return;
     }
-    const stream = createReadStream(path, { start, end, highWaterMark: 256 << 10 });
+    const stream = createReadStream(path, { start, end, highWaterMark: options.rateBytesPerSecond ? 64 << 10 : 256 << 10 });
+    const rate = options.rateBytesPerSecond;
     stream.on('data', (chunk) => {
       bytesSent += chunk.length;
+      if (rate) {
+        stream.pause();
+        setTimeout(() => stream.resume(), (1000 * chunk.length) / rate);
+      }
     });
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());

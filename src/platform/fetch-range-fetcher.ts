@@ -52,10 +52,13 @@ function toRangeResponse(response: Response): RangeResponse {
         // Not a byte stream here: gather the chunks.
         let length = 0;
         for await (const chunk of this.body) {
-          onBytes(chunk.length);
-          if (length + chunk.length > size) return { data: into, length, overflow: true };
+          if (length + chunk.length > size) {
+            onBytes(chunk.length, into.subarray(0, length));
+            return { data: into, length, overflow: true };
+          }
           into.set(chunk, length);
           length += chunk.length;
+          onBytes(chunk.length, into.subarray(0, length));
         }
         return { data: into, length, overflow: false };
       }
@@ -69,7 +72,7 @@ function toRangeResponse(response: Response): RangeResponse {
         if (value) buffer = value.buffer as ArrayBuffer;
         if (done || !value) break;
         length += value.byteLength;
-        onBytes(value.byteLength);
+        onBytes(value.byteLength, new Uint8Array(buffer, base, length));
       }
       let overflow = false;
       if (length === size) {

@@ -5,6 +5,7 @@ import { PlanPanel } from './components/PlanPanel.tsx';
 import { ProgressPanel } from './components/ProgressPanel.tsx';
 import { ResultPanel } from './components/ResultPanel.tsx';
 import { SeedPanel } from './components/SeedPanel.tsx';
+import { StoragePanel } from './components/StoragePanel.tsx';
 import type { Controller } from './controller.ts';
 
 export function App({ controller }: { controller: Controller }) {
@@ -52,6 +53,7 @@ export function App({ controller }: { controller: Controller }) {
           <ResultPanel result={s.result} error={s.error} />
         </section>
       )}
+      <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(sha) => void controller.deletePartial(sha)} />
     </main>
   );
 }

@@ -13,6 +13,7 @@ import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, See
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
+import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
 
@@ -30,6 +31,8 @@ export interface SeedEntry {
   scanned: number;
   /** Known from an earlier scan of the same, unchanged file: not read again. */
   fromCache?: boolean;
+  /** Verified data kept from an interrupted download of this image (resume). */
+  partial?: boolean;
   note?: string;
 }
 
@@ -59,6 +62,8 @@ export interface AppState {
   remembered: RememberedSeed[];
   /** Some files were given in a way the browser cannot remember (file input, drop). */
   unrememberable: boolean;
+  /** Verified data kept from interrupted downloads, per image. */
+  partialWork: { imageSha256: string; bytes: number }[];
 }
 
 /** Per-block states drawn by the block map. */
@@ -70,7 +75,7 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [] };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
@@ -113,7 +118,7 @@ export class Controller {
 
   private async refreshSaved(): Promise<void> {
     try {
-      this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds() });
+      this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds(), partialWork: await listPartialWork() });
     } catch {
       // No IndexedDB (private mode in some browsers): nothing is remembered.
     }
@@ -202,13 +207,26 @@ export class Controller {
       return;
     }
     this.pool?.terminate();
-    this.pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
+    const pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
       key: (file, name) => scanCacheKey(manifest.sha256, { name, size: file.size, lastModified: file.lastModified }),
       get: getScanFindings,
       put: putScanFindings,
     });
+    this.pool = pool;
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
-    this.set({ image: { status: 'ready', manifest, bytes, source, mirrors, note }, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    // Resume: what an interrupted download of this image verified is used first, as a seed.
+    const resumed = await this.partialSeeds(manifest, pool);
+    const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
+    this.set({
+      image: { status: 'ready', manifest, bytes, source, mirrors, note },
+      seeds: [...resumed, ...others],
+      phase: 'scanning',
+      plan: null,
+      probes: null,
+      result: null,
+      error: null,
+      progress: null,
+    });
     if (isUrl && !note) {
       const info = { url: source, name: manifest.name, length: manifest.blocks.length, sha256: manifest.sha256, savedAt: Date.now() };
       void saveManifest(info, bytes).then(() => this.refreshSaved(), () => {});
@@ -216,8 +234,35 @@ export class Controller {
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
     const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
     probeMirrors(mirrors, fetcher, manifest.blocks.length).then((probes) => this.set({ probes }));
-    // Scanning with no seed yet still finds the zero blocks, and gives a plan.
-    await this.rescan([]);
+    // Scanning with no seed yet still finds the zero blocks, and gives a plan;
+    // files given for another image are scanned again for this one.
+    await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
+  }
+
+  /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool. */
+  private async partialSeeds(manifest: Manifest, pool: ScanPool): Promise<SeedEntry[]> {
+    const table = manifest.blocks;
+    const bs = table.blockSize;
+    const entries: SeedEntry[] = [];
+    for (const log of await partialLogFiles(manifest.sha256).catch(() => [])) {
+      const seed = entries.length;
+      let kept = 0;
+      for (const span of await readPartialSpans(log, table.length)) {
+        const end = span.start + span.length;
+        for (let k = span.start / bs; k * bs < end; k++) {
+          if (Math.min(table.length, (k + 1) * bs) > end) break; // only whole blocks
+          if (pool.sources.set(k, seed, span.offset + (k * bs - span.start))) kept += Math.min(bs, table.length - k * bs);
+        }
+      }
+      if (kept === 0) continue;
+      entries.push({ name: `verified earlier: ${formatBytes(kept)} of this image (resuming)`, size: log.size, file: log, state: 'done', scanned: log.size, partial: true });
+    }
+    return entries;
+  }
+
+  async deletePartial(imageSha256: string): Promise<void> {
+    await deletePartialWork(imageSha256);
+    this.set({ partialWork: await listPartialWork() });
   }
 
   addSeeds(files: SeedFile[]): void {
@@ -378,5 +423,7 @@ export class Controller {
     this.blockStates.fill(BlockState.Written);
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
+    // Built and verified: the partial work kept for it is no longer needed.
+    if (this.state.image.status === 'ready') await this.deletePartial(this.state.image.manifest.sha256);
   }
 }

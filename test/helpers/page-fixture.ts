@@ -9,7 +9,7 @@ import { tempDir } from './temp-dir.ts';
  * its manifest made by the real command line) on another; every request to
  * either is counted.
  */
-export async function startPageFixture(image: Uint8Array) {
+export async function startPageFixture(image: Uint8Array, options: { mirrorRate?: number } = {}) {
   const dir = await tempDir();
   const www = join(dir.path, 'www');
   const site = join(dir.path, 'site');
@@ -20,7 +20,7 @@ export async function startPageFixture(image: Uint8Array) {
   for (const entry of await readdir(build)) await symlink(join(build, entry), join(site, entry));
   const requests: ServedRequest[] = [];
   const page: RunningServer = await startStaticServer({ root: site, onRequest: (r) => requests.push(r) });
-  const mirror: RunningServer = await startStaticServer({ root: www, onRequest: (r) => requests.push(r) });
+  const mirror: RunningServer = await startStaticServer({ root: www, rateBytesPerSecond: options.mirrorRate, onRequest: (r) => requests.push(r) });
   const made = await runCli(['make', join(www, 'new.img')]);
   if (made.code !== 0) throw new Error(`tessera make failed: ${made.stderr}`);
   return {

@@ -11,6 +11,7 @@ import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
 import { openOutput } from './output-client.ts';
+import { openPartialWriter } from '../storage/partial-store.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -24,6 +25,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
   const output = await openOutput(request.output);
+  // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
+  const partial = await openPartialWriter(manifest.sha256).catch(() => undefined);
   const origin = self.location.origin;
   try {
     const result = await downloadAndAssemble(session, {
@@ -33,10 +36,12 @@ async function assemble(request: AssembleRequest): Promise<void> {
       // The browser's I/O runs in other processes: a deeper window keeps them all busy.
       windowBytes: 48 << 20,
       connections: 6,
+      onVerified: (start, data) => partial?.append(start, data),
       onEvent: (event) => post({ type: 'event', event }),
     });
     const committing = performance.now();
     await output.commit();
+    partial?.close();
     const timings = result.timings as unknown as Record<string, number>;
     timings.commit = performance.now() - committing;
     timings.outputHash = output.busy.hash;
@@ -55,6 +60,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
       },
     });
   } catch (error) {
+    partial?.close();
     await output.discard();
     throw error;
   }

@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
+import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
+import { startPageFixture } from '../helpers/page-fixture.ts';
+
+const ONE_REQUEST = 4 << 20; // the largest range the page asks for
+
+describe('resuming an interrupted download in the page', () => {
+  const image = randomBytes(10 << 20, 931); // nothing local: all 10 MB must be fetched
+  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    fixture = await startPageFixture(image, { mirrorRate: 2 << 20 }); // 2 MB/s per request
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await fixture?.close();
+  });
+
+  it('keeps what was verified when the tab is closed, and fetches only the rest on the next visit', async () => {
+    const context = await browser.newContext();
+    await context.addInitScript(SAVE_TO_OPFS);
+    const mirrorBytes = () => fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
+
+    const first = await context.newPage();
+    await first.goto(fixture.address);
+    await first.getByTestId('image-name').waitFor();
+    const plan = Number(/([\d,]+) bytes to fetch/.exec((await first.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    expect(plan).toBe(image.length);
+    await first.getByTestId('start').click();
+    // Close the tab part-way through the download.
+    await expect.poll(mirrorBytes, { timeout: 30_000, interval: 100 }).toBeGreaterThan(3 << 20);
+    await first.close();
+
+    const second = await context.newPage();
+    await second.goto(fixture.address);
+    await second.getByTestId('image-name').waitFor();
+    const seeds = second.locator('[data-testid=seed-list] li');
+    await expect.poll(() => seeds.first().textContent(), { timeout: 20_000 }).toMatch(/verified earlier: .* of this image \(resuming\)/);
+    expect(await second.getByTestId('partial-work').count()).toBe(1);
+    const left = Number(/([\d,]+) bytes to fetch/.exec((await second.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    expect(left).toBeLessThan(image.length - (2 << 20));
+    await second.getByTestId('start').click();
+    await second.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await second.getByTestId('result-sha256').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
+    // Nothing verified was fetched again: the server sent at most the plan plus one request's worth in all
+    // (the two 1-byte mirror checks included).
+    expect(mirrorBytes()).toBeLessThanOrEqual(plan + ONE_REQUEST);
+    // The partial work is gone once the image is built.
+    await expect.poll(() => second.getByTestId('partial-work').count()).toBe(0);
+    await context.close();
+  });
+});
