@@ -50,7 +50,7 @@ export function App({ controller }: { controller: Controller }) {
           <h2>4. Progress</h2>
           <BlockMap states={controller.blockStates} version={controller.blockVersion} />
           {s.progress && s.phase === 'downloading' && <ProgressPanel progress={s.progress} length={length} toFetch={s.plan?.bytesToFetch ?? 0} />}
-          <ResultPanel result={s.result} error={s.error} />
+          <ResultPanel result={s.result} error={s.error} onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined} />
         </section>
       )}
       <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(sha) => void controller.deletePartial(sha)} />

@@ -260,6 +260,17 @@ export class Controller {
     return entries;
   }
 
+  /**
+   * After a failed download (a lost network, say): open the image again. The
+   * verified part of the failed attempt is kept, so only the rest is fetched,
+   * and unchanged seeds come from the scan cache.
+   */
+  async retry(): Promise<void> {
+    const image = this.state.image;
+    if (image.status !== 'ready' || this.state.phase !== 'failed') return;
+    await this.useManifest(image.bytes, image.source, /^https?:/.test(image.source), image.note);
+  }
+
   async deletePartial(imageSha256: string): Promise<void> {
     await deletePartialWork(imageSha256);
     this.set({ partialWork: await listPartialWork() });

@@ -66,6 +66,15 @@ describe('the page offline (service worker, manifests kept)', () => {
       )
       .toBe(1);
 
+    // Installable: a web app manifest with a name, standalone display and icons that load.
+    const webManifest = await page.evaluate(async () => {
+      const href = document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href;
+      const m = await (await fetch(href)).json();
+      const icons = await Promise.all(m.icons.map(async (i: { src: string }) => (await fetch(new URL(i.src, href))).status));
+      return { name: m.name, display: m.display, sizes: m.icons.map((i: { sizes: string }) => i.sizes), icons };
+    });
+    expect(webManifest).toEqual({ name: 'Tessera', display: 'standalone', sizes: ['192x192', '512x512', '512x512'], icons: [200, 200, 200] });
+
     await context.setOffline(true);
     requests = 0;
     await page.reload();

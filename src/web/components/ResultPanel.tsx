@@ -2,12 +2,18 @@ import { formatBytes, formatSeconds } from '../../shared/format.ts';
 import type { AppState } from '../controller.ts';
 
 /** The verified result, or what went wrong and what to do. */
-export function ResultPanel({ result, error }: { result: AppState['result']; error: string | null }) {
+export function ResultPanel({ result, error, onRetry }: { result: AppState['result']; error: string | null; onRetry?: () => void }) {
   if (error) {
     return (
       <div class="result failed" role="alert" data-testid="error">
         <h3>The image was not built</h3>
         <p style="white-space: pre-wrap">{error}</p>
+        {onRetry && (
+          <p>
+            <button type="button" onClick={onRetry} data-testid="retry">Try again</button>{' '}
+            <span class="muted">What was already verified is kept and not downloaded again.</span>
+          </p>
+        )}
       </div>
     );
   }
