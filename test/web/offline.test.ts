@@ -1,50 +1,34 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
-import { runCli } from '../helpers/run-cli.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
-
-const PAGE_BUILD = resolve('dist/web');
+import { startPageFixture } from '../helpers/page-fixture.ts';
 
 describe('the page offline (service worker, manifests kept)', () => {
   const image = concat([randomBytes(3_000_000, 901), new Uint8Array(64 * 2048), randomBytes(500_000, 902)]);
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
   let browser: Browser;
-  let pageServer: RunningServer;
-  let mirror: RunningServer;
-  let requests = 0;
+  let seed: string;
 
   beforeAll(async () => {
-    dir = await tempDir();
-    const www = join(dir.path, 'www');
-    const site = join(dir.path, 'site');
-    await mkdir(www);
-    await mkdir(site);
-    await writeFile(join(www, 'new.img'), image);
-    await writeFile(join(dir.path, 'seed.img'), image);
-    for (const entry of await readdir(PAGE_BUILD)) await symlink(join(PAGE_BUILD, entry), join(site, entry));
-    pageServer = await startStaticServer({ root: site, onRequest: () => requests++ });
-    mirror = await startStaticServer({ root: www, onRequest: () => requests++ });
-    expect((await runCli(['make', join(www, 'new.img')])).code).toBe(0);
+    fixture = await startPageFixture(image);
+    seed = join(fixture.dir, 'seed.img');
+    await writeFile(seed, image);
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([pageServer?.close(), mirror?.close()]);
-    await dir?.remove();
+    await fixture?.close();
   });
 
   it('loads with the network off after one visit and rebuilds an image whose blocks are all local, with zero requests', async () => {
     const context = await browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
     const page = await context.newPage();
-    const address = `${pageServer.url}?manifest=${encodeURIComponent(mirror.url + 'new.img.tessera')}`;
-    await page.goto(address);
+    await page.goto(fixture.address);
     await page.getByTestId('image-name').waitFor();
     // The service worker has precached the app, and the manifest is kept.
     await page.evaluate(() => navigator.serviceWorker.ready);
@@ -76,16 +60,16 @@ describe('the page offline (service worker, manifests kept)', () => {
     expect(webManifest).toEqual({ name: 'Tessera', display: 'standalone', sizes: ['192x192', '512x512', '512x512'], icons: [200, 200, 200] });
 
     await context.setOffline(true);
-    requests = 0;
+    const before = fixture.requests.length;
     await page.reload();
     await page.getByTestId('image-name').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('image-note').textContent()).toMatch(/using the copy kept from/);
-    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'seed.img'));
+    await page.getByTestId('seed-files').setInputFiles(seed);
     await expect.poll(() => page.getByTestId('plan-bytes').textContent(), { timeout: 30_000 }).toMatch(/ 0 bytes to fetch/);
     await page.getByTestId('start').click();
     await page.getByTestId('result').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('result-sha256').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
-    expect(requests).toBe(0);
+    expect(fixture.requests.length - before).toBe(0);
     await context.close();
   });
 });
