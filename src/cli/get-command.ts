@@ -1,10 +1,9 @@
-import { stat } from 'node:fs/promises';
 import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import type { SeedReader } from '../core/io.ts';
 import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
 import { collectSeedFiles } from '../node/collect-seed-files.ts';
 import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
-import { openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
+import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import { loadManifest } from '../node/load-manifest.ts';
 import { createNativeSha256 } from '../node/native-sha256.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
@@ -27,14 +26,6 @@ export interface GetArgs {
 function explainNodeFetchError(_url: string, error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return `request failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -63,7 +54,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   // Earlier interrupted work, and an existing output, are seeds too (as zsync does).
   const leftovers: string[] = [];
   if (args.dryRun) {
-    for (const p of [resumePathFor(output), partPathFor(output)]) if (await exists(p)) leftovers.push(p);
+    for (const p of [resumePathFor(output), partPathFor(output)]) if ((await fileSize(p)) !== undefined) leftovers.push(p);
   } else {
     const resume = await takeOverPartialOutput(output);
     if (resume) {
@@ -71,7 +62,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       io.info(`Resuming: the verified part of an earlier run (${resume}) is used first.`);
     }
   }
-  if (await exists(output)) leftovers.push(output);
+  if ((await fileSize(output)) !== undefined) leftovers.push(output);
 
   const collected = await collectSeedFiles([...leftovers, ...args.seeds]);
   for (const p of collected.problems) io.warn(`seed ${p.path}: ${p.reason}; skipped`);

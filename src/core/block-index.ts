@@ -59,7 +59,11 @@ export class BlockIndex {
     }
   }
 
-  /** Multiplicative hashes; two different multipliers keep the filters independent. */
+  /**
+   * Multiplicative hashes; two different multipliers keep the filters
+   * independent. scan-seed.ts's rollToCandidate writes the first two out in
+   * its hot loop: change them together.
+   */
   static bitHash(weak: number): number {
     return Math.imul(weak, 0x9e3779b1) >>> 0;
   }

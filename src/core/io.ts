@@ -24,15 +24,14 @@ export interface RangeResponse {
   readonly status: number;
   /** A response header (case-insensitive name), or null. */
   header(name: string): string | null;
-  /** The body, chunk by chunk. */
-  readonly body: AsyncIterable<Uint8Array>;
   /**
-   * Optional, and better when there: read the body straight into `into` (a
-   * BYOB reader: no intermediate chunks to copy and collect). `into`'s buffer
-   * may be transferred: use the returned `data` (same memory, new view).
-   * `onBytes` is called as bytes arrive; `overflow` says the body was longer.
+   * Read the body into `into` (with a BYOB reader where the platform has one:
+   * no intermediate chunks to copy and collect). `into`'s buffer may be
+   * transferred: use the returned `data` (same memory, new view). `onBytes` is
+   * called as bytes arrive, with what has arrived so far; `overflow` says the
+   * body was longer than `into`.
    */
-  readAll?(into: Uint8Array, onBytes: (bytes: number, filled: Uint8Array) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
+  readAll(into: Uint8Array, onBytes: (bytes: number, filled: Uint8Array) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
   /** Stop receiving the body (on error or cancellation). */
   cancel(): void;
 }

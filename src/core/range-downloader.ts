@@ -316,29 +316,20 @@ export class RangeDownloader {
         this.options.onVerified?.(range.start + verified, filled.subarray(verified, end));
         verified = end;
       };
-      const counted = (n: number, filled?: Uint8Array) => {
+      const counted = (n: number, filled: Uint8Array) => {
         arm();
         mirror.report.bytes += n;
         this.bytesFetched += n;
         this.options.onBytes?.(n);
         // A corrupt block stops the request at once, and what came before it is kept.
-        if (filled) verifyUpTo(filled, Math.min(filled.length, want) - (Math.min(filled.length, want) % bs));
+        verifyUpTo(filled, filled.length - (filled.length % bs));
       };
       try {
         arm();
-        if (response.readAll) {
-          const all = await response.readAll(out, counted);
-          out = all.data;
-          got = all.length;
-          if (all.overflow) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
-        } else {
-          for await (const chunk of response.body) {
-            if (got + chunk.length > want) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
-            out.set(chunk, got);
-            got += chunk.length;
-            counted(chunk.length, out.subarray(0, got));
-          }
-        }
+        const all = await response.readAll(out, counted);
+        out = all.data;
+        got = all.length;
+        if (all.overflow) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
       } catch (error) {
         if (error instanceof MirrorFault) throw error;
         if (stalled) throw new MirrorFault(`stalled: nothing received for ${this.opts.stallTimeoutMs / 1000} s after ${got} of ${want} bytes`, false);

@@ -237,6 +237,8 @@ class WindowMatcher {
  * slower in Chromium): roll the window from p until both bit filters accept
  * its weak sum, or until it no longer fits (p + bs > end) or reaches `limit`.
  * `sums` holds a and b at p on entry and on return; returns the new p.
+ * The two filter hashes are BlockIndex.bitHash and bitHash2, written out
+ * here: they must stay the same as there.
  */
 function rollToCandidate(
   buf: Uint8Array,

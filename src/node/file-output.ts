@@ -6,9 +6,11 @@ export const partPathFor = (out: string) => `${out}.tessera-part`;
 /** The verified prefix of an interrupted earlier run, used as a seed to resume. */
 export const resumePathFor = (out: string) => `${out}.tessera-resume`;
 
-async function sizeOf(path: string): Promise<number | undefined> {
+/** The size of a regular file, or undefined when there is none at `path`. */
+export async function fileSize(path: string): Promise<number | undefined> {
   try {
-    return (await stat(path)).size;
+    const info = await stat(path);
+    return info.isFile() ? info.size : undefined;
   } catch {
     return undefined;
   }
@@ -23,13 +25,13 @@ async function sizeOf(path: string): Promise<number | undefined> {
 export async function takeOverPartialOutput(out: string): Promise<string | undefined> {
   const part = partPathFor(out);
   const resume = resumePathFor(out);
-  const partSize = await sizeOf(part);
-  const resumeSize = await sizeOf(resume);
+  const partSize = await fileSize(part);
+  const resumeSize = await fileSize(resume);
   if (partSize !== undefined) {
     if (resumeSize !== undefined && resumeSize >= partSize) await rm(part, { force: true });
     else await rename(part, resume);
   }
-  return (await sizeOf(resume)) !== undefined ? resume : undefined;
+  return (await fileSize(resume)) !== undefined ? resume : undefined;
 }
 
 export interface FileOutput {

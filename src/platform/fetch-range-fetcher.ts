@@ -39,64 +39,70 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
   };
 }
 
+type ReadAllResult = { data: Uint8Array; length: number; overflow: boolean };
+type OnBytes = (bytes: number, filled: Uint8Array) => void;
+
 function toRangeResponse(response: Response): RangeResponse {
   const body = response.body;
-  let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader | undefined;
+  let reader: { cancel(): Promise<void> } | undefined;
   return {
-    async readAll(into, onBytes) {
-      const size = into.length;
-      let byob: ReadableStreamBYOBReader;
-      try {
-        byob = body!.getReader({ mode: 'byob' });
-      } catch {
-        // Not a byte stream here: gather the chunks.
-        let length = 0;
-        for await (const chunk of this.body) {
-          if (length + chunk.length > size) {
-            onBytes(chunk.length, into.subarray(0, length));
-            return { data: into, length, overflow: true };
-          }
-          into.set(chunk, length);
-          length += chunk.length;
-          onBytes(chunk.length, into.subarray(0, length));
-        }
-        return { data: into, length, overflow: false };
-      }
-      reader = byob;
-      // Each read hands the buffer back (transferred): keep the latest one.
-      let buffer = into.buffer as ArrayBuffer;
-      const base = into.byteOffset;
-      let length = 0;
-      while (length < size) {
-        const { done, value } = await byob.read(new Uint8Array(buffer, base + length, size - length));
-        if (value) buffer = value.buffer as ArrayBuffer;
-        if (done || !value) break;
-        length += value.byteLength;
-        onBytes(value.byteLength, new Uint8Array(buffer, base, length));
-      }
-      let overflow = false;
-      if (length === size) {
-        const { done, value } = await byob.read(new Uint8Array(1));
-        overflow = !done || (value?.byteLength ?? 0) > 0;
-      }
-      return { data: new Uint8Array(buffer, base, size), length, overflow };
-    },
     status: response.status,
     header: (name) => response.headers.get(name),
-    body: {
-      async *[Symbol.asyncIterator]() {
-        if (!body) return;
-        const chunks = body.getReader();
-        reader = chunks;
-        for (;;) {
-          const { done, value } = await chunks.read();
-          if (done) return;
-          yield value;
-        }
-      },
+    async readAll(into, onBytes) {
+      if (!body) return { data: into, length: 0, overflow: false };
+      let byob: ReadableStreamBYOBReader | undefined;
+      try {
+        byob = body.getReader({ mode: 'byob' });
+      } catch {
+        // Not a byte stream here: gather the chunks.
+      }
+      if (byob) {
+        reader = byob;
+        return readByob(byob, into, onBytes);
+      }
+      const chunks = body.getReader();
+      reader = chunks;
+      return readChunks(chunks, into, onBytes);
     },
     cancel() {
-      (reader ? (reader as ReadableStreamDefaultReader<Uint8Array>).cancel() : body?.cancel())?.catch(() => {});
+      (reader ?? body)?.cancel().catch(() => {});
     },
   };
+}
+
+/** Read straight into `into`; each read hands the buffer back (transferred), so keep the latest one. */
+async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
+  const size = into.length;
+  let buffer = into.buffer as ArrayBuffer;
+  const base = into.byteOffset;
+  let length = 0;
+  while (length < size) {
+    const { done, value } = await byob.read(new Uint8Array(buffer, base + length, size - length));
+    if (value) buffer = value.buffer as ArrayBuffer;
+    if (done || !value) break;
+    length += value.byteLength;
+    onBytes(value.byteLength, new Uint8Array(buffer, base, length));
+  }
+  let overflow = false;
+  if (length === size) {
+    const { done, value } = await byob.read(new Uint8Array(1));
+    overflow = !done || (value?.byteLength ?? 0) > 0;
+  }
+  return { data: new Uint8Array(buffer, base, size), length, overflow };
+}
+
+/** Copy the stream's chunks into `into`. */
+async function readChunks(chunks: ReadableStreamDefaultReader<Uint8Array>, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
+  let length = 0;
+  for (;;) {
+    const { done, value } = await chunks.read();
+    if (done) return { data: into, length, overflow: false };
+    if (length + value.length > into.length) {
+      onBytes(value.length, into.subarray(0, length));
+      return { data: into, length, overflow: true };
+    }
+    into.set(value, length);
+    length += value.length;
+    onBytes(value.length, into.subarray(0, length));
+  }
 }

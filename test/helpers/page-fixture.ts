@@ -1,6 +1,9 @@
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { type RunningServer, type ServedRequest, startStaticServer } from '../../src/node/static-server.ts';
+import { launchChromium } from './browser.ts';
 import { runCli } from './run-cli.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -33,4 +36,24 @@ export async function startPageFixture(image: Uint8Array, options: { mirrorRate?
       await dir.remove();
     },
   };
+}
+
+/**
+ * For a describe block: start the page fixture and a headless Chromium before
+ * its tests and stop both after. `seed` is written as seed.img beside the
+ * mirror's folder (a file the user would pick). Read the fields inside tests.
+ */
+export function usePageFixture(image: Uint8Array, options: { mirrorRate?: number; seed?: Uint8Array } = {}) {
+  const env = {} as { fixture: Awaited<ReturnType<typeof startPageFixture>>; browser: Browser; seed: string };
+  beforeAll(async () => {
+    env.fixture = await startPageFixture(image, { mirrorRate: options.mirrorRate });
+    env.seed = join(env.fixture.dir, 'seed.img');
+    if (options.seed) await writeFile(env.seed, options.seed);
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.fixture?.close();
+  });
+  return env;
 }

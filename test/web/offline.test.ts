@@ -1,34 +1,18 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
-import { startPageFixture } from '../helpers/page-fixture.ts';
+import { SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 
 describe('the page offline (service worker, manifests kept)', () => {
   const image = concat([randomBytes(3_000_000, 901), new Uint8Array(64 * 2048), randomBytes(500_000, 902)]);
-  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
-  let browser: Browser;
-  let seed: string;
-
-  beforeAll(async () => {
-    fixture = await startPageFixture(image);
-    seed = join(fixture.dir, 'seed.img');
-    await writeFile(seed, image);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fixture?.close();
-  });
+  const env = usePageFixture(image, { seed: image });
 
   it('loads with the network off after one visit and rebuilds an image whose blocks are all local, with zero requests', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
     const page = await context.newPage();
-    await page.goto(fixture.address);
+    await page.goto(env.fixture.address);
     await page.getByTestId('image-name').waitFor();
     // The service worker has precached the app, and the manifest is kept.
     await page.evaluate(() => navigator.serviceWorker.ready);
@@ -60,16 +44,16 @@ describe('the page offline (service worker, manifests kept)', () => {
     expect(webManifest).toEqual({ name: 'Tessera', display: 'standalone', sizes: ['192x192', '512x512', '512x512'], icons: [200, 200, 200] });
 
     await context.setOffline(true);
-    const before = fixture.requests.length;
+    const before = env.fixture.requests.length;
     await page.reload();
     await page.getByTestId('image-name').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('image-note').textContent()).toMatch(/using the copy kept from/);
-    await page.getByTestId('seed-files').setInputFiles(seed);
+    await page.getByTestId('seed-files').setInputFiles(env.seed);
     await expect.poll(() => page.getByTestId('plan-bytes').textContent(), { timeout: 30_000 }).toMatch(/ 0 bytes to fetch/);
     await page.getByTestId('start').click();
     await page.getByTestId('result').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('result-sha256').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
-    expect(fixture.requests.length - before).toBe(0);
+    expect(env.fixture.requests.length - before).toBe(0);
     await context.close();
   });
 });

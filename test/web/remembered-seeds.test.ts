@@ -1,31 +1,19 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { launchChromium } from '../helpers/browser.ts';
-import { startPageFixture } from '../helpers/page-fixture.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 
 describe('remembered folders', () => {
   const image = concat([randomBytes(1_500_000, 921), new Uint8Array(20 * 2048)]);
-  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    fixture = await startPageFixture(image);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fixture?.close();
-  });
+  const env = usePageFixture(image);
 
   it('lists a folder picked on an earlier visit and uses it again with one click', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await page.goto(fixture.address);
+    await page.goto(env.fixture.address);
     await page.getByTestId('image-name').waitFor();
     // What "Add folder…" leaves behind (pickers cannot be driven headlessly): a folder
     // handle kept in IndexedDB. The folder lives in the site's private storage.
-    const mirrorImage = fixture.address.replace(/^.*manifest=/, '');
+    const mirrorImage = env.fixture.address.replace(/^.*manifest=/, '');
     await page.evaluate(async (imageUrl) => {
       const bytes = await (await fetch(decodeURIComponent(imageUrl).replace(/\.tessera$/, ''))).arrayBuffer();
       const root = await navigator.storage.getDirectory();

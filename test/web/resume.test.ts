@@ -1,33 +1,22 @@
 import { createHash } from 'node:crypto';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
-import { startPageFixture } from '../helpers/page-fixture.ts';
+import { SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 
 const ONE_REQUEST = 4 << 20; // the largest range the page asks for
 
 describe('resuming an interrupted download in the page', () => {
   const image = randomBytes(10 << 20, 931); // nothing local: all 10 MB must be fetched
-  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    fixture = await startPageFixture(image, { mirrorRate: 2 << 20 }); // 2 MB/s per request
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fixture?.close();
-  });
+  const env = usePageFixture(image, { mirrorRate: 2 << 20 }); // 2 MB/s per request
 
   it('keeps what was verified when the tab is closed, and fetches only the rest on the next visit', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
-    const mirrorBytes = () => fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
+    const mirrorBytes = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
 
     const first = await context.newPage();
-    await first.goto(fixture.address);
+    await first.goto(env.fixture.address);
     await first.getByTestId('image-name').waitFor();
     const plan = Number(/([\d,]+) bytes to fetch/.exec((await first.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
     expect(plan).toBe(image.length);
@@ -37,7 +26,7 @@ describe('resuming an interrupted download in the page', () => {
     await first.close();
 
     const second = await context.newPage();
-    await second.goto(fixture.address);
+    await second.goto(env.fixture.address);
     await second.getByTestId('image-name').waitFor();
     const seeds = second.locator('[data-testid=seed-list] li');
     await expect.poll(() => seeds.first().textContent(), { timeout: 20_000 }).toMatch(/verified earlier: .* of this image \(resuming\)/);

@@ -1,34 +1,19 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { launchChromium } from '../helpers/browser.ts';
-import { startPageFixture } from '../helpers/page-fixture.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 
 describe('the scan cache', () => {
   const old = randomBytes(6_000_000, 911);
   const image = concat([old.subarray(1000, 5_000_000), randomBytes(200_000, 912)]);
-  let fixture: Awaited<ReturnType<typeof startPageFixture>>;
-  let browser: Browser;
-  let seed: string;
-
-  beforeAll(async () => {
-    fixture = await startPageFixture(image);
-    seed = join(fixture.dir, 'old.img');
-    await writeFile(seed, old);
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await fixture?.close();
-  });
+  const env = usePageFixture(image, { seed: old });
 
   /** Add the seed, wait for the plan; returns the plan's text and the scan pool's statistics. */
   async function scanOnce(page: Page): Promise<{ plan: string; stats: { tasks: number; cachedSeeds: number }; label: string }> {
-    await page.goto(fixture.address);
+    await page.goto(env.fixture.address);
     await page.getByTestId('image-name').waitFor();
-    await page.getByTestId('seed-files').setInputFiles(seed);
+    await page.getByTestId('seed-files').setInputFiles(env.seed);
     await page.locator('[data-testid=seed-list] li[data-state=done]').waitFor({ timeout: 30_000 });
     const plan = (await page.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '';
     const stats = await page.evaluate(() => {
@@ -40,7 +25,7 @@ describe('the scan cache', () => {
   }
 
   it('does not read an unchanged seed again on the next visit, and plans the same', async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
     const first = await scanOnce(page);
     expect(first.stats).toMatchObject({ cachedSeeds: 0 });
@@ -53,7 +38,7 @@ describe('the scan cache', () => {
     expect(second.plan).toBe(first.plan);
 
     // A changed file (new last-modified time) is scanned again.
-    await writeFile(seed, old);
+    await writeFile(env.seed, old);
     const third = await scanOnce(page);
     expect(third.stats).toMatchObject({ cachedSeeds: 0 });
     expect(third.stats.tasks).toBeGreaterThan(0);

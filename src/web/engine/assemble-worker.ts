@@ -42,11 +42,13 @@ async function assemble(request: AssembleRequest): Promise<void> {
     const committing = performance.now();
     await output.commit();
     partial?.close();
-    const timings = result.timings as unknown as Record<string, number>;
-    timings.commit = performance.now() - committing;
-    timings.outputHash = output.busy.hash;
-    timings.outputWrite = output.busy.write;
-    timings.waitHash = output.busy.idle;
+    const timings = {
+      ...result.timings,
+      commit: performance.now() - committing,
+      outputHash: output.busy.hash,
+      outputWrite: output.busy.write,
+      waitHash: output.busy.idle,
+    };
     post({
       type: 'done',
       summary: {
@@ -56,7 +58,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         requests: result.requests,
         blocksRepaired: result.blocksRepaired,
         seconds: (performance.now() - started) / 1000,
-        timings: { ...result.timings },
+        timings,
       },
     });
   } catch (error) {

@@ -15,7 +15,6 @@ declare const self: DedicatedWorkerGlobalScope;
 
 let index: BlockIndex | undefined;
 let blockHash: BlockHashFunction | undefined;
-let sources: BlockSources | undefined;
 let queue = Promise.resolve();
 
 const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
@@ -25,7 +24,7 @@ async function handle(request: ScanRequest): Promise<void> {
     const manifest = await decodeManifest(request.manifest, request.source);
     index = new BlockIndex(manifest.blocks);
     blockHash = await createBlockHash(manifest.blocks.strongHash);
-    sources = new BlockSources(manifest.blocks.blockCount);
+    const sources = new BlockSources(manifest.blocks.blockCount);
     const zeros: number[] = [];
     if (request.findZeros) {
       findZeroBlocks(index, blockHash, sources);
@@ -35,17 +34,17 @@ async function handle(request: ScanRequest): Promise<void> {
     post({ type: 'ready', zeroBlocks }, [zeroBlocks.buffer]);
     return;
   }
-  if (!index || !blockHash || !sources) throw new Error('scan worker used before init');
+  if (!index || !blockHash) throw new Error('scan worker used before init');
   const { task } = request;
   // Each slice starts from nothing, so it reports every block it holds (not only
   // blocks new to this worker): what is found in a file can then be cached per file.
-  sources = new BlockSources(sources.blockCount);
-  const mark = 0;
+  // A slice that fails is simply not reported.
+  const sources = new BlockSources(index.table.blockCount);
   let last = 0;
   const started = performance.now();
   let readWaitMs = 0;
   try {
-    const result = await scanSeed(fileSeedReader(request.file, request.name), mark, index, blockHash, sources, {
+    const result = await scanSeed(fileSeedReader(request.file, request.name), 0, index, blockHash, sources, {
       start: request.start,
       end: request.end,
       readSize: 16 << 20, // large Blob slices read ~2.5x faster than 4 MB ones
@@ -59,7 +58,6 @@ async function handle(request: ScanRequest): Promise<void> {
     });
     readWaitMs = result.readWaitMs;
   } catch (error) {
-    for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === mark) sources.clear(k);
     // A picked file that changed or vanished fails with a DOMException (NotReadableError…): say what to do.
     const cause = (error as { cause?: unknown }).cause;
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
@@ -69,7 +67,7 @@ async function handle(request: ScanRequest): Promise<void> {
   const blocks: number[] = [];
   const offsets: number[] = [];
   for (let k = 0; k < sources.blockCount; k++) {
-    if (sources.seed[k] === mark) {
+    if (sources.seed[k] === 0) {
       blocks.push(k);
       offsets.push(sources.offset[k]);
     }
