@@ -144,17 +144,24 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
       return;
     }
     const stream = createReadStream(path, { start, end, highWaterMark: options.rateBytesPerSecond ? 64 << 10 : 256 << 10 });
-    const rate = options.rateBytesPerSecond;
-    stream.on('data', (chunk) => {
-      bytesSent += chunk.length;
-      if (rate) {
-        stream.pause();
-        setTimeout(() => stream.resume(), (1000 * chunk.length) / rate);
-      }
-    });
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
-    stream.pipe(res);
+    const rate = options.rateBytesPerSecond;
+    if (!rate) {
+      stream.on('data', (chunk) => {
+        bytesSent += chunk.length;
+      });
+      stream.pipe(res);
+      return;
+    }
+    // Paced by hand: pipe() would resume the stream on every drain and undo the pauses.
+    stream.on('data', (chunk) => {
+      bytesSent += chunk.length;
+      res.write(chunk);
+      stream.pause();
+      setTimeout(() => stream.resume(), (1000 * chunk.length) / rate);
+    });
+    stream.on('end', () => res.end());
   };
 
   return new Promise((resolvePromise, reject) => {
