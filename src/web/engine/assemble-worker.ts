@@ -65,6 +65,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
     partial?.close();
     await output.discard();
     throw error;
+  } finally {
+    for (const seed of seeds) seed.close();
   }
 }
 

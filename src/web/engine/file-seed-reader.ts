@@ -1,40 +1,152 @@
 import type { SeedReader } from '../../core/io.ts';
 
-/** Sequential reads are served from slices this large: a Blob slice costs ~1 ms of overhead, so 1 MB reads run at 330 MB/s and 16 MB reads at 830 MB/s (measured in Chromium). */
-const READ_AHEAD = 16 << 20;
+/** Bytes read ahead of the consumer, per reader. */
+const READ_AHEAD_BYTES = 16 << 20;
+/** A forward jump up to this far reads through the gap; a longer one (or a step back) opens a new stream there. */
+const SKIP_BYTES = 4 << 20;
+
+export interface FileSeedReader extends SeedReader {
+  /** Stop the stream: the browser otherwise keeps reading the file ahead for nobody. */
+  close(): void;
+}
 
 /**
- * A seed over a browser File (or Blob), read in slices: a File posted to a
- * worker is a reference, so nothing is loaded whole. Sequential reads are
- * served from a read-ahead slice (reading forward past a short gap, as the
- * assembly does when it skips a changed file, counts as sequential); random
- * reads read exactly what is asked.
+ * A seed over a browser File (or Blob). A File posted to a worker is a
+ * reference, so nothing is loaded whole: reads are served from a byte stream
+ * of the file (`Blob.stream()`), read up to 16 MB ahead of the reader.
+ * Measured in Chromium on a 680 MB file: 1.1 GB/s, against 0.6–0.9
+ * GB/s for 16 MB `Blob.slice().arrayBuffer()` reads.
+ *
+ * A plain reader, not a BYOB one: in Chromium 156 a BYOB read of a Blob
+ * stream stalls for good when fetches run in the same worker (reproduced
+ * outside Tessera with 6 range fetches beside one file stream).
+ *
+ * Reading forward (the scan, and the assembly skipping a changed file) stays
+ * on one stream; a jump back or far ahead starts a new one at that offset.
  * A file changed on disk after it was picked fails with NotReadableError,
  * which the engine reports.
  */
-export function fileSeedReader(file: Blob, name: string, readAhead = READ_AHEAD): SeedReader {
-  let cache: Uint8Array | null = null;
-  let cacheStart = 0;
-  let nextSequential = 0;
+export function fileSeedReader(file: Blob, name: string, aheadBytes = READ_AHEAD_BYTES): FileSeedReader {
+  let stream: PumpedStream | null = null;
+  /** The chunk being served: file bytes [haveStart, haveStart + have.length). */
+  let have: Uint8Array = new Uint8Array(0);
+  let haveStart = 0;
+  /** Calls are served one at a time (a stream has one position). */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const close = () => {
+    stream?.stop();
+    stream = null;
+  };
+  const openAt = (position: number) => {
+    close();
+    stream = new PumpedStream(file.slice(position).stream().getReader(), aheadBytes);
+    have = new Uint8Array(0);
+    haveStart = position;
+  };
+
+  const read = async (position: number, target: Uint8Array): Promise<number> => {
+    const end = Math.min(file.size, position + target.length);
+    if (end <= position) return 0;
+    if (!stream || position < haveStart || position - (haveStart + have.length) > SKIP_BYTES) openAt(position);
+    let filled = 0;
+    while (position + filled < end) {
+      const at = position + filled;
+      const haveEnd = haveStart + have.length;
+      if (at < haveEnd) {
+        const n = Math.min(end, haveEnd) - at;
+        target.set(have.subarray(at - haveStart, at - haveStart + n), filled);
+        filled += n;
+        continue;
+      }
+      const chunk = await stream!.next();
+      if (!chunk) throw new Error(`${name}: the file became shorter while it was read; was it changed?`);
+      have = chunk;
+      haveStart = haveEnd;
+    }
+    return filled;
+  };
+
   return {
     name,
     size: file.size,
-    async readInto(position, target) {
-      const end = Math.min(file.size, position + target.length);
-      if (end <= position) return 0;
-      if (cache && position >= cacheStart && end <= cacheStart + cache.length) {
-        target.set(cache.subarray(position - cacheStart, end - cacheStart));
-      } else {
-        const forward = position >= nextSequential && position - nextSequential < readAhead;
-        const want = forward ? Math.max(end - position, readAhead) : end - position;
-        const bytes = new Uint8Array(await file.slice(position, Math.min(file.size, position + want)).arrayBuffer());
-        if (bytes.length < end - position) throw new Error(`${name}: the file became shorter while it was read`);
-        cache = bytes.length > end - position ? bytes : null;
-        cacheStart = position;
-        target.set(bytes.subarray(0, end - position));
-      }
-      nextSequential = end;
-      return end - position;
+    readInto(position, target) {
+      const result = queue.then(() => read(position, target));
+      queue = result.catch(() => close()); // after a failure, start afresh
+      return result;
     },
+    close,
   };
+}
+
+/**
+ * A stream reader that keeps up to `aheadBytes` read ahead of its consumer:
+ * the browser's own buffering is small, and the assembly spends long spells
+ * waiting on the network and the output, in which the next seed bytes should
+ * already be arriving.
+ */
+class PumpedStream {
+  private readonly chunks: Uint8Array[] = [];
+  private queued = 0;
+  private ended = false;
+  private stopped = false;
+  private pumping = false;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly aheadBytes: number,
+  ) {
+    this.pump();
+  }
+
+  /** The next chunk, or null at the end of the stream. */
+  async next(): Promise<Uint8Array | null> {
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) {
+        this.queued -= chunk.length;
+        this.pump();
+        return chunk;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return null;
+      this.pump();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.reader.cancel().catch(() => {});
+  }
+
+  private pump(): void {
+    if (this.pumping || this.ended || this.stopped || this.failure || this.queued >= this.aheadBytes) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        while (!this.stopped && this.queued < this.aheadBytes) {
+          const { done, value } = await this.reader.read();
+          if (done) {
+            this.ended = true;
+            break;
+          }
+          this.chunks.push(value);
+          this.queued += value.length;
+          this.notify();
+        }
+      } catch (error) {
+        this.failure = error;
+      }
+      this.pumping = false;
+      this.notify();
+    })();
+  }
+
+  private notify(): void {
+    this.wake?.();
+    this.wake = null;
+  }
 }

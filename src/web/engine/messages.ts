@@ -53,3 +53,22 @@ export type AssembleReply =
 // The SHA-256 worker ----------------------------------------------------------
 export type HashRequest = { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
 export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; sha256: string; ms: number };
+
+// The output (write) worker ----------------------------------------------------
+export type WriteRequest =
+  | { type: 'open'; target: OutputTarget }
+  | { type: 'write'; data: Uint8Array<ArrayBuffer> }
+  | { type: 'flush' }
+  | { type: 'commit' }
+  | { type: 'discard' };
+
+/** A storage error as a plain object (DOMExceptions keep their name across postMessage, but not reliably in every browser). */
+export interface StorageErrorInfo {
+  name: string;
+  message: string;
+}
+
+export type WriteReply =
+  | { type: 'written'; bytes: number }
+  | { type: 'done'; request: 'open' | 'flush' | 'commit' | 'discard'; writeMs: number }
+  | { type: 'failed'; error: StorageErrorInfo };

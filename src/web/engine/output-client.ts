@@ -1,12 +1,11 @@
 import type { OutputSink } from '../../core/io.ts';
 import { explainStorageError } from './explain-error.ts';
-import type { HashReply, HashRequest, OutputTarget } from './messages.ts';
-import { openWriter } from './output-writers.ts';
+import type { HashReply, HashRequest, OutputTarget, WriteReply, WriteRequest } from './messages.ts';
 
 /** Writes are gathered into batches this large: 16 MB writes run ~30% faster than 4 MB ones in Chromium. */
 const BATCH_BYTES = 16 << 20;
-/** Batches written but not yet hashed; bounds memory (4 x 16 MB). */
-const BATCHES_AHEAD = 4;
+/** Batches handed over but not yet written (or not yet hashed); bounds memory (2 x 3 x 16 MB). */
+const BATCHES_AHEAD = 3;
 
 export interface OutputClient {
   /** Writes the image; the SHA-256 of what was written comes from sink.digest(). */
@@ -20,60 +19,99 @@ export interface OutputClient {
 }
 
 /**
- * Open the output in this (assembly) worker and a SHA-256 worker beside it.
- * Chunks are gathered into 16 MB batches; each batch is written here, then
- * transferred (not copied) to the SHA-256 worker, so hashing runs on the other
- * core while this worker reads, verifies and writes the next batches.
+ * Open the output from the assembly worker: a write worker and a SHA-256
+ * worker beside it, so writing, hashing and the assembly's own reading and
+ * verifying all run at once. Chunks are gathered into 16 MB batches; each
+ * batch goes to the write worker and a copy to the SHA-256 worker (both
+ * transferred, not copied again), and the assembly waits only when either
+ * falls 3 batches behind.
  */
 export async function openOutput(target: OutputTarget): Promise<OutputClient> {
   const what = target.kind === 'file-handle' ? `writing ${target.handle.name}` : 'writing to the browser storage';
-  let writer;
-  try {
-    writer = await openWriter(target);
-  } catch (error) {
-    throw new Error(explainStorageError(error, what), { cause: error });
-  }
+  const writer = new Worker(new URL('./write-worker.ts', import.meta.url), { type: 'module', name: 'output' });
   const hasher = new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: 'sha256' });
+  let unwritten = 0;
   let unhashed = 0;
-  let wake: (() => void) | null = null;
-  let digestWaiter: ((reply: Extract<HashReply, { type: 'digest' }>) => void) | null = null;
   let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  let writerDone: ((reply: Extract<WriteReply, { type: 'done' }>) => void) | null = null;
+  let digestWaiter: ((reply: Extract<HashReply, { type: 'digest' }>) => void) | null = null;
+  let writeMs = 0;
+
+  writer.onmessage = (e: MessageEvent<WriteReply>) => {
+    const reply = e.data;
+    if (reply.type === 'written') unwritten--;
+    else if (reply.type === 'failed') failure = new Error(explainStorageError(reply.error, what));
+    else {
+      writeMs = reply.writeMs;
+      writerDone?.(reply);
+    }
+    notify();
+  };
   hasher.onmessage = (e: MessageEvent<HashReply>) => {
     const reply = e.data;
-    if (reply.type === 'hashed') {
-      unhashed--;
-      wake?.();
-      wake = null;
-    } else digestWaiter?.(reply);
+    if (reply.type === 'hashed') unhashed--;
+    else digestWaiter?.(reply);
+    notify();
+  };
+  writer.onerror = (e) => {
+    failure = new Error(`${what}: the output worker failed: ${e.message}`);
+    notify();
   };
   hasher.onerror = (e) => {
     failure = new Error(`the SHA-256 worker failed: ${e.message}`);
-    wake?.();
+    notify();
   };
+  const toWriter = (request: WriteRequest, transfer: Transferable[] = []) => writer.postMessage(request, transfer);
   const toHasher = (request: HashRequest, transfer: Transferable[] = []) => hasher.postMessage(request, transfer);
+
+  /** Until `ready()` holds or something failed (then throw). */
+  const waitFor = async (ready: () => boolean) => {
+    while (!ready() && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+  };
+  /** A control request to the write worker, answered with 'done' (or a failure). */
+  const control = async (type: 'open' | 'flush' | 'commit' | 'discard', request: WriteRequest = { type } as WriteRequest) => {
+    let answered = false;
+    writerDone = () => (answered = true);
+    toWriter(request);
+    await waitFor(() => answered);
+  };
+
   const busy = { hash: 0, write: 0, idle: 0 };
+  try {
+    await control('open', { type: 'open', target });
+  } catch (error) {
+    writer.terminate();
+    hasher.terminate();
+    throw error;
+  }
 
   let batch = new Uint8Array(BATCH_BYTES);
   let filled = 0;
   const handOver = async () => {
     if (filled === 0) return;
     const data = filled === batch.length ? batch : batch.slice(0, filled);
+    const copy = data.slice();
     batch = new Uint8Array(BATCH_BYTES);
     filled = 0;
+    unwritten++;
     unhashed++;
-    const t = performance.now();
-    try {
-      await writer.write(data, () => toHasher({ type: 'update', data }, [data.buffer]));
-    } catch (error) {
-      throw new Error(explainStorageError(error, what), { cause: error });
-    }
-    busy.write += performance.now() - t;
+    toWriter({ type: 'write', data }, [data.buffer]);
+    toHasher({ type: 'update', data: copy }, [copy.buffer]);
     const w = performance.now();
-    while (unhashed >= BATCHES_AHEAD && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    await waitFor(() => unwritten < BATCHES_AHEAD && unhashed < BATCHES_AHEAD);
     busy.idle += performance.now() - w;
-    if (failure) throw failure;
   };
 
+  const stop = () => {
+    writer.terminate();
+    hasher.terminate();
+  };
   return {
     busy,
     sink: {
@@ -89,26 +127,32 @@ export async function openOutput(target: OutputTarget): Promise<OutputClient> {
       },
       async digest() {
         await handOver();
-        try {
-          await writer.flush();
-        } catch (error) {
-          throw new Error(explainStorageError(error, what), { cause: error });
-        }
-        const reply = await new Promise<Extract<HashReply, { type: 'digest' }>>((resolve) => {
-          digestWaiter = resolve;
-          toHasher({ type: 'digest' });
-        });
-        busy.hash = reply.ms;
-        return reply.sha256;
+        await control('flush');
+        busy.write = writeMs;
+        let reply: Extract<HashReply, { type: 'digest' }> | null = null;
+        digestWaiter = (r) => (reply = r);
+        toHasher({ type: 'digest' });
+        await waitFor(() => reply !== null);
+        busy.hash = reply!.ms;
+        return reply!.sha256;
       },
     },
     async commit() {
-      hasher.terminate();
-      await writer.commit();
+      try {
+        await control('commit');
+      } finally {
+        stop();
+      }
     },
     async discard() {
-      hasher.terminate();
-      await writer.discard();
+      failure = null; // discard even after a failed write
+      try {
+        await control('discard');
+      } catch {
+        // nothing more to do: the worker is stopped below
+      } finally {
+        stop();
+      }
     },
   };
 }

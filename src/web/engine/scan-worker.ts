@@ -43,11 +43,12 @@ async function handle(request: ScanRequest): Promise<void> {
   let last = 0;
   const started = performance.now();
   let readWaitMs = 0;
+  const reader = fileSeedReader(request.file, request.name);
   try {
-    const result = await scanSeed(fileSeedReader(request.file, request.name), 0, index, blockHash, sources, {
+    const result = await scanSeed(reader, 0, index, blockHash, sources, {
       start: request.start,
       end: request.end,
-      readSize: 16 << 20, // large Blob slices read ~2.5x faster than 4 MB ones
+      readSize: 4 << 20, // the reader reads ahead on its own
       onProgress: (bytes) => {
         const now = performance.now();
         if (now - last > 50) {
@@ -63,6 +64,8 @@ async function handle(request: ScanRequest): Promise<void> {
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
     post({ type: 'failed', task, message });
     return;
+  } finally {
+    reader.close();
   }
   const blocks: number[] = [];
   const offsets: number[] = [];
