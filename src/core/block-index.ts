@@ -11,6 +11,12 @@ import { sameSums, type BlockTable } from './block-table.ts';
  * Identical blocks (same weak and strong sums: duplicates, runs of zeros) are
  * stored once in the chain; the others hang off it in `duplicates`, so a seed
  * full of zeros does not walk a chain of 100,000 zero blocks at every match.
+ *
+ * With seqMatches 2 the filters and the chain are keyed on the weak sums of a
+ * block and the one after it (pairKey), so a candidate needs both to match;
+ * the last block is never a pair's first (it is found as the continuation of
+ * the block before it). `duplicates` and `representative` still group blocks
+ * by their own content.
  */
 export class BlockIndex {
   readonly bits: Int32Array;
@@ -24,7 +30,10 @@ export class BlockIndex {
   /** For every block: the block in the chain that stands for its content (itself, or the first identical one). */
   readonly representative: Int32Array;
 
+  readonly seqMatches: 1 | 2;
+
   constructor(readonly table: BlockTable) {
+    this.seqMatches = table.seqMatches ?? 1;
     const n = Math.max(1, table.blockCount);
     const log2n = Math.ceil(Math.log2(n));
     const bitsLog2 = Math.min(26, Math.max(16, log2n + 5));
@@ -37,26 +46,56 @@ export class BlockIndex {
     this.next = new Int32Array(n).fill(-1);
     this.duplicates = new Int32Array(n).fill(-1);
     this.representative = new Int32Array(n);
-    for (let i = 0; i < table.blockCount; i++) {
-      const w = table.weak[i];
+    if (this.seqMatches === 1) {
+      for (let i = 0; i < table.blockCount; i++) this.addSingle(i, table.weak[i]);
+      return;
+    }
+    // Group blocks by content with the single-sum chain, then rebuild the chain on pairs.
+    for (let i = 0; i < table.blockCount; i++) this.addSingle(i, table.weak[i]);
+    this.head.fill(-1);
+    this.next.fill(-1);
+    for (let i = 0; i + 1 < table.blockCount; i++) {
+      const key = BlockIndex.pairKey(table.weak[i], table.weak[i + 1]);
+      const hb = BlockIndex.bitHash(key) >>> this.bitsShift;
+      this.bits[hb >>> 5] |= 1 << (hb & 31);
+      const hb2 = BlockIndex.bitHash2(key) >>> this.bitsShift;
+      this.bits2[hb2 >>> 5] |= 1 << (hb2 & 31);
+      const hh = BlockIndex.headHash(key) >>> this.headShift;
+      let j = this.head[hh];
+      while (j >= 0 && !(sameSums(table, i, j) && sameSums(table, i + 1, j + 1))) j = this.next[j];
+      if (j >= 0) continue; // the same pair is already in the chain
+      this.next[i] = this.head[hh];
+      this.head[hh] = i;
+    }
+  }
+
+  /** Add block i to the single-sum chain (and, for seqMatches 1, to the filters). */
+  private addSingle(i: number, w: number): void {
+    const table = this.table;
+    if (this.seqMatches === 1) {
       const hb = BlockIndex.bitHash(w) >>> this.bitsShift;
       this.bits[hb >>> 5] |= 1 << (hb & 31);
       const hb2 = BlockIndex.bitHash2(w) >>> this.bitsShift;
       this.bits2[hb2 >>> 5] |= 1 << (hb2 & 31);
-      const hh = BlockIndex.headHash(w) >>> this.headShift;
-      let j = this.head[hh];
-      while (j >= 0 && !sameSums(table, i, j)) j = this.next[j];
-      if (j >= 0) {
-        // Same content as block j, already in the chain: list it under j.
-        this.duplicates[i] = this.duplicates[j];
-        this.duplicates[j] = i;
-        this.representative[i] = j;
-      } else {
-        this.next[i] = this.head[hh];
-        this.head[hh] = i;
-        this.representative[i] = i;
-      }
     }
+    const hh = BlockIndex.headHash(w) >>> this.headShift;
+    let j = this.head[hh];
+    while (j >= 0 && !sameSums(table, i, j)) j = this.next[j];
+    if (j >= 0) {
+      // Same content as block j, already in the chain: list it under j.
+      this.duplicates[i] = this.duplicates[j];
+      this.duplicates[j] = i;
+      this.representative[i] = j;
+    } else {
+      this.next[i] = this.head[hh];
+      this.head[hh] = i;
+      this.representative[i] = i;
+    }
+  }
+
+  /** The key of a pair of (masked) weak sums; scan-seed.ts's rollPairToCandidate writes it out. */
+  static pairKey(first: number, second: number): number {
+    return (Math.imul(first, 0x01000193) ^ second) >>> 0;
   }
 
   /**
@@ -74,7 +113,7 @@ export class BlockIndex {
     return Math.imul(weak ^ (weak >>> 15), 0x85ebca6b) >>> 0;
   }
 
-  /** Might some block have this weak sum? (false means certainly not) */
+  /** Might some block have this weak sum (a pairKey with seqMatches 2)? (false means certainly not) */
   mayContain(weak: number): boolean {
     const hb = BlockIndex.bitHash(weak) >>> this.bitsShift;
     const hb2 = BlockIndex.bitHash2(weak) >>> this.bitsShift;

@@ -17,6 +17,12 @@ export interface BlockTable {
   /** How many leading bytes of the strong digest are kept. */
   readonly strongBytes: number;
   readonly strongHash: StrongHashName;
+  /**
+   * 2: a block is only taken when the block after it matches too (zsync's
+   * seq_matches), which lets each block carry fewer hash bytes. 1 (default):
+   * a block is taken on its own sums.
+   */
+  readonly seqMatches?: 1 | 2;
   /** Weak checksum per block, already masked to weakBytes. */
   readonly weak: Uint32Array;
   /** strongBytes bytes per block, block after block. */

@@ -16,7 +16,7 @@ export interface ScanOptions {
   /**
    * Test windows starting in [start, end) only (default: the whole seed), so
    * one large seed can be split between workers. Windows near `end` still read
-   * up to a block past it.
+   * up to seqMatches blocks past it.
    */
   start?: number;
   end?: number;
@@ -60,8 +60,9 @@ export async function scanSeed(
   const staging = [new Uint8Array(readSize), new Uint8Array(readSize)];
   let stage = 0;
   let readPos = first; // file offset of the next read
-  // Windows starting before `limit` read at most a block past it.
-  const readEnd = Math.min(size, limit + bs);
+  // A candidate spans seqMatches blocks; windows starting before `limit` read at most that far past it.
+  const span = bs * index.seqMatches;
+  const readEnd = Math.min(size, limit + span);
   let ahead: { position: number; data: Uint8Array; done: Promise<number> } | null = null;
   const readAhead = () => {
     if (readPos >= readEnd) {
@@ -87,7 +88,9 @@ export async function scanSeed(
   while (window.position < limit) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
     const p = window.position;
-    if (p + bs > bufStart + bufLen + (eof ? bs : 0)) {
+    const avail = bufStart + bufLen + (eof ? bs : 0);
+    // More data is needed unless a whole candidate fits, or the block that continues a match does.
+    if (p + span > avail && !(window.continuing && p + bs <= avail)) {
       const next = ahead as { position: number; data: Uint8Array; done: Promise<number> } | null;
       if (!next) break;
       let got: number;
@@ -113,7 +116,7 @@ export async function scanSeed(
         buf.fill(0, bufLen, bufLen + bs);
       }
       options.onProgress?.(Math.min(limit, bufStart + bufLen) - first);
-      if (bufStart + bufLen < Math.min(readEnd, p + bs) && !eof) continue;
+      if (bufStart + bufLen < Math.min(readEnd, p + span) && !eof) continue;
     }
     window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
     if (sources.complete) break;
@@ -131,11 +134,14 @@ class WindowMatcher {
   /** File offset of the window's first byte. */
   position = 0;
   found = 0;
-  /** The rolling sums a and b of the window at `position`. */
-  private readonly sums = new Int32Array(2);
+  /** The rolling sums a and b of the window at `position` (and, for pairs, of the window a block later). */
+  private readonly sums = new Int32Array(4);
   private needReset = true;
   private readonly shift: number;
   private readonly mask: number;
+  private readonly bs: number;
+  /** The target block expected at `position` because the block before it matched just before it; -1 if none. */
+  private expected = -1;
 
   constructor(
     private readonly index: BlockIndex,
@@ -144,57 +150,113 @@ class WindowMatcher {
     private readonly seedNumber: number,
     private readonly buf: Uint8Array,
   ) {
-    this.shift = Math.log2(index.table.blockSize);
+    this.bs = index.table.blockSize;
+    this.shift = Math.log2(this.bs);
     this.mask = weakMask(index.table.weakBytes);
   }
 
+  /** A match is being followed: the next block may be taken at `position` with one block of data. */
+  get continuing(): boolean {
+    return this.expected >= 0;
+  }
+
   /**
-   * Advance while the window [p, p + bs) lies within buf's bytes up to file
-   * offset `end` (exclusive), stopping when p reaches `limit`. On a confirmed
-   * match the window jumps a whole block.
+   * Advance while a candidate [p, p + seqMatches * bs) lies within buf's bytes
+   * up to file offset `end` (exclusive), stopping when p reaches `limit`. On a
+   * confirmed match the window jumps past the matched blocks.
    */
   scan(bufStart: number, end: number, limit: number): void {
     const buf = this.buf;
-    const bs = this.index.table.blockSize;
+    const bs = this.bs;
     const sums = this.sums;
-    const blockCount = this.index.table.blockCount;
+    const pairs = this.index.seqMatches === 2;
+    const span = pairs ? 2 * bs : bs;
     let p = this.position;
-    if (this.needReset) this.resetSums(p - bufStart);
     for (;;) {
-      p = rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums);
-      if (p >= limit || p + bs > end) break;
+      if (this.expected >= 0) {
+        p = this.follow(bufStart, p, end, limit);
+        if (this.expected >= 0 || p >= limit || p + span > end) break; // stopped at the buffer's end, or done
+        this.needReset = true;
+      }
+      if (this.needReset) this.resetSums(p - bufStart);
+      p = pairs
+        ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums)
+        : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums);
+      if (p >= limit || p + span > end) break;
       const w = (((sums[0] << 16) | sums[1]) & this.mask) >>> 0;
-      let t = this.confirm(p - bufStart, w, p);
+      const t = pairs ? this.confirmPair(p - bufStart, w, (((sums[2] << 16) | sums[3]) & this.mask) >>> 0, p) : this.confirm(p - bufStart, w, p);
       if (t >= 0) {
-        p += bs;
-        // Unchanged data runs on: while the next window is the next target
-        // block, take it on its strong hash alone (no weak sum, no lookup).
-        while (p < limit && p + bs <= end && t + 1 < blockCount && this.isBlockAt(t + 1, p - bufStart)) {
-          t++;
-          this.record(t, p);
-          p += bs;
-        }
-        if (p >= limit || p + bs > end) break;
-        this.resetSums(p - bufStart);
+        p += pairs ? 2 * bs : bs;
+        this.expected = t + 1 < this.index.table.blockCount ? t + 1 : -1;
+        this.needReset = true;
+        if (p >= limit) break;
         continue;
       }
       // Not a match after all: move on one byte.
       p++;
-      if (p >= limit || p + bs > end) break;
-      const i = p - 1 - bufStart;
-      const out = buf[i];
-      sums[0] = (sums[0] - out + buf[i + bs]) & 0xffff;
-      sums[1] = (sums[1] - (out << this.shift) + sums[0]) & 0xffff;
+      if (p >= limit || p + span > end) break;
+      this.rollOne(p - 1 - bufStart, pairs);
     }
     // Stopped at the buffer's end: the next call recomputes the sums after the refill.
     this.position = p;
     this.needReset = true;
   }
 
+  /**
+   * Unchanged data runs on: while the window holds the expected next target
+   * block, take it on its own sums (no lookup). Returns the new position;
+   * `expected` stays set only if the buffer ended before the check could run.
+   */
+  private follow(bufStart: number, p: number, end: number, limit: number): number {
+    const { bs, index } = this;
+    const table = index.table;
+    const checkWeak = index.seqMatches === 2; // short strong sums: check the weak one too, as zsync does
+    while (this.expected >= 0) {
+      if (p >= limit) {
+        this.expected = -1;
+        break;
+      }
+      if (p + bs > end) break; // keep `expected` for the next buffer
+      const t = this.expected;
+      const at = p - bufStart;
+      if (checkWeak && (weakChecksum(this.buf, at, bs) & this.mask) >>> 0 !== table.weak[t]) {
+        this.expected = -1;
+        break;
+      }
+      if (!strongMatches(table, t, this.blockHash(this.buf.subarray(at, at + bs)))) {
+        this.expected = -1;
+        break;
+      }
+      this.record(t, p);
+      p += bs;
+      this.expected = t + 1 < table.blockCount ? t + 1 : -1;
+    }
+    return p;
+  }
+
+  /** Roll the window(s) one byte forward; `i` is the buffer offset of the byte leaving the first window. */
+  private rollOne(i: number, pairs: boolean): void {
+    const { buf, bs, shift, sums } = this;
+    const out = buf[i];
+    const mid = buf[i + bs];
+    sums[0] = (sums[0] - out + mid) & 0xffff;
+    sums[1] = (sums[1] - (out << shift) + sums[0]) & 0xffff;
+    if (pairs) {
+      sums[2] = (sums[2] - mid + buf[i + 2 * bs]) & 0xffff;
+      sums[3] = (sums[3] - (mid << shift) + sums[2]) & 0xffff;
+    }
+  }
+
   private resetSums(at: number): void {
-    const v = weakChecksum(this.buf, at, this.index.table.blockSize);
+    const bs = this.bs;
+    const v = weakChecksum(this.buf, at, bs);
     this.sums[0] = v >>> 16;
     this.sums[1] = v & 0xffff;
+    if (this.index.seqMatches === 2) {
+      const v2 = weakChecksum(this.buf, at + bs, bs);
+      this.sums[2] = v2 >>> 16;
+      this.sums[3] = v2 & 0xffff;
+    }
     this.needReset = false;
   }
 
@@ -217,9 +279,28 @@ class WindowMatcher {
     return matched;
   }
 
-  /** Does the window at buffer offset `at` hold target block k (by its strong hash)? */
-  private isBlockAt(k: number, at: number): boolean {
-    return strongMatches(this.index.table, k, this.blockHash(this.buf.subarray(at, at + this.index.table.blockSize)));
+  /**
+   * Confirm a hit on a pair of weak sums (w1 at `at`, w2 a block later) with
+   * both blocks' strong hashes, and record them. Returns the second block of
+   * the (first) pair that matched, or -1.
+   */
+  private confirmPair(at: number, w1: number, w2: number, position: number): number {
+    const { index, bs } = this;
+    const table = index.table;
+    let d1: Uint8Array | null = null;
+    let d2: Uint8Array | null = null;
+    let matched = -1;
+    for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
+      if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
+      d1 ??= this.blockHash(this.buf.subarray(at, at + bs)).slice();
+      if (!strongMatches(table, i, d1)) continue;
+      d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs)).slice();
+      if (!strongMatches(table, i + 1, d2)) continue;
+      if (matched < 0) matched = i + 1;
+      this.record(i, position);
+      this.record(i + 1, position + bs);
+    }
+    return matched;
   }
 
   /** Block k's content is at `position` of this seed: record it for k and every identical block. */
@@ -275,14 +356,70 @@ function rollToCandidate(
   return p;
 }
 
+/**
+ * rollToCandidate for seqMatches 2: rolls two windows, [p, p + bs) in sums[0..1]
+ * and [p + bs, p + 2 bs) in sums[2..3], until the filters accept the pair of
+ * their weak sums (BlockIndex.pairKey, written out here), or until the pair no
+ * longer fits (p + 2 bs > end) or p reaches `limit`.
+ */
+function rollPairToCandidate(
+  buf: Uint8Array,
+  bufStart: number,
+  p: number,
+  end: number,
+  limit: number,
+  bs: number,
+  shift: number,
+  mask: number,
+  bits: Int32Array,
+  bits2: Int32Array,
+  bitsShift: number,
+  sums: Int32Array,
+): number {
+  let a = sums[0];
+  let b = sums[1];
+  let a2 = sums[2];
+  let b2 = sums[3];
+  const span = 2 * bs;
+  for (;;) {
+    const key = (Math.imul(((a << 16) | b) & mask, 0x01000193) ^ (((a2 << 16) | b2) & mask)) >>> 0;
+    const hb = Math.imul(key, 0x9e3779b1) >>> bitsShift;
+    if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
+      const hb2 = Math.imul(key ^ (key >>> 16), 0x2c1b3c6d) >>> bitsShift;
+      if ((bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0) break;
+    }
+    p++;
+    if (p >= limit || p + span > end) break;
+    const i = p - 1 - bufStart;
+    const out = buf[i];
+    const mid = buf[i + bs];
+    a = (a - out + mid) & 0xffff;
+    b = (b - (out << shift) + a) & 0xffff;
+    a2 = (a2 - mid + buf[i + span]) & 0xffff;
+    b2 = (b2 - (mid << shift) + a2) & 0xffff;
+  }
+  sums[0] = a;
+  sums[1] = b;
+  sums[2] = a2;
+  sums[3] = b2;
+  return p;
+}
+
 /** Mark every all-zero target block as available without reading or fetching anything. */
 export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, sources: BlockSources): number {
   const table = index.table;
   const zeros = new Uint8Array(table.blockSize);
   const w = weakChecksum(zeros, 0, table.blockSize) & weakMask(table.weakBytes);
-  if (!index.mayContain(w)) return 0;
+  if (index.seqMatches === 1 && !index.mayContain(w)) return 0;
   const digest = blockHash(zeros);
   let found = 0;
+  if (index.seqMatches === 2) {
+    // The chain is keyed on pairs: look at every block (once per image).
+    for (let i = 0; i < table.blockCount; i++) {
+      if (table.weak[i] === w && strongMatches(table, i, digest) && sources.set(i, FROM_ZEROS, 0)) found++;
+    }
+    return found;
+  }
   for (let i = index.firstCandidate(w); i >= 0; i = index.next[i]) {
     if (table.weak[i] !== w || !strongMatches(table, i, digest)) continue;
     for (let j = i; j >= 0; j = index.duplicates[j]) if (sources.set(j, FROM_ZEROS, 0)) found++;

@@ -4,6 +4,8 @@ import { BlockSources, FROM_NETWORK, FROM_ZEROS } from '../../src/core/block-sou
 import { createBlockHash } from '../../src/core/hashing.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { findZeroBlocks, scanSeed } from '../../src/core/scan-seed.ts';
+import type { BlockTable } from '../../src/core/block-table.ts';
+import { weakMask } from '../../src/core/rsum.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 
@@ -98,5 +100,72 @@ describe('scanSeed over part of a seed', () => {
     }
     expect(split.sources.foundCount).toBe(60);
     expect(whole.sources.foundCount).toBe(60);
+  });
+});
+
+/** The same table with zsync-style short sums and seq_matches 2. */
+function withPairs(table: BlockTable, weakBytes: number, strongBytes: number): BlockTable {
+  const strong = new Uint8Array(table.blockCount * strongBytes);
+  for (let k = 0; k < table.blockCount; k++) strong.set(table.strong.subarray(k * table.strongBytes, k * table.strongBytes + strongBytes), k * strongBytes);
+  const weak = table.weak.map((w) => w & weakMask(weakBytes));
+  return { ...table, weakBytes, strongBytes, weak, strong, seqMatches: 2 };
+}
+
+async function setupPairs(target: Uint8Array, weakBytes = 2, strongBytes = 3) {
+  const manifest = await makeManifest(memorySeed('target', target), { blockSize: BS });
+  const index = new BlockIndex(withPairs(manifest.blocks, weakBytes, strongBytes));
+  const hash = await createBlockHash('xxh128');
+  return { index, hash, sources: new BlockSources(manifest.blocks.blockCount) };
+}
+
+describe('scanSeed with seqMatches 2 (two consecutive blocks must match)', () => {
+  it("finds runs of blocks at any offset, the run's last block included, and not a lone block", async () => {
+    const target = randomBytes(BS * 40, 71);
+    // Blocks 5..14 as a run; block 30 alone (its neighbours are not in the seed).
+    const seedData = concat([randomBytes(1001, 72), target.subarray(5 * BS, 15 * BS), randomBytes(3000, 73), target.subarray(30 * BS, 31 * BS), randomBytes(500, 74)]);
+    const { index, hash, sources } = await setupPairs(target);
+    const result = await scanSeed(memorySeed('seed', seedData), 0, index, hash, sources);
+    expect(result.blocksFound).toBe(10);
+    for (let k = 5; k < 15; k++) expect(sources.offset[k]).toBe(1001 + (k - 5) * BS);
+    expect(sources.seed[30]).toBe(FROM_NETWORK);
+  });
+
+  it("finds the image's last (partial) block after the one before it, at a seed's zero-padded end", async () => {
+    const target = randomBytes(BS * 12 + 300, 75);
+    const seedData = concat([randomBytes(77, 76), target.subarray(8 * BS)]);
+    const { index, hash, sources } = await setupPairs(target, 3, 4);
+    await scanSeed(memorySeed('seed', seedData), 0, index, hash, sources);
+    expect([8, 9, 10, 11, 12].map((k) => sources.seed[k])).toEqual([0, 0, 0, 0, 0]);
+    expect(sources.offset[12]).toBe(77 + 4 * BS);
+    expect(sources.foundCount).toBe(5);
+  });
+
+  it('gives the same result across read boundaries, shifts and split ranges', async () => {
+    const target = randomBytes(BS * 30, 77);
+    for (const shift of [1, 2047, 2049, 5000]) {
+      const seedData = concat([randomBytes(shift, shift), target.subarray(0, 13 * BS), randomBytes(999, 78), target.subarray(13 * BS)]);
+      const whole = await setupPairs(target);
+      await scanSeed(memorySeed('seed', seedData), 0, whole.index, whole.hash, whole.sources, { readSize: BS * 4 + 100 });
+      expect(whole.sources.foundCount).toBe(30);
+      const split = await setupPairs(target);
+      const cuts = [0, 9_000, 40_000, seedData.length];
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        await scanSeed(memorySeed('seed', seedData), 0, split.index, split.hash, split.sources, { start: cuts[i], end: cuts[i + 1], readSize: BS * 4 });
+      }
+      // A block is lost at a cut only when the cut falls between it and its pair.
+      expect(split.sources.foundCount).toBeGreaterThanOrEqual(28);
+      for (let k = 0; k < 30; k++) if (split.sources.seed[k] === 0) expect(split.sources.offset[k]).toBe(whole.sources.offset[k]);
+    }
+  });
+
+  it('fills duplicate blocks and finds nothing in unrelated data', async () => {
+    const block = randomBytes(BS, 79);
+    const target = concat([block, block, randomBytes(BS * 3, 80), block, block, block]);
+    const dup = await setupPairs(target);
+    await scanSeed(memorySeed('seed', concat([randomBytes(10, 81), block, block])), 0, dup.index, dup.hash, dup.sources);
+    expect([0, 1, 5, 6, 7].map((k) => dup.sources.seed[k])).toEqual([0, 0, 0, 0, 0]);
+    expect(dup.sources.foundCount).toBe(5);
+    const none = await setupPairs(randomBytes(BS * 16, 82));
+    expect((await scanSeed(memorySeed('other', randomBytes(BS * 64, 83)), 0, none.index, none.hash, none.sources)).blocksFound).toBe(0);
   });
 });
