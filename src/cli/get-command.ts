@@ -1,11 +1,12 @@
 import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import type { SeedReader } from '../core/io.ts';
+import { type ImageChecksum, checksumName } from '../core/manifest/manifest.ts';
 import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
 import { collectSeedFiles } from '../node/collect-seed-files.ts';
 import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
 import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import { loadManifest } from '../node/load-manifest.ts';
-import { createNativeSha256 } from '../node/native-sha256.ts';
+import { createNativeHasher } from '../node/native-hasher.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
@@ -37,7 +38,8 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   const { manifest, url: manifestUrl } = await loadManifest(args.manifest);
   const table = manifest.blocks;
   const output = args.output ?? manifest.name;
-  io.info(`Image: ${manifest.name}, ${formatBytes(table.length)}, SHA-256 ${manifest.sha256}`);
+  const checksum = `${checksumName(manifest.checksum.algorithm)} ${manifest.checksum.hex}`;
+  io.info(`Image: ${manifest.name}, ${formatBytes(table.length)}, ${checksum}`);
 
   // Mirrors: the manifest's (relative ones need the manifest's URL), then --mirror.
   const mirrors: string[] = [];
@@ -96,7 +98,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     );
     if (args.dryRun) {
       if (args.json) {
-        io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, bytesFetched: 0, requests: plan.requests, sha256: manifest.sha256, seconds: scanSeconds, mirrors });
+        io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, bytesFetched: 0, requests: plan.requests, ...checksumJson(manifest.checksum), seconds: scanSeconds, mirrors });
       }
       return 0;
     }
@@ -111,7 +113,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         mirrors,
         fetcher: createFetchRangeFetcher({ explainNetworkError: explainNodeFetchError }),
         sink: fileOutput.sink,
-        createSha256: createNativeSha256,
+        createHasher: createNativeHasher,
         connections: args.connections,
         signal: controller.signal,
         onEvent: (e) => reporter.handle(e),
@@ -128,7 +130,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     reporter.done();
     await fileOutput.commit();
     const seconds = (performance.now() - started) / 1000;
-    io.info(`Verified: SHA-256 ${result.sha256} matches the manifest.`);
+    io.info(`Verified: ${checksumName(manifest.checksum.algorithm)} ${result.digest} matches the ${manifest.checksum.algorithm === 'sha256' ? 'manifest' : 'control file'}.`);
     io.info(
       `Wrote ${output}: ${formatBytes(table.length)}, ${formatBytes(result.bytesLocal)} from your files, ` +
         `${formatBytes(result.bytesFetched)} downloaded in ${result.requests} request${result.requests === 1 ? '' : 's'}, ${formatSeconds(seconds)}.`,
@@ -143,7 +145,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         bytesLocal: result.bytesLocal,
         bytesFetched: result.bytesFetched,
         requests: result.requests,
-        sha256: result.sha256,
+        ...checksumJson({ algorithm: manifest.checksum.algorithm, hex: result.digest }),
         seconds,
         plannedBytes: plan.bytesToFetch,
         blocksRepaired: result.blocksRepaired,
@@ -157,4 +159,9 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     process.off('SIGTERM', onSignal);
     await Promise.all(readers.map((r) => r.close().catch(() => {})));
   }
+}
+
+/** The checksum in --json output: `sha256` (as before) or `sha1`, named by its algorithm. */
+function checksumJson(checksum: ImageChecksum): Record<string, string> {
+  return { [checksum.algorithm]: checksum.hex };
 }

@@ -4,7 +4,7 @@ import { makeManifest } from '../core/make-manifest.ts';
 import { encodeManifest } from '../core/manifest/encode-manifest.ts';
 import { MANIFEST_SUFFIX } from '../core/manifest/manifest.ts';
 import { openFileSeed } from '../node/file-seed-reader.ts';
-import { createNativeSha256 } from '../node/native-sha256.ts';
+import { createNativeHasher } from '../node/native-hasher.ts';
 import { formatBytes, formatSeconds } from '../shared/format.ts';
 import type { CliIo } from './cli-io.ts';
 
@@ -33,11 +33,11 @@ export async function runMake(args: MakeArgs, io: CliIo): Promise<number> {
       mirrors,
       blockSize: args.blockSize,
       generator: `tessera ${io.version}`,
-      createSha256: createNativeSha256,
+      createHasher: createNativeHasher,
       onProgress: (done, total) => io.progress(`Reading ${args.image}: ${formatBytes(done)} of ${formatBytes(total)}`),
     });
     manifestBytes = await encodeManifest(manifest);
-    sha256 = manifest.sha256;
+    sha256 = manifest.checksum.hex;
     blocks = manifest.blocks.blockCount;
     io.progressDone();
     const tmp = `${output}.tmp-${process.pid}`;

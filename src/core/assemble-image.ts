@@ -14,8 +14,8 @@ export interface AssembleInput {
   plan: DownloadPlan;
   downloader: RangeDownloader;
   sink: OutputSink;
-  /** Hashes what is written; null when the sink hashes (sink.digest). */
-  sha256: StreamHasher | null;
+  /** Hashes what is written (the image's checksum algorithm); null when the sink hashes (sink.digest). */
+  hasher: StreamHasher | null;
   blockHash: BlockHashFunction;
   signal?: AbortSignal;
   /** Bytes written so far (after each write). */
@@ -25,7 +25,8 @@ export interface AssembleInput {
 }
 
 export interface AssembleResult {
-  sha256: string;
+  /** Hex checksum of what was written. */
+  digest: string;
   bytesWritten: number;
   /** Local blocks that failed re-verification and were downloaded instead. */
   blocksRepaired: number;
@@ -53,7 +54,7 @@ const RUN_BYTES = 4 << 20;
  * needed. Memory: one run buffer plus the downloader's window.
  */
 export async function assembleImage(input: AssembleInput): Promise<AssembleResult> {
-  const { table, sources, seeds, plan, downloader, sink, sha256, blockHash } = input;
+  const { table, sources, seeds, plan, downloader, sink, hasher, blockHash } = input;
   const bs = table.blockSize;
   const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
   const runBuffer = new Uint8Array(maxRunBlocks * bs);
@@ -71,7 +72,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
 
   const emit = async (chunk: Uint8Array) => {
     lap('verifyLocal');
-    sha256?.update(chunk);
+    hasher?.update(chunk);
     lap('sha256');
     try {
       await sink.write(chunk);
@@ -139,7 +140,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     await emit(buf.subarray(0, imageBytes(k, n)));
     k += n;
   }
-  const digest = sha256 ? await sha256.digest() : await sink.digest!();
+  const digest = hasher ? await hasher.digest() : await sink.digest!();
   lap('sha256');
-  return { sha256: digest, bytesWritten: written, blocksRepaired: repaired, timings };
+  return { digest, bytesWritten: written, blocksRepaired: repaired, timings };
 }

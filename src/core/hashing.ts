@@ -3,7 +3,8 @@
  * SHA-256 while the browser uses WebAssembly (hash-wasm), and the engine does
  * not care which.
  */
-import { createMD4, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
+import { createMD4, createSHA1, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
+import type { ChecksumAlgorithm } from './manifest/manifest.ts';
 
 /**
  * An incremental hash of a whole stream (the image's SHA-256). update() may
@@ -16,7 +17,8 @@ export interface StreamHasher {
   digest(): Promise<string>;
 }
 
-export type StreamHasherFactory = () => Promise<StreamHasher>;
+/** Makes a fresh hasher of the image's checksum algorithm. */
+export type StreamHasherFactory = (algorithm: ChecksumAlgorithm) => Promise<StreamHasher>;
 
 /** Names of the per-block strong hashes a block table may use. */
 export type StrongHashName = 'xxh128' | 'md4';
@@ -44,9 +46,9 @@ export async function createBlockHash(name: StrongHashName): Promise<BlockHashFu
   }
 }
 
-/** SHA-256 through hash-wasm: works everywhere; Node swaps in its native one. */
-export const createWasmSha256: StreamHasherFactory = async () => {
-  const hasher = await createSHA256();
+/** SHA-256 (or SHA-1) through hash-wasm: works everywhere; Node swaps in its native one. */
+export const createWasmHasher: StreamHasherFactory = async (algorithm) => {
+  const hasher = algorithm === 'sha1' ? await createSHA1() : await createSHA256();
   hasher.init();
   return {
     update: (data) => void hasher.update(data),

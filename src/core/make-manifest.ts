@@ -1,6 +1,6 @@
 import type { BlockTable } from './block-table.ts';
 import { ErrorCode, TesseraError } from './errors.ts';
-import { createBlockHash, createWasmSha256, type StreamHasherFactory } from './hashing.ts';
+import { createBlockHash, createWasmHasher, type StreamHasherFactory } from './hashing.ts';
 import type { SeedReader } from './io.ts';
 import { readFully } from './read-fully.ts';
 import { MANIFEST_LIMITS, MANIFEST_VERSION, chooseBlockParameters, type Manifest } from './manifest/manifest.ts';
@@ -13,7 +13,7 @@ export interface MakeManifestOptions {
   mirrors?: readonly string[];
   blockSize?: number;
   generator?: string;
-  createSha256?: StreamHasherFactory;
+  createHasher?: StreamHasherFactory;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
@@ -35,7 +35,7 @@ export async function makeManifest(image: SeedReader, options: MakeManifestOptio
   const strong = new Uint8Array(blockCount * params.strongBytes);
   const mask = weakMask(params.weakBytes);
   const blockHash = await createBlockHash('xxh128');
-  const sha = await (options.createSha256 ?? createWasmSha256)();
+  const sha = await (options.createHasher ?? createWasmHasher)('sha256');
   const buffer = new Uint8Array(READ_SIZE - (READ_SIZE % blockSize));
   const padded = new Uint8Array(blockSize);
 
@@ -67,7 +67,7 @@ export async function makeManifest(image: SeedReader, options: MakeManifestOptio
   return {
     version: MANIFEST_VERSION,
     name: options.name ?? image.name.split(/[/\\]/).pop() ?? 'image',
-    sha256: await sha.digest(),
+    checksum: { algorithm: 'sha256', hex: await sha.digest() },
     mirrors: [...(options.mirrors ?? [])],
     generator: options.generator ?? 'tessera',
     blocks,

@@ -2,9 +2,9 @@ import { type AssembleTimings, assembleImage } from './assemble-image.ts';
 import { BlockIndex } from './block-index.ts';
 import { BlockSources } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError, isTesseraError } from './errors.ts';
-import { type BlockHashFunction, createBlockHash, createWasmSha256, type StreamHasherFactory } from './hashing.ts';
+import { type BlockHashFunction, createBlockHash, createWasmHasher, type StreamHasherFactory } from './hashing.ts';
 import type { OutputSink, RangeFetcher, SeedReader } from './io.ts';
-import type { Manifest } from './manifest/manifest.ts';
+import { type Manifest, checksumName } from './manifest/manifest.ts';
 import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
 import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
 import { findZeroBlocks, scanSeed } from './scan-seed.ts';
@@ -94,14 +94,16 @@ export interface DownloadOptions extends DownloaderOptions {
   mirrors: readonly string[];
   fetcher: RangeFetcher;
   sink: OutputSink;
-  createSha256?: StreamHasherFactory;
+  /** Hashes the image (default: WebAssembly); unused when the sink hashes (sink.digest). */
+  createHasher?: StreamHasherFactory;
   onEvent?: (event: RebuildEvent) => void;
 }
 
 export interface RebuildResult {
-  /** True only when the written image's SHA-256 equals the manifest's. */
+  /** True only when the written image's checksum equals the manifest's. */
   readonly ok: true;
-  readonly sha256: string;
+  /** Hex checksum of the written image, in the manifest's algorithm (manifest.checksum.algorithm). */
+  readonly digest: string;
   readonly bytesLocal: number;
   readonly bytesFetched: number;
   readonly requests: number;
@@ -138,7 +140,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     onRetry: (e) => options.onEvent?.({ type: 'retry', mirror: e.mirror, problem: e.problem, attempt: e.attempt }),
     onRangeFetched: (r) => options.onEvent?.({ type: 'range-fetched', start: r.start, end: r.end }),
   });
-  const sha256 = options.sink.digest ? null : await (options.createSha256 ?? createWasmSha256)();
+  const hasher = options.sink.digest ? null : await (options.createHasher ?? createWasmHasher)(manifest.checksum.algorithm);
   downloader.start();
   let result;
   try {
@@ -149,7 +151,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       plan,
       downloader,
       sink: options.sink,
-      sha256,
+      hasher,
       blockHash: session.blockHash,
       signal: options.signal,
       onProgress: (w) => {
@@ -163,16 +165,18 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     throw error;
   }
   report(true);
-  if (result.sha256 !== manifest.sha256) {
+  const expected = manifest.checksum.hex;
+  if (result.digest !== expected) {
+    const name = checksumName(manifest.checksum.algorithm);
     throw new TesseraError(
       ErrorCode.ChecksumMismatch,
-      `the rebuilt image's SHA-256 is ${result.sha256}, but the manifest says ${manifest.sha256}; the output is not the published image and must not be used`,
-      { expected: manifest.sha256, actual: result.sha256 },
+      `the rebuilt image's ${name} is ${result.digest}, but the manifest says ${expected}; the output is not the published image and must not be used`,
+      { expected, actual: result.digest },
     );
   }
   return {
     ok: true,
-    sha256: result.sha256,
+    digest: result.digest,
     bytesLocal: table.length - plan.bytesToFetch - result.blocksRepaired * table.blockSize,
     bytesFetched: downloader.bytesFetched,
     requests: downloader.requests,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describeError, ErrorCode, TesseraError } from '../core/errors.ts';
-import { decodeManifest } from '../core/manifest/decode-manifest.ts';
+import { decodeDescription } from '../core/decode-description.ts';
 import type { Manifest } from '../core/manifest/manifest.ts';
 
 /** A manifest is at most a few tens of MB; refuse to download a larger "manifest". */
@@ -13,7 +13,7 @@ export interface LoadedManifest {
   size: number;
 }
 
-/** Read a manifest from a local path or an http(s) URL, and decode it. */
+/** Read a manifest (ours, or a .zsync control file) from a local path or an http(s) URL, and decode it. */
 export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
   let bytes: Uint8Array;
   let url: string | undefined;
@@ -38,6 +38,6 @@ export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
       throw new TesseraError(ErrorCode.ManifestUnavailable, `cannot read the manifest ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
     }
   }
-  const manifest = await decodeManifest(bytes, url ?? pathOrUrl);
+  const manifest = await decodeDescription(bytes, url ?? pathOrUrl);
   return { manifest, url, size: bytes.length };
 }

@@ -1,3 +1,4 @@
+import { imageKey } from '../core/manifest/manifest.ts';
 import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
 import { describeError } from '../core/errors.ts';
 import { decodeManifest } from '../core/manifest/decode-manifest.ts';
@@ -208,7 +209,7 @@ export class Controller {
     }
     this.pool?.terminate();
     const pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
-      key: (file, name) => scanCacheKey(manifest.sha256, { name, size: file.size, lastModified: file.lastModified }),
+      key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
       get: getScanFindings,
       put: putScanFindings,
     });
@@ -228,7 +229,7 @@ export class Controller {
       progress: null,
     });
     if (isUrl && !note) {
-      const info = { url: source, name: manifest.name, length: manifest.blocks.length, sha256: manifest.sha256, savedAt: Date.now() };
+      const info = { url: source, name: manifest.name, length: manifest.blocks.length, sha256: imageKey(manifest.checksum), savedAt: Date.now() };
       void saveManifest(info, bytes).then(() => this.refreshSaved(), () => {});
     }
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
@@ -244,7 +245,7 @@ export class Controller {
     const table = manifest.blocks;
     const bs = table.blockSize;
     const entries: SeedEntry[] = [];
-    for (const log of await partialLogFiles(manifest.sha256).catch(() => [])) {
+    for (const log of await partialLogFiles(imageKey(manifest.checksum)).catch(() => [])) {
       const seed = entries.length;
       let kept = 0;
       for (const span of await readPartialSpans(log, table.length)) {
@@ -435,6 +436,6 @@ export class Controller {
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
     // Built and verified: the partial work kept for it is no longer needed.
-    if (this.state.image.status === 'ready') await this.deletePartial(this.state.image.manifest.sha256);
+    if (this.state.image.status === 'ready') await this.deletePartial(imageKey(this.state.image.manifest.checksum));
   }
 }

@@ -25,7 +25,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
     if (bytes[i] !== MANIFEST_MAGIC[i]) {
       fail(
         ErrorCode.ManifestNotRecognized,
-        'this is not a Tessera manifest (it does not start with "TESSERA"); give the .tessera file made by `tessera make`',
+        'this is neither a Tessera manifest nor a .zsync control file; give the .tessera file made by `tessera make`, or a .zsync file',
       );
     }
   }
@@ -104,7 +104,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   return {
     version,
     name: name as string,
-    sha256: sha256 as string,
+    checksum: { algorithm: 'sha256', hex: sha256 as string },
     mirrors: mirrors as string[],
     generator,
     blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, weak, strong },

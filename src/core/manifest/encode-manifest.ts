@@ -12,7 +12,7 @@ export async function encodeManifest(manifest: Manifest): Promise<Uint8Array> {
     JSON.stringify({
       name: manifest.name,
       length: t.length,
-      sha256: manifest.sha256,
+      sha256: manifest.checksum.hex,
       blockSize: t.blockSize,
       weakBytes: t.weakBytes,
       strongBytes: t.strongBytes,

@@ -23,13 +23,35 @@ export const MANIFEST_LIMITS = {
   maxNameLength: 255,
 } as const;
 
+/** Whole-image checksums a description can carry: ours use SHA-256; .zsync files SHA-1. */
+export type ChecksumAlgorithm = 'sha256' | 'sha1';
+
+export interface ImageChecksum {
+  readonly algorithm: ChecksumAlgorithm;
+  /** Lowercase hex. */
+  readonly hex: string;
+}
+
+/** "SHA-256" or "SHA-1", for messages. */
+export function checksumName(algorithm: ChecksumAlgorithm): string {
+  return algorithm === 'sha256' ? 'SHA-256' : 'SHA-1';
+}
+
+/**
+ * A key naming the image (caches, kept partial work): its SHA-256 in hex, as
+ * earlier versions used; other checksums are prefixed with their algorithm.
+ */
+export function imageKey(checksum: ImageChecksum): string {
+  return checksum.algorithm === 'sha256' ? checksum.hex : `${checksum.algorithm}-${checksum.hex}`;
+}
+
 /** A decoded manifest: the image's identity, its block table and where to fetch it. */
 export interface Manifest {
   readonly version: number;
   /** File name to suggest for the image (no directories). */
   readonly name: string;
-  /** Lowercase hex SHA-256 of the whole image. */
-  readonly sha256: string;
+  /** The whole image's checksum (SHA-256 in our manifests). */
+  readonly checksum: ImageChecksum;
   /** Mirror URLs as written: absolute, or relative to the manifest's own URL. */
   readonly mirrors: readonly string[];
   readonly generator: string;

@@ -55,7 +55,7 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
           <dt>Size</dt>
           <dd>{formatBytes(ready.manifest.blocks.length)} ({ready.manifest.blocks.length.toLocaleString('en')} bytes)</dd>
           <dt>SHA-256</dt>
-          <dd class="mono">{ready.manifest.sha256}</dd>
+          <dd class="mono">{ready.manifest.checksum.hex}</dd>
           <dt>Mirrors</dt>
           <dd>
             <ul class="mirrors">

@@ -2,6 +2,7 @@
 // The assembly worker: downloads the missing ranges, copies local blocks from
 // the seed files, verifies everything and writes the image in order, so the
 // page's main thread only draws progress.
+import { imageKey } from '../../core/manifest/manifest.ts';
 import { BlockSources } from '../../core/block-sources.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
 import { decodeManifest } from '../../core/manifest/decode-manifest.ts';
@@ -26,7 +27,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const session = await sessionFromSources(manifest, seeds, sources);
   const output = await openOutput(request.output);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
-  const partial = await openPartialWriter(manifest.sha256).catch(() => undefined);
+  const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;
   try {
     const result = await downloadAndAssemble(session, {
@@ -52,7 +53,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
     post({
       type: 'done',
       summary: {
-        sha256: result.sha256,
+        sha256: result.digest,
         bytesLocal: result.bytesLocal,
         bytesFetched: result.bytesFetched,
         requests: result.requests,

@@ -48,7 +48,7 @@ describe('manifest v1', () => {
     const { manifest, bytes } = await sample();
     const back = await decodeManifest(bytes);
     expect(back.name).toBe('disc.iso');
-    expect(back.sha256).toBe(manifest.sha256);
+    expect(back.checksum).toEqual(manifest.checksum);
     expect(back.mirrors).toEqual(['https://a.example/disc.iso', 'disc.iso']);
     expect(back.blocks.length).toBe(2048 * 20 + 333);
     expect(back.blocks.blockCount).toBe(21);
@@ -76,7 +76,7 @@ describe('manifest v1', () => {
   it('says clearly when the file is not a Tessera manifest or is from a newer version', async () => {
     const { bytes } = await sample();
     const zsync = new TextEncoder().encode('zsync: 0.6.2\nFilename: x\n\n');
-    await expect(decodeManifest(zsync, 'x.zsync')).rejects.toThrow(/x\.zsync: this is not a Tessera manifest/);
+    await expect(decodeManifest(zsync, 'x.zsync')).rejects.toThrow(/x\.zsync: this is neither a Tessera manifest nor a .zsync control file/);
     const newer = bytes.slice();
     newer[7] = 9;
     expect(await codeOf(decodeManifest(newer))).toBe(ErrorCode.ManifestUnsupportedVersion);
