@@ -1,7 +1,7 @@
 import { imageKey } from '../core/manifest/manifest.ts';
 import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
 import { describeError } from '../core/errors.ts';
-import { decodeManifest } from '../core/manifest/decode-manifest.ts';
+import { decodeDescription } from '../core/decode-description.ts';
 import type { Manifest } from '../core/manifest/manifest.ts';
 import { type DownloadPlan, planDownload } from '../core/plan.ts';
 import { type MirrorProbe, probeMirrors } from '../core/probe-mirrors.ts';
@@ -201,7 +201,7 @@ export class Controller {
     let manifest: Manifest;
     let mirrors: string[];
     try {
-      manifest = await decodeManifest(bytes, source);
+      manifest = await decodeDescription(bytes, source);
       mirrors = resolveMirrors(manifest.mirrors, isUrl ? source : undefined);
     } catch (error) {
       this.set({ image: { status: 'error', message: describeError(error) } });

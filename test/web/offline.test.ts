@@ -52,7 +52,7 @@ describe('the page offline (service worker, manifests kept)', () => {
     await expect.poll(() => page.getByTestId('plan-bytes').textContent(), { timeout: 30_000 }).toMatch(/ 0 bytes to fetch/);
     await page.getByTestId('start').click();
     await page.getByTestId('result').waitFor({ timeout: 60_000 });
-    expect(await page.getByTestId('result-sha256').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
     expect(env.fixture.requests.length - before).toBe(0);
     await context.close();
   });

@@ -8,6 +8,7 @@ import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.t
 import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { tempDir } from '../helpers/temp-dir.ts';
+import { zsyncmake } from '../helpers/zsyncmake.ts';
 
 const BS = 2048;
 const PAGE_BUILD = resolve('dist/web');
@@ -54,6 +55,7 @@ describe('the web page in headless Chromium', () => {
     });
     noCors = await startStaticServer({ root: www, cors: false });
     expect((await runCli(['make', join(www, 'new.img')])).code).toBe(0);
+    zsyncmake(join(www, 'new.img'), join(www, 'new.img.zsync'), ['-u', 'new.img']);
     expect((await runCli(['make', join(www, 'new.img'), '-o', join(site, 'nocors.img.tessera'), '--url', noCors.url + 'new.img'])).code).toBe(0);
     browser = await launchChromium();
   });
@@ -85,7 +87,7 @@ describe('the web page in headless Chromium', () => {
   async function buildAndReadBack(page: Page): Promise<{ shaShown: string; shaOfFile: string; figures: string }> {
     await page.getByTestId('start').click();
     await page.getByTestId('result').waitFor({ timeout: 60_000 });
-    const shaShown = (await page.getByTestId('result-sha256').textContent()) ?? '';
+    const shaShown = (await page.getByTestId('result-checksum').textContent()) ?? '';
     const figures = (await page.getByTestId('result-figures').textContent()) ?? '';
     const shaOfFile = await page.evaluate(async () => {
       const root = await navigator.storage.getDirectory();
@@ -108,6 +110,24 @@ describe('the web page in headless Chromium', () => {
     expect(shaShown).toBe(sha256(next));
     expect(shaOfFile).toBe(sha256(next));
     // The plan's bytes, plus the 1-byte probe that checks each mirror before the download.
+    expect(served.bytes).toBe(plan + 1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('rebuilds from a .zsync control file made by zsyncmake, verified by its SHA-1', async () => {
+    served = { bytes: 0, requests: 0 };
+    const { page, errors } = await openPage(mirror.url + 'new.img.zsync');
+    const sha1 = createHash('sha1').update(next).digest('hex');
+    expect(await page.getByTestId('image-facts').textContent()).toContain(`SHA-1${sha1}`);
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    const plan = await plannedBytes(page);
+    expect(plan).toBeGreaterThan(300_000);
+    expect(plan).toBeLessThan(next.length / 2);
+    const { shaShown, shaOfFile } = await buildAndReadBack(page);
+    expect(shaShown).toBe(sha1);
+    expect(await page.getByTestId('result').textContent()).toContain('SHA-1');
+    expect(shaOfFile).toBe(sha256(next));
     expect(served.bytes).toBe(plan + 1);
     expect(errors).toEqual([]);
     await page.context().close();

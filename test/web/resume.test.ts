@@ -41,7 +41,7 @@ describe('resuming an interrupted download in the page', () => {
     expect(left).toBeGreaterThan(0); // the tab really was closed mid-download
     await second.getByTestId('start').click();
     await second.getByTestId('result').waitFor({ timeout: 60_000 });
-    expect(await second.getByTestId('result-sha256').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
+    expect(await second.getByTestId('result-checksum').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
     // Nothing verified was fetched again: the server sent at most the plan plus one request's worth in all
     // (the two 1-byte mirror checks included).
     expect(mirrorBytes()).toBeLessThanOrEqual(plan + ONE_REQUEST);

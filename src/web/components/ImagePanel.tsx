@@ -1,3 +1,4 @@
+import { checksumName } from '../../core/manifest/manifest.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { formatBytes } from '../../shared/format.ts';
 import type { Controller, ImageState } from '../controller.ts';
@@ -22,11 +23,11 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
           if (url.trim()) void controller.loadManifestFromUrl(url.trim());
         }}
       >
-        <input type="url" placeholder="Manifest URL (…/image.iso.tessera)" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} aria-label="Manifest URL" />
+        <input type="url" placeholder="URL of a .tessera manifest or a .zsync file" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} aria-label="Manifest URL" />
         <button type="submit">Load</button>
         <label class="button secondary">
-          Open manifest file…
-          <input type="file" accept=".tessera" hidden data-testid="manifest-file" onChange={(e) => {
+          Open manifest or .zsync file…
+          <input type="file" accept=".tessera,.zsync" hidden data-testid="manifest-file" onChange={(e) => {
             const f = (e.target as HTMLInputElement).files?.[0];
             if (f) void controller.loadManifestFromFile(f);
           }} />
@@ -54,7 +55,7 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
           <dd data-testid="image-name">{ready.manifest.name}</dd>
           <dt>Size</dt>
           <dd>{formatBytes(ready.manifest.blocks.length)} ({ready.manifest.blocks.length.toLocaleString('en')} bytes)</dd>
-          <dt>SHA-256</dt>
+          <dt>{checksumName(ready.manifest.checksum.algorithm)}</dt>
           <dd class="mono">{ready.manifest.checksum.hex}</dd>
           <dt>Mirrors</dt>
           <dd>

@@ -1,3 +1,4 @@
+import { checksumName } from '../../core/manifest/manifest.ts';
 import { formatBytes, formatSeconds } from '../../shared/format.ts';
 import type { AppState } from '../controller.ts';
 
@@ -22,7 +23,7 @@ export function ResultPanel({ result, error, onRetry }: { result: AppState['resu
     <div class="result ok" data-testid="result">
       <h3>✓ Verified</h3>
       <p>
-        <strong>{result.output}</strong>: SHA-256 <span class="mono" data-testid="result-sha256">{result.sha256}</span> matches the manifest.
+        <strong>{result.output}</strong>: {checksumName(result.algorithm)} <span class="mono" data-testid="result-checksum">{result.digest}</span> matches the {result.algorithm === 'sha256' ? 'manifest' : 'control file'}.
       </p>
       <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
         {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.

@@ -5,7 +5,7 @@
 import { imageKey } from '../../core/manifest/manifest.ts';
 import { BlockSources } from '../../core/block-sources.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
-import { decodeManifest } from '../../core/manifest/decode-manifest.ts';
+import { decodeDescription } from '../../core/decode-description.ts';
 import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
@@ -20,12 +20,12 @@ const post = (reply: AssembleReply) => self.postMessage(reply);
 
 async function assemble(request: AssembleRequest): Promise<void> {
   const started = performance.now();
-  const manifest = await decodeManifest(request.manifest, request.source);
+  const manifest = await decodeDescription(request.manifest, request.source);
   const sources = new BlockSources(manifest.blocks.blockCount);
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutput(request.output);
+  const output = await openOutput(request.output, manifest.checksum.algorithm);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;
@@ -53,7 +53,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
     post({
       type: 'done',
       summary: {
-        sha256: result.digest,
+        digest: result.digest,
+        algorithm: manifest.checksum.algorithm,
         bytesLocal: result.bytesLocal,
         bytesFetched: result.bytesFetched,
         requests: result.requests,

@@ -2,20 +2,26 @@
 // SHA-256 of the image on a thread of its own: the assembly worker writes each
 // batch, then hands it over (transferred, not copied) and hears back when it
 // is hashed.
-import { createSHA256 } from 'hash-wasm';
+import { createSHA1, createSHA256, type IHasher } from 'hash-wasm';
 import type { HashReply, HashRequest } from './messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-const ready = createSHA256().then((h) => {
-  h.init();
-  return h;
-});
+/** Set by the first message ('init'): SHA-256, or SHA-1 for a .zsync file. */
+let ready: Promise<IHasher> = Promise.reject(new Error('the SHA worker was used before init'));
+ready.catch(() => {});
 let queue = Promise.resolve();
 let hashing = 0;
 
 self.onmessage = (e: MessageEvent<HashRequest>) => {
   const m = e.data;
+  if (m.type === 'init') {
+    ready = (m.algorithm === 'sha1' ? createSHA1() : createSHA256()).then((h) => {
+      h.init();
+      return h;
+    });
+    return;
+  }
   queue = queue.then(async () => {
     const hasher = await ready;
     if (m.type === 'update') {

@@ -1,4 +1,5 @@
 /** The messages between the page and its workers (structured-cloned). */
+import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
 
 export interface SeedFile {
@@ -35,7 +36,9 @@ export interface AssembleRequest {
 }
 
 export interface AssembleSummary {
-  sha256: string;
+  /** The verified checksum of the image (hex) and its algorithm. */
+  digest: string;
+  algorithm: ChecksumAlgorithm;
   bytesLocal: number;
   bytesFetched: number;
   requests: number;
@@ -51,7 +54,7 @@ export type AssembleReply =
   | { type: 'error'; code: string; message: string };
 
 // The SHA-256 worker ----------------------------------------------------------
-export type HashRequest = { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
+export type HashRequest = { type: 'init'; algorithm: ChecksumAlgorithm } | { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
 export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; sha256: string; ms: number };
 
 // The output (write) worker ----------------------------------------------------

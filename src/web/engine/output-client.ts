@@ -1,4 +1,5 @@
 import type { OutputSink } from '../../core/io.ts';
+import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
 import { explainStorageError } from './explain-error.ts';
 import type { HashReply, HashRequest, OutputTarget, WriteReply, WriteRequest } from './messages.ts';
 
@@ -26,7 +27,7 @@ export interface OutputClient {
  * transferred, not copied again), and the assembly waits only when either
  * falls 3 batches behind.
  */
-export async function openOutput(target: OutputTarget): Promise<OutputClient> {
+export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgorithm): Promise<OutputClient> {
   const what = target.kind === 'file-handle' ? `writing ${target.handle.name}` : 'writing to the browser storage';
   const writer = new Worker(new URL('./write-worker.ts', import.meta.url), { type: 'module', name: 'output' });
   const hasher = new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: 'sha256' });
@@ -68,6 +69,7 @@ export async function openOutput(target: OutputTarget): Promise<OutputClient> {
   };
   const toWriter = (request: WriteRequest, transfer: Transferable[] = []) => writer.postMessage(request, transfer);
   const toHasher = (request: HashRequest, transfer: Transferable[] = []) => hasher.postMessage(request, transfer);
+  toHasher({ type: 'init', algorithm });
 
   /** Until `ready()` holds or something failed (then throw). */
   const waitFor = async (ready: () => boolean) => {
