@@ -14,8 +14,8 @@ export const ErrorCode = {
   ManifestUnsupportedVersion: 'E_MANIFEST_UNSUPPORTED_VERSION',
   /** A field is outside what this program accepts (e.g. an image of 2^60 bytes). */
   ManifestLimit: 'E_MANIFEST_LIMIT',
-  /** A .zsync control file uses a feature this program does not read (gzip mode, unknown headers). */
-  ZsyncUnsupported: 'E_ZSYNC_UNSUPPORTED',
+  /** A .zsync or jigdo file uses a feature this program does not read (gzip-mode .zsync, unknown headers...). */
+  FormatUnsupported: 'E_FORMAT_UNSUPPORTED',
   /** The manifest could not be read or fetched at all. */
   ManifestUnavailable: 'E_MANIFEST_UNAVAILABLE',
   /** Invalid options given by the caller (block size, URLs...). */

@@ -61,7 +61,7 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
     // Gzip mode puts binary data (the Z-Map2 table) inside the header: refuse before reading on.
     if (GZIP_MODE.includes(name)) {
       fail(
-        ErrorCode.ZsyncUnsupported,
+        ErrorCode.FormatUnsupported,
         "it was made in zsync's gzip mode (Z-URL/Z-Map2: the file is fetched compressed and recompressed), which Tessera does not read; use the .zsync of the uncompressed file (zsyncmake -Z)",
       );
     }
@@ -73,12 +73,12 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
   const version = one('zsync') ?? '';
   const minVersion = one('min-version');
   if (minVersion && compareVersions(minVersion, READS_VERSION) > 0) {
-    fail(ErrorCode.ZsyncUnsupported, `it needs zsync ${minVersion} or newer; Tessera reads the format of zsync ${READS_VERSION.join('.')}`);
+    fail(ErrorCode.FormatUnsupported, `it needs zsync ${minVersion} or newer; Tessera reads the format of zsync ${READS_VERSION.join('.')}`);
   }
   // zsync itself refuses a header it does not know unless the file lists it as safe to ignore.
   const safe = new Set((one('safe') ?? '').split(/\s+/).filter(Boolean).map((h) => h.toLowerCase()));
   for (const name of headers.keys()) {
-    if (!KNOWN.has(name) && !safe.has(name)) fail(ErrorCode.ZsyncUnsupported, `it has a header "${name}" that zsync ${READS_VERSION.join('.')} does not know; update Tessera`);
+    if (!KNOWN.has(name) && !safe.has(name)) fail(ErrorCode.FormatUnsupported, `it has a header "${name}" that zsync ${READS_VERSION.join('.')} does not know; update Tessera`);
   }
 
   const integer = (name: string, min: number, max: number): number => {
@@ -101,7 +101,7 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
   }
 
   const sha1 = (one('sha-1') ?? '').toLowerCase();
-  if (!sha1) fail(ErrorCode.ZsyncUnsupported, 'it has no SHA-1 line, so the result could not be verified');
+  if (!sha1) fail(ErrorCode.FormatUnsupported, 'it has no SHA-1 line, so the result could not be verified');
   if (!/^[0-9a-f]{40}$/.test(sha1)) corrupt(`SHA-1 is not 40 hex digits: ${JSON.stringify(sha1.slice(0, 50))}`);
   const urls = headers.get('url') ?? [];
   if (urls.some((u) => u.length === 0 || u.length > MANIFEST_LIMITS.maxUrlLength)) corrupt('an empty or overlong URL line');

@@ -78,7 +78,7 @@ describe('decodeZsync on zsyncmake 0.6.2 output', () => {
     writeFileSync(file, gzipSync(randomBytes(200_000, 4), { level: 6 }));
     const bytes = zsyncmake(file, `${file}.zsync`);
     expect(new TextDecoder().decode(bytes.subarray(0, 600))).toContain('Z-Map2');
-    expect(() => decodeZsync(bytes, 'data.zsync')).toThrowError(expect.objectContaining({ code: ErrorCode.ZsyncUnsupported, message: expect.stringContaining('zsyncmake -Z') }));
+    expect(() => decodeZsync(bytes, 'data.zsync')).toThrowError(expect.objectContaining({ code: ErrorCode.FormatUnsupported, message: expect.stringContaining('zsyncmake -Z') }));
   });
 
   it('says the file is truncated, damaged or not a control file at all', () => {
@@ -90,7 +90,7 @@ describe('decodeZsync on zsyncmake 0.6.2 output', () => {
     expect(() => decodeZsync(new TextEncoder().encode('<html>not found</html>'), 'x.zsync')).toThrowError(expect.objectContaining({ code: ErrorCode.ManifestNotRecognized }));
     const text = new TextDecoder().decode(bytes);
     const withUnknown = new TextEncoder().encode(text.replace('SHA-1:', 'X-Future: 1\nSHA-1:'));
-    expect(() => decodeZsync(withUnknown, 'x.zsync')).toThrowError(expect.objectContaining({ code: ErrorCode.ZsyncUnsupported, message: expect.stringContaining('x-future') }));
+    expect(() => decodeZsync(withUnknown, 'x.zsync')).toThrowError(expect.objectContaining({ code: ErrorCode.FormatUnsupported, message: expect.stringContaining('x-future') }));
     const safe = new TextEncoder().encode(text.replace('SHA-1:', 'X-Future: 1\nSafe: X-Future\nSHA-1:'));
     expect(decodeZsync(safe, 'x.zsync').blocks.blockCount).toBe(49);
     const badLengths = new TextEncoder().encode(text.replace(/Hash-Lengths: [^\n]*/, 'Hash-Lengths: 3,4,16'));

@@ -1,0 +1,25 @@
+import { ErrorCode, TesseraError, describeError } from '../errors.ts';
+import type { JigdoTemplate } from './decode-template.ts';
+
+/** Decompress one part of a template (zlib or bzip2); injected by the platform. */
+export type PartDecompressor = (kind: 'zlib' | 'bzip2', data: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * The template's own bytes (the image's data entries, concatenated), part by
+ * part in order, each checked against its declared length.
+ */
+export async function* templateData(bytes: Uint8Array, template: JigdoTemplate, decompress: PartDecompressor, source = 'template'): AsyncGenerator<Uint8Array> {
+  for (const [i, part] of template.parts.entries()) {
+    let data: Uint8Array;
+    try {
+      data = await decompress(part.compression, bytes.subarray(part.start, part.end));
+    } catch (error) {
+      const code = part.compression === 'bzip2' ? ErrorCode.FormatUnsupported : ErrorCode.ManifestCorrupt;
+      throw new TesseraError(code, `${source}: part ${i + 1} (${part.compression}) could not be decompressed: ${describeError(error)}`, { source }, { cause: error });
+    }
+    if (data.length !== part.uncompressedLength) {
+      throw new TesseraError(ErrorCode.ManifestCorrupt, `${source}: part ${i + 1} holds ${data.length} bytes, not the ${part.uncompressedLength} it declares; download it again`, { source });
+    }
+    yield data;
+  }
+}
