@@ -1,12 +1,12 @@
-/**
- * Decompression the engine asks for (injected, so src/core keeps to plain
- * JavaScript): zlib streams through the platform's DecompressionStream, which
- * Node (>= 18) and every current browser have.
- */
-export type Decompress = (kind: 'zlib' | 'bzip2', data: Uint8Array) => Promise<Uint8Array>;
+import type { Decompressor } from '../core/jigdo/template-data.ts';
 
-export const platformDecompress: Decompress = async (kind, data) => {
-  if (kind !== 'zlib') throw new Error(`${kind} is not supported yet`);
-  const stream = new Blob([data.slice()]).stream().pipeThrough(new DecompressionStream('deflate'));
+/**
+ * Decompression for the engine (injected, so src/core keeps to plain
+ * JavaScript): zlib and gzip streams through the platform's
+ * DecompressionStream, which Node (>= 18) and every current browser have.
+ */
+export const platformDecompress: Decompressor = async (kind, data) => {
+  if (kind === 'bzip2') throw new Error('bzip2 is not supported yet');
+  const stream = new Blob([data.slice()]).stream().pipeThrough(new DecompressionStream(kind === 'zlib' ? 'deflate' : 'gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 };

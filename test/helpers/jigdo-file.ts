@@ -24,7 +24,7 @@ export interface JigdoFixture {
  * An ISO built by xorriso from a folder of random "packages", and its .jigdo
  * and .template made by the real `jigdo-file make-template`.
  */
-export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha256'; bzip2?: boolean; seed?: number } = {}): JigdoFixture {
+export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha256'; bzip2?: boolean; seed?: number; labels?: Record<string, string> } = {}): JigdoFixture {
   const files = join(dir, 'files');
   mkdirSync(join(files, 'pool', 'main'), { recursive: true });
   const packages = new Map<string, Uint8Array>();
@@ -42,6 +42,8 @@ export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha
   const args = ['make-template', '--force', '--report=quiet', `--image=${iso}`, `--jigdo=${join(dir, 'image.jigdo')}`, `--template=${join(dir, 'image.template')}`];
   if (options.checksum === 'sha256') args.push('--checksum-algorithm=sha256');
   if (options.bzip2) args.push('--bzip2');
+  // A label names the packages' folder in [Parts]; its --uri becomes the [Servers] line.
+  for (const [label, uri] of Object.entries(options.labels ?? {})) args.push('--label', `${label}=${files}`, '--uri', `${label}=${uri}`);
   run('jigdo-file', [...args, `${files}//`], dir);
   return { files, packages, iso, jigdo: join(dir, 'image.jigdo'), template: join(dir, 'image.template') };
 }

@@ -1,14 +1,14 @@
 import { ErrorCode, TesseraError, describeError } from '../errors.ts';
 import type { JigdoTemplate } from './decode-template.ts';
 
-/** Decompress one part of a template (zlib or bzip2); injected by the platform. */
-export type PartDecompressor = (kind: 'zlib' | 'bzip2', data: Uint8Array) => Promise<Uint8Array>;
+/** Decompress a whole stream (template parts: zlib or bzip2; a .jigdo file: gzip); injected by the platform. */
+export type Decompressor = (kind: 'zlib' | 'gzip' | 'bzip2', data: Uint8Array) => Promise<Uint8Array>;
 
 /**
  * The template's own bytes (the image's data entries, concatenated), part by
  * part in order, each checked against its declared length.
  */
-export async function* templateData(bytes: Uint8Array, template: JigdoTemplate, decompress: PartDecompressor, source = 'template'): AsyncGenerator<Uint8Array> {
+export async function* templateData(bytes: Uint8Array, template: JigdoTemplate, decompress: Decompressor, source = 'template'): AsyncGenerator<Uint8Array> {
   for (const [i, part] of template.parts.entries()) {
     let data: Uint8Array;
     try {
