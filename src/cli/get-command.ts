@@ -5,7 +5,9 @@ import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } fr
 import { collectSeedFiles } from '../node/collect-seed-files.ts';
 import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
 import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
-import { loadManifest } from '../node/load-manifest.ts';
+import { loadDescriptionBytes } from '../node/load-manifest.ts';
+import { decodeDescription } from '../core/decode-description.ts';
+import { looksLikeJigdo, runGetJigdo } from './get-jigdo-command.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
@@ -35,7 +37,10 @@ function explainNodeFetchError(_url: string, error: unknown): string {
  */
 export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   const started = performance.now();
-  const { manifest, url: manifestUrl } = await loadManifest(args.manifest);
+  const raw = await loadDescriptionBytes(args.manifest);
+  if (looksLikeJigdo(raw.bytes)) return runGetJigdo(args, io, raw.bytes, raw.url);
+  const manifest = await decodeDescription(raw.bytes, raw.url ?? args.manifest);
+  const manifestUrl = raw.url;
   const table = manifest.blocks;
   const output = args.output ?? manifest.name;
   const checksum = `${checksumName(manifest.checksum.algorithm)} ${manifest.checksum.hex}`;

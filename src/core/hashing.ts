@@ -3,7 +3,7 @@
  * SHA-256 while the browser uses WebAssembly (hash-wasm), and the engine does
  * not care which.
  */
-import { createMD4, createSHA1, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
+import { createMD4, createMD5, createSHA1, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
 import type { ChecksumAlgorithm } from './manifest/manifest.ts';
 
 /**
@@ -46,9 +46,9 @@ export async function createBlockHash(name: StrongHashName): Promise<BlockHashFu
   }
 }
 
-/** SHA-256 (or SHA-1) through hash-wasm: works everywhere; Node swaps in its native one. */
+/** SHA-256 (or SHA-1, MD5) through hash-wasm: works everywhere; Node swaps in its native one. */
 export const createWasmHasher: StreamHasherFactory = async (algorithm) => {
-  const hasher = algorithm === 'sha1' ? await createSHA1() : await createSHA256();
+  const hasher = algorithm === 'sha1' ? await createSHA1() : algorithm === 'md5' ? await createMD5() : await createSHA256();
   hasher.init();
   return {
     update: (data) => void hasher.update(data),

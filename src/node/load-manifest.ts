@@ -15,6 +15,13 @@ export interface LoadedManifest {
 
 /** Read a manifest (ours, or a .zsync control file) from a local path or an http(s) URL, and decode it. */
 export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
+  const { bytes, url } = await loadDescriptionBytes(pathOrUrl);
+  const manifest = await decodeDescription(bytes, url ?? pathOrUrl);
+  return { manifest, url, size: bytes.length };
+}
+
+/** The bytes of a manifest, .zsync, .jigdo or .template, from a local path or an http(s) URL (with the URL it came from, after redirects). */
+export async function loadDescriptionBytes(pathOrUrl: string, what = 'manifest'): Promise<{ bytes: Uint8Array; url?: string }> {
   let bytes: Uint8Array;
   let url: string | undefined;
   if (/^https?:\/\//i.test(pathOrUrl)) {
@@ -23,11 +30,11 @@ export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
     try {
       response = await fetch(url, { redirect: 'follow' });
     } catch (error) {
-      throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the manifest ${url}: ${describeError((error as Error).cause ?? error)}`);
+      throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the ${what} ${url}: ${describeError((error as Error).cause ?? error)}`);
     }
-    if (!response.ok) throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the manifest ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the ${what} ${url}: HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > MAX_MANIFEST_BYTES) throw new TesseraError(ErrorCode.ManifestLimit, `${url}: ${declared} bytes is too large for a manifest`);
+    if (declared > MAX_MANIFEST_BYTES) throw new TesseraError(ErrorCode.ManifestLimit, `${url}: ${declared} bytes is too large for a ${what}`);
     bytes = new Uint8Array(await response.arrayBuffer());
     url = response.url || url;
   } else {
@@ -35,9 +42,8 @@ export async function loadManifest(pathOrUrl: string): Promise<LoadedManifest> {
       bytes = await readFile(pathOrUrl);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new TesseraError(ErrorCode.ManifestUnavailable, `cannot read the manifest ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
+      throw new TesseraError(ErrorCode.ManifestUnavailable, `cannot read the ${what} ${pathOrUrl}: ${code === 'ENOENT' ? 'no such file' : describeError(error)}`);
     }
   }
-  const manifest = await decodeDescription(bytes, url ?? pathOrUrl);
-  return { manifest, url, size: bytes.length };
+  return { bytes, url };
 }

@@ -23,8 +23,8 @@ export const MANIFEST_LIMITS = {
   maxNameLength: 255,
 } as const;
 
-/** Whole-image checksums a description can carry: ours use SHA-256; .zsync files SHA-1. */
-export type ChecksumAlgorithm = 'sha256' | 'sha1';
+/** Whole-image checksums a description can carry: ours use SHA-256; .zsync files SHA-1; jigdo templates MD5 or SHA-256. */
+export type ChecksumAlgorithm = 'sha256' | 'sha1' | 'md5';
 
 export interface ImageChecksum {
   readonly algorithm: ChecksumAlgorithm;
@@ -34,7 +34,7 @@ export interface ImageChecksum {
 
 /** "SHA-256" or "SHA-1", for messages. */
 export function checksumName(algorithm: ChecksumAlgorithm): string {
-  return algorithm === 'sha256' ? 'SHA-256' : 'SHA-1';
+  return algorithm === 'sha256' ? 'SHA-256' : algorithm === 'sha1' ? 'SHA-1' : 'MD5';
 }
 
 /**

@@ -1,0 +1,208 @@
+import { ErrorCode, TesseraError, describeError } from '../errors.ts';
+import type { StreamHasherFactory } from '../hashing.ts';
+import { bytesToHex } from '../hashing.ts';
+import type { OutputSink, RangeFetcher, SeedReader } from '../io.ts';
+import { readFully } from '../read-fully.ts';
+import type { JigdoTemplate, TemplateEntry } from './decode-template.ts';
+import { rsync64 } from './rsync64.ts';
+import { type Decompressor, templateData } from './template-data.ts';
+
+type FileEntry = Extract<TemplateEntry, { kind: 'file' }>;
+
+/** Which template file entries the user's files hold: entry index -> the seed that has it. */
+export type JigdoMatches = Map<number, SeedReader>;
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Match the user's files to the template's file entries: by size first, then
+ * the rsync64 of the file's head (one small read), and only then the whole
+ * file's checksum. A file that cannot be read is skipped (onSkip).
+ */
+export async function matchJigdoFiles(
+  template: JigdoTemplate,
+  seeds: readonly SeedReader[],
+  createHasher: StreamHasherFactory,
+  options: { onSkip?: (seed: string, reason: string) => void; onProgress?: (seedsDone: number) => void } = {},
+): Promise<JigdoMatches> {
+  const bySize = new Map<number, number[]>();
+  template.entries.forEach((e, i) => {
+    if (e.kind === 'file') bySize.set(e.length, [...(bySize.get(e.length) ?? []), i]);
+  });
+  const matches: JigdoMatches = new Map();
+  const head = new Uint8Array(template.rsyncBlockLength);
+  const buffer = new Uint8Array(4 << 20);
+  for (const [n, seed] of seeds.entries()) {
+    options.onProgress?.(n);
+    const candidates = (bySize.get(seed.size) ?? []).filter((i) => !matches.has(i));
+    if (candidates.length === 0) continue;
+    try {
+      const got = await readFully(seed, 0, head.subarray(0, Math.min(head.length, seed.size)));
+      const sum = rsync64(head.subarray(0, got), template.rsyncBlockLength);
+      const left = candidates.filter((i) => sameBytes((template.entries[i] as FileEntry).rsync64, sum));
+      if (left.length === 0) continue;
+      const hasher = await createHasher(template.algorithm);
+      for (let at = 0; at < seed.size; ) {
+        const n = await readFully(seed, at, buffer.subarray(0, Math.min(buffer.length, seed.size - at)));
+        if (n === 0) throw new Error('the file became shorter while it was read');
+        hasher.update(buffer.subarray(0, n));
+        at += n;
+      }
+      const digest = await hasher.digest();
+      for (const i of left) if (bytesToHex((template.entries[i] as FileEntry).checksum) === digest) matches.set(i, seed);
+    } catch (error) {
+      options.onSkip?.(seed.name, describeError(error));
+    }
+  }
+  options.onProgress?.(seeds.length);
+  return matches;
+}
+
+export interface AssembleJigdoInput {
+  template: JigdoTemplate;
+  templateBytes: Uint8Array;
+  matches: JigdoMatches;
+  /** URLs to fetch a file entry from, in the order to try them (absolute). */
+  urlsFor: (entryIndex: number) => readonly string[];
+  fetcher: RangeFetcher;
+  sink: OutputSink;
+  decompress: Decompressor;
+  createHasher: StreamHasherFactory;
+  /** Missing files fetched ahead of the writer (at most this many, and at most 64 MB). */
+  filesInFlight?: number;
+  signal?: AbortSignal;
+  onProgress?: (bytesWritten: number, bytesFetched: number) => void;
+}
+
+export interface AssembleJigdoResult {
+  /** Hex checksum of the image (MD5 or SHA-256, as the template). */
+  digest: string;
+  bytesFromTemplate: number;
+  bytesLocal: number;
+  bytesFetched: number;
+  filesFetched: number;
+}
+
+/**
+ * Write the image in order: template data, the user's matching files, and
+ * the other files fetched whole from the .jigdo's servers (several ahead of
+ * the writer, each checked against its checksum before it is used, trying the
+ * next URL when one fails). The image's checksum is computed as it is
+ * written and must equal the template's.
+ */
+export async function assembleJigdo(input: AssembleJigdoInput): Promise<AssembleJigdoResult> {
+  const { template, sink } = input;
+  const hasher = await input.createHasher(template.algorithm);
+  const data = templateData(input.templateBytes, template, input.decompress);
+  let pending: Uint8Array = new Uint8Array(0);
+  let written = 0;
+  let fetched = 0;
+  let fromTemplate = 0;
+  let local = 0;
+  let filesFetched = 0;
+  const write = async (chunk: Uint8Array) => {
+    hasher.update(chunk);
+    try {
+      await sink.write(chunk);
+    } catch (error) {
+      throw new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${written}: ${describeError(error)}`, {}, { cause: error });
+    }
+    written += chunk.length;
+    input.onProgress?.(written, fetched);
+  };
+
+  // Missing files, fetched in order, a few ahead of the writer.
+  const missing = template.entries.map((e, i) => (e.kind === 'file' && !input.matches.has(i) ? i : -1)).filter((i) => i >= 0);
+  const inFlight = new Map<number, Promise<Uint8Array>>();
+  const maxFiles = input.filesInFlight ?? 4;
+  let nextMissing = 0;
+  const topUp = () => {
+    let bytes = 0;
+    for (const p of inFlight.keys()) bytes += template.entries[p].length;
+    while (nextMissing < missing.length && inFlight.size < maxFiles && (inFlight.size === 0 || bytes < 64 << 20)) {
+      const i = missing[nextMissing++];
+      bytes += template.entries[i].length;
+      const p = fetchFile(i);
+      p.catch(() => {}); // awaited in order below
+      inFlight.set(i, p);
+    }
+  };
+  const fetchFile = async (i: number): Promise<Uint8Array> => {
+    const entry = template.entries[i] as FileEntry;
+    const urls = input.urlsFor(i);
+    const problems: string[] = [];
+    for (const url of urls) {
+      try {
+        const response = await input.fetcher.fetchRange(url, 0, entry.length, input.signal);
+        if (response.status !== 200 && response.status !== 206) {
+          response.cancel();
+          throw new Error(`HTTP ${response.status}`);
+        }
+        const { data, length, overflow } = await response.readAll(new Uint8Array(entry.length), () => {});
+        if (overflow || length !== entry.length) throw new Error(`sent ${overflow ? 'more' : length} bytes, the template says ${entry.length}`);
+        const h = await input.createHasher(template.algorithm);
+        h.update(data);
+        if ((await h.digest()) !== bytesToHex(entry.checksum)) throw new Error(`the file there is not the one the template names (its ${template.algorithm} differs)`);
+        fetched += length;
+        filesFetched++;
+        return data;
+      } catch (error) {
+        if (input.signal?.aborted) throw error;
+        problems.push(`${url}: ${describeError(error)}`);
+      }
+    }
+    throw new TesseraError(
+      ErrorCode.MirrorsFailed,
+      urls.length === 0
+        ? `the file at byte ${entry.offset} of the image (${entry.length} bytes) is not in your files, and the .jigdo names no server for it`
+        : `could not fetch the file at byte ${entry.offset} of the image (${entry.length} bytes):\n  ${problems.join('\n  ')}`,
+      { offset: entry.offset },
+    );
+  };
+
+  const copyBuffer = new Uint8Array(4 << 20);
+  for (const [i, entry] of template.entries.entries()) {
+    if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+    topUp();
+    if (entry.kind === 'data') {
+      let need = entry.length;
+      while (need > 0) {
+        if (pending.length === 0) {
+          const next = await data.next();
+          if (next.done) throw new TesseraError(ErrorCode.ManifestCorrupt, 'the template ends before its data entries do');
+          pending = next.value;
+        }
+        const n = Math.min(need, pending.length);
+        await write(pending.subarray(0, n));
+        pending = pending.subarray(n);
+        need -= n;
+        fromTemplate += n;
+      }
+      continue;
+    }
+    const seed = input.matches.get(i);
+    if (seed) {
+      for (let at = 0; at < entry.length; ) {
+        const n = await readFully(seed, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
+        if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${seed.name}: the file became shorter while it was read; was it changed?`, { seed: seed.name });
+        await write(copyBuffer.subarray(0, n));
+        at += n;
+      }
+      local += entry.length;
+      continue;
+    }
+    const file = await inFlight.get(i)!;
+    inFlight.delete(i);
+    await write(file);
+  }
+  const digest = await hasher.digest();
+  const expected = bytesToHex(template.imageChecksum);
+  if (digest !== expected) {
+    throw new TesseraError(
+      ErrorCode.ChecksumMismatch,
+      `the rebuilt image's ${template.algorithm.toUpperCase()} is ${digest}, but the template says ${expected}; the output is not the published image and must not be used`,
+      { expected, actual: digest },
+    );
+  }
+  return { digest, bytesFromTemplate: fromTemplate, bytesLocal: local, bytesFetched: fetched, filesFetched };
+}
