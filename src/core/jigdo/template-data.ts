@@ -14,8 +14,7 @@ export async function* templateData(bytes: Uint8Array, template: JigdoTemplate, 
     try {
       data = await decompress(part.compression, bytes.subarray(part.start, part.end));
     } catch (error) {
-      const code = part.compression === 'bzip2' ? ErrorCode.FormatUnsupported : ErrorCode.ManifestCorrupt;
-      throw new TesseraError(code, `${source}: part ${i + 1} (${part.compression}) could not be decompressed: ${describeError(error)}`, { source }, { cause: error });
+      throw new TesseraError(ErrorCode.ManifestCorrupt, `${source}: part ${i + 1} (${part.compression}) could not be decompressed (${describeError(error)}); download the template again`, { source }, { cause: error });
     }
     if (data.length !== part.uncompressedLength) {
       throw new TesseraError(ErrorCode.ManifestCorrupt, `${source}: part ${i + 1} holds ${data.length} bytes, not the ${part.uncompressedLength} it declares; download it again`, { source });
