@@ -2,8 +2,6 @@ import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import type { SeedReader } from '../core/io.ts';
 import { type ImageChecksum, checksumName } from '../core/manifest/manifest.ts';
 import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
-import { collectSeedFiles } from '../node/collect-seed-files.ts';
-import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
 import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
@@ -11,6 +9,7 @@ import { looksLikeJigdo, runGetJigdo } from './get-jigdo-command.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
+import { openSeeds } from './open-seeds.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 
@@ -71,16 +70,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   }
   if ((await fileSize(output)) !== undefined) leftovers.push(output);
 
-  const collected = await collectSeedFiles([...leftovers, ...args.seeds]);
-  for (const p of collected.problems) io.warn(`seed ${p.path}: ${p.reason}; skipped`);
-  const readers: FileSeedReader[] = [];
-  for (const f of collected.files) {
-    try {
-      readers.push(await openFileSeed(f.path));
-    } catch (error) {
-      io.warn(`seed ${f.path}: ${(error as Error).message}; skipped`);
-    }
-  }
+  const readers = await openSeeds([...leftovers, ...args.seeds], io);
 
   const reporter = new ProgressReporter(io.stderr, false);
   reporter.setScanTotal(readers.reduce((s, r) => s + r.size, 0));

@@ -6,8 +6,6 @@ import { decodeJigdo, isGzip, partUrls } from '../core/jigdo/decode-jigdo.ts';
 import { decodeTemplate } from '../core/jigdo/decode-template.ts';
 import { encodeJigdoBase64 } from '../core/jigdo/jigdo-base64.ts';
 import { checksumName } from '../core/manifest/manifest.ts';
-import { collectSeedFiles } from '../node/collect-seed-files.ts';
-import { type FileSeedReader, openFileSeed } from '../node/file-seed-reader.ts';
 import { openFileOutput } from '../node/file-output.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
@@ -15,6 +13,7 @@ import { platformDecompress } from '../platform/decompress.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
 import type { CliIo } from './cli-io.ts';
+import { openSeeds } from './open-seeds.ts';
 import type { GetArgs } from './get-command.ts';
 
 /** Does this look like a .jigdo file (gzipped, or jigdo's INI text)? */
@@ -50,16 +49,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
   const imageSum = `${checksumName(template.algorithm)} ${bytesToHex(template.imageChecksum)}`;
   io.info(`Image: ${jigdo.image.filename}, ${formatBytes(template.imageLength)}, ${imageSum}${jigdo.image.shortInfo ? ` (${jigdo.image.shortInfo})` : ''}`);
 
-  const collected = await collectSeedFiles(args.seeds);
-  for (const p of collected.problems) io.warn(`seed ${p.path}: ${p.reason}; skipped`);
-  const readers: FileSeedReader[] = [];
-  for (const f of collected.files) {
-    try {
-      readers.push(await openFileSeed(f.path));
-    } catch (error) {
-      io.warn(`seed ${f.path}: ${(error as Error).message}; skipped`);
-    }
-  }
+  const readers = await openSeeds(args.seeds, io);
   try {
     io.info(`Looking for the image's ${template.entries.filter((e) => e.kind === 'file').length} files among ${readers.length} local files...`);
     const matches = await matchJigdoFiles(template, readers, createNativeHasher, { onSkip: (seed, reason) => io.warn(`seed ${seed}: ${reason}; skipped`) });

@@ -46,20 +46,18 @@ export class BlockIndex {
     this.next = new Int32Array(n).fill(-1);
     this.duplicates = new Int32Array(n).fill(-1);
     this.representative = new Int32Array(n);
-    if (this.seqMatches === 1) {
-      for (let i = 0; i < table.blockCount; i++) this.addSingle(i, table.weak[i]);
-      return;
-    }
-    // Group blocks by content with the single-sum chain, then rebuild the chain on pairs.
     for (let i = 0; i < table.blockCount; i++) this.addSingle(i, table.weak[i]);
+    if (this.seqMatches === 2) this.rekeyOnPairs();
+  }
+
+  /** Rebuild the chain (and build the filters) on pairs of weak sums; duplicates and representatives stay as grouped by content. */
+  private rekeyOnPairs(): void {
+    const table = this.table;
     this.head.fill(-1);
     this.next.fill(-1);
     for (let i = 0; i + 1 < table.blockCount; i++) {
       const key = BlockIndex.pairKey(table.weak[i], table.weak[i + 1]);
-      const hb = BlockIndex.bitHash(key) >>> this.bitsShift;
-      this.bits[hb >>> 5] |= 1 << (hb & 31);
-      const hb2 = BlockIndex.bitHash2(key) >>> this.bitsShift;
-      this.bits2[hb2 >>> 5] |= 1 << (hb2 & 31);
+      this.markFilters(key);
       const hh = BlockIndex.headHash(key) >>> this.headShift;
       let j = this.head[hh];
       while (j >= 0 && !(sameSums(table, i, j) && sameSums(table, i + 1, j + 1))) j = this.next[j];
@@ -69,15 +67,17 @@ export class BlockIndex {
     }
   }
 
+  private markFilters(key: number): void {
+    const hb = BlockIndex.bitHash(key) >>> this.bitsShift;
+    this.bits[hb >>> 5] |= 1 << (hb & 31);
+    const hb2 = BlockIndex.bitHash2(key) >>> this.bitsShift;
+    this.bits2[hb2 >>> 5] |= 1 << (hb2 & 31);
+  }
+
   /** Add block i to the single-sum chain (and, for seqMatches 1, to the filters). */
   private addSingle(i: number, w: number): void {
     const table = this.table;
-    if (this.seqMatches === 1) {
-      const hb = BlockIndex.bitHash(w) >>> this.bitsShift;
-      this.bits[hb >>> 5] |= 1 << (hb & 31);
-      const hb2 = BlockIndex.bitHash2(w) >>> this.bitsShift;
-      this.bits2[hb2 >>> 5] |= 1 << (hb2 & 31);
-    }
+    if (this.seqMatches === 1) this.markFilters(w);
     const hh = BlockIndex.headHash(w) >>> this.headShift;
     let j = this.head[hh];
     while (j >= 0 && !sameSums(table, i, j)) j = this.next[j];

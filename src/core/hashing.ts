@@ -23,7 +23,7 @@ export type StreamHasherFactory = (algorithm: ChecksumAlgorithm) => Promise<Stre
 /** Names of the per-block strong hashes a block table may use. */
 export type StrongHashName = 'xxh128' | 'md4';
 
-/** Full-length digest of one block (callers compare a prefix). Synchronous: it runs in the scan loop. */
+/** Full-length digest of one block, in a new array (callers may keep it; they compare a prefix). Synchronous: it runs in the scan loop. */
 export type BlockHashFunction = (block: Uint8Array) => Uint8Array;
 
 export const strongHashDigestLength: Record<StrongHashName, number> = { xxh128: 16, md4: 16 };

@@ -292,9 +292,9 @@ class WindowMatcher {
     let matched = -1;
     for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
-      d1 ??= this.blockHash(this.buf.subarray(at, at + bs)).slice();
+      d1 ??= this.blockHash(this.buf.subarray(at, at + bs));
       if (!strongMatches(table, i, d1)) continue;
-      d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs)).slice();
+      d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs));
       if (!strongMatches(table, i + 1, d2)) continue;
       if (matched < 0) matched = i + 1;
       this.record(i, position);

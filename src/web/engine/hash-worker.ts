@@ -1,14 +1,13 @@
 /// <reference lib="webworker" />
-// SHA-256 of the image on a thread of its own: the assembly worker writes each
-// batch, then hands it over (transferred, not copied) and hears back when it
-// is hashed.
-import { createSHA1, createSHA256, type IHasher } from 'hash-wasm';
+// The image's checksum on a thread of its own: the assembly worker hands over
+// a copy of each batch (transferred) and hears back when it is hashed.
+import { type StreamHasher, createWasmHasher } from '../../core/hashing.ts';
 import type { HashReply, HashRequest } from './messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-/** Set by the first message ('init'): SHA-256, or SHA-1 for a .zsync file. */
-let ready: Promise<IHasher> = Promise.reject(new Error('the SHA worker was used before init'));
+/** Set by the first message ('init'): SHA-256, or the algorithm of a .zsync file. */
+let ready: Promise<StreamHasher> = Promise.reject(new Error('the hash worker was used before init'));
 ready.catch(() => {});
 let queue = Promise.resolve();
 let hashing = 0;
@@ -16,10 +15,7 @@ let hashing = 0;
 self.onmessage = (e: MessageEvent<HashRequest>) => {
   const m = e.data;
   if (m.type === 'init') {
-    ready = (m.algorithm === 'sha1' ? createSHA1() : createSHA256()).then((h) => {
-      h.init();
-      return h;
-    });
+    ready = createWasmHasher(m.algorithm);
     return;
   }
   queue = queue.then(async () => {
@@ -30,7 +26,7 @@ self.onmessage = (e: MessageEvent<HashRequest>) => {
       hashing += performance.now() - t;
       self.postMessage({ type: 'hashed', bytes: m.data.length } satisfies HashReply);
     } else {
-      self.postMessage({ type: 'digest', sha256: hasher.digest('hex'), ms: hashing } satisfies HashReply);
+      self.postMessage({ type: 'digest', hex: await hasher.digest(), ms: hashing } satisfies HashReply);
     }
   });
 };

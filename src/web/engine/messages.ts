@@ -55,7 +55,7 @@ export type AssembleReply =
 
 // The SHA-256 worker ----------------------------------------------------------
 export type HashRequest = { type: 'init'; algorithm: ChecksumAlgorithm } | { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
-export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; sha256: string; ms: number };
+export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; hex: string; ms: number };
 
 // The output (write) worker ----------------------------------------------------
 export type WriteRequest =

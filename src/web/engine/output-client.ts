@@ -136,7 +136,7 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
         toHasher({ type: 'digest' });
         await waitFor(() => reply !== null);
         busy.hash = reply!.ms;
-        return reply!.sha256;
+        return reply!.hex;
       },
     },
     async commit() {
