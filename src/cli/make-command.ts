@@ -4,7 +4,6 @@ import { makeManifest } from '../core/make-manifest.ts';
 import { encodeManifest } from '../core/manifest/encode-manifest.ts';
 import { MANIFEST_SUFFIX } from '../core/manifest/manifest.ts';
 import { openFileSeed } from '../node/file-seed-reader.ts';
-import { createNativeHasher } from '../node/native-hasher.ts';
 import { formatBytes, formatSeconds } from '../shared/format.ts';
 import type { CliIo } from './cli-io.ts';
 
@@ -33,7 +32,6 @@ export async function runMake(args: MakeArgs, io: CliIo): Promise<number> {
       mirrors,
       blockSize: args.blockSize,
       generator: `tessera ${io.version}`,
-      createHasher: createNativeHasher,
       onProgress: (done, total) => io.progress(`Reading ${args.image}: ${formatBytes(done)} of ${formatBytes(total)}`),
     });
     manifestBytes = await encodeManifest(manifest);

@@ -1,10 +1,11 @@
 import type { BlockTable } from './block-table.ts';
 import { ErrorCode, TesseraError } from './errors.ts';
-import { createBlockHash, createWasmHasher, type StreamHasherFactory } from './hashing.ts';
+import { createBlockHash } from './hashing.ts';
 import type { SeedReader } from './io.ts';
 import { readFully } from './read-fully.ts';
 import { MANIFEST_LIMITS, MANIFEST_VERSION, chooseBlockParameters, type Manifest } from './manifest/manifest.ts';
 import { weakChecksum, weakMask } from './rsum.ts';
+import { chainSegmentBytes, createChainRecorder } from './sha256-chain.ts';
 
 export interface MakeManifestOptions {
   /** File name users will get; defaults to the reader's name without directories. */
@@ -13,13 +14,19 @@ export interface MakeManifestOptions {
   mirrors?: readonly string[];
   blockSize?: number;
   generator?: string;
-  createHasher?: StreamHasherFactory;
+  /** Bytes between SHA-256 checkpoints (default: chainSegmentBytes(length)). */
+  segmentBytes?: number;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 const READ_SIZE = 4 << 20;
 
-/** Read an image once and describe it: per-block weak and strong sums plus its SHA-256. */
+/**
+ * Read an image once and describe it: per-block weak and strong sums, its
+ * SHA-256, and the SHA-256 checkpoints that let clients verify it on every
+ * core (sha256-chain.ts). The SHA-256 runs in WebAssembly, because only
+ * there can its midstates be read.
+ */
 export async function makeManifest(image: SeedReader, options: MakeManifestOptions = {}): Promise<Manifest> {
   const length = image.size;
   if (length < 1 || length > MANIFEST_LIMITS.maxImageLength) {
@@ -35,7 +42,7 @@ export async function makeManifest(image: SeedReader, options: MakeManifestOptio
   const strong = new Uint8Array(blockCount * params.strongBytes);
   const mask = weakMask(params.weakBytes);
   const blockHash = await createBlockHash('xxh128');
-  const sha = await (options.createHasher ?? createWasmHasher)('sha256');
+  const sha = await createChainRecorder(options.segmentBytes ?? chainSegmentBytes(length));
   const buffer = new Uint8Array(READ_SIZE - (READ_SIZE % blockSize));
   const padded = new Uint8Array(blockSize);
 
@@ -63,11 +70,13 @@ export async function makeManifest(image: SeedReader, options: MakeManifestOptio
     options.onProgress?.(position, length);
   }
 
+  const { digest, chain } = sha.finish();
   const blocks: BlockTable = { length, blockSize, blockCount, weakBytes: params.weakBytes, strongBytes: params.strongBytes, strongHash: 'xxh128', weak, strong };
   return {
     version: MANIFEST_VERSION,
     name: options.name ?? image.name.split(/[/\\]/).pop() ?? 'image',
-    checksum: { algorithm: 'sha256', hex: await sha.digest() },
+    checksum: { algorithm: 'sha256', hex: digest },
+    sha256Chain: chain,
     mirrors: [...(options.mirrors ?? [])],
     generator: options.generator ?? 'tessera',
     blocks,

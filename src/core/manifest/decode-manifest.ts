@@ -1,6 +1,7 @@
 import { createSHA256 } from 'hash-wasm';
 import { ErrorCode, TesseraError } from '../errors.ts';
 import type { StrongHashName } from '../hashing.ts';
+import { chainProblem, type Sha256Chain } from '../sha256-chain.ts';
 import { MANIFEST_LIMITS as L, MANIFEST_MAGIC, MANIFEST_VERSION, type Manifest } from './manifest.ts';
 
 const STRONG_HASHES: readonly StrongHashName[] = ['xxh128'];
@@ -76,6 +77,11 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   if (!Array.isArray(mirrors) || mirrors.length > L.maxMirrors || !mirrors.every((m) => typeof m === 'string' && m.length > 0 && m.length <= L.maxUrlLength)) {
     corrupt('"mirrors" is not a list of URLs');
   }
+  const chain = header.sha256Chain;
+  if (chain !== undefined) {
+    const problem = chainProblem(chain, length);
+    if (problem) corrupt(`"sha256Chain" ${problem}`);
+  }
   const generator = typeof header.generator === 'string' ? header.generator.slice(0, 200) : 'unknown';
 
   const blockCount = Math.ceil(length / blockSize);
@@ -107,6 +113,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
     checksum: { algorithm: 'sha256', hex: sha256 as string },
     mirrors: mirrors as string[],
     generator,
+    ...(chain !== undefined ? { sha256Chain: chain as Sha256Chain } : {}),
     blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, weak, strong },
   };
 }

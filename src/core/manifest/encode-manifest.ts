@@ -19,6 +19,7 @@ export async function encodeManifest(manifest: Manifest): Promise<Uint8Array> {
       strongHash: t.strongHash,
       mirrors: manifest.mirrors,
       generator: manifest.generator,
+      ...(manifest.sha256Chain ? { sha256Chain: manifest.sha256Chain } : {}),
     }),
   );
   const record = t.weakBytes + t.strongBytes;

@@ -1,4 +1,5 @@
 import type { BlockTable } from '../block-table.ts';
+import type { Sha256Chain } from '../sha256-chain.ts';
 
 /** Format version this program writes and the newest it reads. */
 export const MANIFEST_VERSION = 1;
@@ -52,6 +53,8 @@ export interface Manifest {
   readonly name: string;
   /** The whole image's checksum (SHA-256 in our manifests). */
   readonly checksum: ImageChecksum;
+  /** SHA-256 checkpoints, so the image can be verified on several cores (our manifests since checkpoints were added). */
+  readonly sha256Chain?: Sha256Chain;
   /** Mirror URLs as written: absolute, or relative to the manifest's own URL. */
   readonly mirrors: readonly string[];
   readonly generator: string;

@@ -27,6 +27,7 @@ export function ResultPanel({ result, error, onRetry }: { result: AppState['resu
       </p>
       <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
         {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
+        {result.hashing.segments > 1 && ` ${checksumName(result.algorithm)} checked in ${result.hashing.segments} segments on ${result.hashing.workers} threads.`}
       </p>
       {result.downloadUrl && (
         <a class="button primary" href={result.downloadUrl} download={result.output} data-testid="save-link">

@@ -25,7 +25,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutput(request.output, manifest.checksum.algorithm);
+  const output = await openOutput(request.output, manifest.checksum.algorithm, manifest.sha256Chain);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;
@@ -60,6 +60,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         requests: result.requests,
         blocksRepaired: result.blocksRepaired,
         seconds: (performance.now() - started) / 1000,
+        hashing: output.hashing,
         timings,
       },
     });

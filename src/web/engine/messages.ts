@@ -1,6 +1,7 @@
 /** The messages between the page and its workers (structured-cloned). */
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
+import type { Sha256Chain } from '../../core/sha256-chain.ts';
 
 export interface SeedFile {
   file: File;
@@ -44,6 +45,8 @@ export interface AssembleSummary {
   requests: number;
   blocksRepaired: number;
   seconds: number;
+  /** The checksum was computed in this many segments (from the manifest's SHA-256 checkpoints) on this many workers. */
+  hashing: { segments: number; workers: number };
   /** Milliseconds per part of the assembly (see AssembleTimings). */
   timings: Record<string, number>;
 }
@@ -53,9 +56,22 @@ export type AssembleReply =
   | { type: 'done'; summary: AssembleSummary }
   | { type: 'error'; code: string; message: string };
 
-// The SHA-256 worker ----------------------------------------------------------
-export type HashRequest = { type: 'init'; algorithm: ChecksumAlgorithm } | { type: 'update'; data: Uint8Array<ArrayBuffer> } | { type: 'digest' };
-export type HashReply = { type: 'hashed'; bytes: number } | { type: 'digest'; hex: string; ms: number };
+// The hash workers ---------------------------------------------------------------
+/**
+ * One worker hashes the whole image in order; or, when the manifest has
+ * SHA-256 checkpoints, several workers each hash whole segments: `segment`
+ * says which (a new one starts from its checkpoint), and the last batch of a
+ * segment that has a checkpoint after it asks for the state there.
+ */
+export type HashRequest =
+  | { type: 'init'; algorithm: ChecksumAlgorithm; chain?: Sha256Chain }
+  | { type: 'update'; data: Uint8Array<ArrayBuffer>; segment?: number; endsSegment?: boolean }
+  | { type: 'digest' };
+export type HashReply =
+  | { type: 'hashed'; bytes: number }
+  /** The state after a whole segment (to compare with its checkpoint). */
+  | { type: 'segment'; index: number; state: string }
+  | { type: 'digest'; hex: string; ms: number };
 
 // The output (write) worker ----------------------------------------------------
 export type WriteRequest =

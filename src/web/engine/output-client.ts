@@ -1,12 +1,16 @@
 import type { OutputSink } from '../../core/io.ts';
+import { ErrorCode, TesseraError } from '../../core/errors.ts';
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
+import type { Sha256Chain } from '../../core/sha256-chain.ts';
 import { explainStorageError } from './explain-error.ts';
 import type { HashReply, HashRequest, OutputTarget, WriteReply, WriteRequest } from './messages.ts';
 
 /** Writes are gathered into batches this large: 16 MB writes run ~30% faster than 4 MB ones in Chromium. */
 const BATCH_BYTES = 16 << 20;
-/** Batches handed over but not yet written (or not yet hashed); bounds memory (2 x 3 x 16 MB). */
+/** Batches handed over but not yet written, or not yet hashed per hash worker; bounds memory (16 MB each). */
 const BATCHES_AHEAD = 3;
+/** Hash workers when the manifest has SHA-256 checkpoints: one per core beside the writer, 2 to 4. */
+const chainWorkers = () => Math.min(4, Math.max(2, (navigator.hardwareConcurrency || 2) - 1));
 
 export interface OutputClient {
   /** Writes the image; the SHA-256 of what was written comes from sink.digest(). */
@@ -17,20 +21,28 @@ export interface OutputClient {
   discard(): Promise<void>;
   /** Where the time went (ms), once the digest is known. */
   readonly busy: { hash: number; write: number; idle: number };
+  /** How the checksum is computed: in how many segments (1: one pass), on how many workers. */
+  readonly hashing: { segments: number; workers: number };
 }
 
 /**
- * Open the output from the assembly worker: a write worker and a SHA-256
- * worker beside it, so writing, hashing and the assembly's own reading and
- * verifying all run at once. Chunks are gathered into 16 MB batches; each
- * batch goes to the write worker and a copy to the SHA-256 worker (both
- * transferred, not copied again), and the assembly waits only when either
- * falls 3 batches behind.
+ * Open the output from the assembly worker: a write worker and hash workers
+ * beside it, so writing, hashing and the assembly's own reading and verifying
+ * all run at once. Chunks are gathered into 16 MB batches; each batch goes to
+ * the write worker and a copy to a hash worker (both transferred, not copied
+ * again), and the assembly waits only when the writer or the hashing falls 3
+ * batches (per worker) behind.
+ *
+ * With SHA-256 checkpoints (`chain`), segment s goes to hash worker s mod N,
+ * which starts it from its checkpoint and reports the state at its end; the
+ * digest is finished by the worker of the last segment. It is the image's
+ * SHA-256 only if every segment ended on its checkpoint, which digest() checks.
  */
-export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgorithm): Promise<OutputClient> {
+export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgorithm, chain?: Sha256Chain): Promise<OutputClient> {
   const what = target.kind === 'file-handle' ? `writing ${target.handle.name}` : 'writing to the browser storage';
+  const segments = algorithm === 'sha256' && chain && chain.segmentBytes % BATCH_BYTES === 0 ? chain : undefined;
   const writer = new Worker(new URL('./write-worker.ts', import.meta.url), { type: 'module', name: 'output' });
-  const hasher = new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: 'sha256' });
+  const hashers = Array.from({ length: segments ? chainWorkers() : 1 }, (_, i) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: `hash-${i}` }));
   let unwritten = 0;
   let unhashed = 0;
   let failure: Error | null = null;
@@ -40,7 +52,9 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     wake = null;
   };
   let writerDone: ((reply: Extract<WriteReply, { type: 'done' }>) => void) | null = null;
-  let digestWaiter: ((reply: Extract<HashReply, { type: 'digest' }>) => void) | null = null;
+  const digests: (Extract<HashReply, { type: 'digest' }> | null)[] = hashers.map(() => null);
+  /** Segments whose end state differs from their checkpoint. */
+  const badSegments: number[] = [];
   let writeMs = 0;
 
   writer.onmessage = (e: MessageEvent<WriteReply>) => {
@@ -53,23 +67,31 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     }
     notify();
   };
-  hasher.onmessage = (e: MessageEvent<HashReply>) => {
-    const reply = e.data;
-    if (reply.type === 'hashed') unhashed--;
-    else digestWaiter?.(reply);
-    notify();
-  };
+  hashers.forEach((hasher, i) => {
+    hasher.onmessage = (e: MessageEvent<HashReply>) => {
+      const reply = e.data;
+      if (reply.type === 'hashed') unhashed--;
+      else if (reply.type === 'segment') {
+        if (reply.state !== segments!.states[reply.index]) badSegments.push(reply.index);
+      } else digests[i] = reply;
+      notify();
+    };
+    hasher.onerror = (e) => {
+      failure = new Error(`the hash worker failed: ${e.message}`);
+      notify();
+    };
+  });
   writer.onerror = (e) => {
     failure = new Error(`${what}: the output worker failed: ${e.message}`);
     notify();
   };
-  hasher.onerror = (e) => {
-    failure = new Error(`the SHA-256 worker failed: ${e.message}`);
-    notify();
-  };
   const toWriter = (request: WriteRequest, transfer: Transferable[] = []) => writer.postMessage(request, transfer);
-  const toHasher = (request: HashRequest, transfer: Transferable[] = []) => hasher.postMessage(request, transfer);
-  toHasher({ type: 'init', algorithm });
+  const toHasher = (i: number, request: HashRequest, transfer: Transferable[] = []) => hashers[i].postMessage(request, transfer);
+  for (let i = 0; i < hashers.length; i++) toHasher(i, { type: 'init', algorithm, chain: segments });
+  const stop = () => {
+    writer.terminate();
+    for (const h of hashers) h.terminate();
+  };
 
   /** Until `ready()` holds or something failed (then throw). */
   const waitFor = async (ready: () => boolean) => {
@@ -88,13 +110,15 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
   try {
     await control('open', { type: 'open', target });
   } catch (error) {
-    writer.terminate();
-    hasher.terminate();
+    stop();
     throw error;
   }
 
   let batch = new Uint8Array(BATCH_BYTES);
   let filled = 0;
+  /** Bytes handed over so far. */
+  let position = 0;
+  const segmentOf = (offset: number) => (segments ? Math.floor(offset / segments.segmentBytes) : 0);
   const handOver = async () => {
     if (filled === 0) return;
     const data = filled === batch.length ? batch : batch.slice(0, filled);
@@ -103,19 +127,20 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     filled = 0;
     unwritten++;
     unhashed++;
+    // Batches never straddle segments: segments are whole multiples of the batch size.
+    const segment = segmentOf(position);
+    position += data.length; // before the transfer below empties `data`
     toWriter({ type: 'write', data }, [data.buffer]);
-    toHasher({ type: 'update', data: copy }, [copy.buffer]);
+    const endsSegment = segments !== undefined && segment < segments.states.length && position === (segment + 1) * segments.segmentBytes;
+    toHasher(segment % hashers.length, { type: 'update', data: copy, segment: segments ? segment : undefined, endsSegment }, [copy.buffer]);
     const w = performance.now();
-    await waitFor(() => unwritten < BATCHES_AHEAD && unhashed < BATCHES_AHEAD);
+    await waitFor(() => unwritten < BATCHES_AHEAD && unhashed < BATCHES_AHEAD * hashers.length);
     busy.idle += performance.now() - w;
   };
 
-  const stop = () => {
-    writer.terminate();
-    hasher.terminate();
-  };
   return {
     busy,
+    hashing: { segments: segments ? segments.states.length + 1 : 1, workers: hashers.length },
     sink: {
       async write(chunk) {
         let done = 0;
@@ -131,12 +156,21 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
         await handOver();
         await control('flush');
         busy.write = writeMs;
-        let reply: Extract<HashReply, { type: 'digest' }> | null = null;
-        digestWaiter = (r) => (reply = r);
-        toHasher({ type: 'digest' });
-        await waitFor(() => reply !== null);
-        busy.hash = reply!.ms;
-        return reply!.hex;
+        for (let i = 0; i < hashers.length; i++) toHasher(i, { type: 'digest' });
+        await waitFor(() => unhashed === 0 && digests.every((d) => d !== null));
+        busy.hash = digests.reduce((sum, d) => sum + d!.ms, 0);
+        const last = segmentOf(position - 1);
+        if (segments && last !== segments.states.length) throw new Error(`internal: the image ended in SHA-256 segment ${last}, the manifest has ${segments.states.length + 1}`);
+        if (badSegments.length > 0) {
+          const s = Math.min(...badSegments);
+          const size = segments!.segmentBytes;
+          throw new TesseraError(
+            ErrorCode.ChecksumMismatch,
+            `bytes ${s * size}-${(s + 1) * size - 1} of the rebuilt image do not hash to the manifest's SHA-256 checkpoint, so the image is not the published one and must not be used`,
+            { segment: s },
+          );
+        }
+        return digests[last % hashers.length]!.hex;
       },
     },
     async commit() {
