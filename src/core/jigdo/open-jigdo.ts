@@ -1,4 +1,4 @@
-import { ErrorCode, TesseraError } from '../errors.ts';
+import { ErrorCode, TesseraError, describeError } from '../errors.ts';
 import { type StreamHasherFactory, bytesToHex } from '../hashing.ts';
 import { checksumName } from '../manifest/manifest.ts';
 import { type JigdoFile, decodeJigdo, isGzip } from './decode-jigdo.ts';
@@ -16,7 +16,14 @@ export function looksLikeJigdo(bytes: Uint8Array): boolean {
 
 /** A .jigdo as published (usually gzipped under the plain name), decoded. */
 export async function readJigdo(raw: Uint8Array, source: string, decompress: Decompressor): Promise<JigdoFile> {
-  return decodeJigdo(isGzip(raw) ? await decompress('gzip', raw) : raw, source);
+  if (!isGzip(raw)) return decodeJigdo(raw, source);
+  let text: Uint8Array;
+  try {
+    text = await decompress('gzip', raw);
+  } catch (error) {
+    throw new TesseraError(ErrorCode.ManifestCorrupt, `${source}: this gzipped .jigdo could not be decompressed (${describeError(error)}); download it again`, { source }, { cause: error });
+  }
+  return decodeJigdo(text, source);
 }
 
 const isAbsoluteUrl = (ref: string) => /^[a-z][a-z0-9+.-]*:/i.test(ref);
