@@ -323,7 +323,8 @@ export class Controller {
     this.scanning = this.scanning.then(async () => {
       const pool = this.pool;
       const image = this.state.image;
-      if ((!pool || image.status !== 'ready') && !(this.jigdo && image.status === 'jigdo')) return;
+      const jigdo = image.status === 'jigdo' ? this.jigdo : null;
+      if (!jigdo && (!pool || image.status !== 'ready')) return;
       this.set({ phase: 'scanning' });
       const update = (i: number, patch: Partial<SeedEntry>) => {
         const seeds = this.state.seeds.slice();
@@ -336,8 +337,8 @@ export class Controller {
         onSeedDone: (seed, fromCache) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size, fromCache }),
         onSeedSkipped: (seed, reason) => update(seed, { state: 'skipped', note: `skipped: ${reason}` }),
       };
-      if (this.jigdo && image.status === 'jigdo') return this.matchJigdo(this.jigdo, fresh, first, callbacks);
-      if (!pool || image.status !== 'ready') return;
+      if (jigdo) return this.matchJigdo(jigdo, fresh, first, callbacks);
+      if (!pool || image.status !== 'ready') return; // (not reached: checked above)
       performance.mark('tessera:scan-start');
       try {
         await pool.scan(fresh, first, callbacks);
