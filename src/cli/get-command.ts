@@ -5,7 +5,8 @@ import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } fr
 import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
-import { looksLikeJigdo, runGetJigdo } from './get-jigdo-command.ts';
+import { runGetJigdo } from './get-jigdo-command.ts';
+import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';

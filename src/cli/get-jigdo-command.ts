@@ -1,10 +1,9 @@
 import { dirname, resolve as resolvePath } from 'node:path';
-import { ErrorCode, TesseraError } from '../core/errors.ts';
 import { bytesToHex } from '../core/hashing.ts';
 import { assembleJigdo, matchJigdoFiles } from '../core/jigdo/assemble-jigdo.ts';
-import { decodeJigdo, isGzip, partUrls } from '../core/jigdo/decode-jigdo.ts';
 import { decodeTemplate } from '../core/jigdo/decode-template.ts';
-import { encodeJigdoBase64 } from '../core/jigdo/jigdo-base64.ts';
+import { fileUrls, planJigdo } from '../core/jigdo/jigdo-plan.ts';
+import { readJigdo, templateUrl, verifyTemplate } from '../core/jigdo/open-jigdo.ts';
 import { checksumName } from '../core/manifest/manifest.ts';
 import { openFileOutput } from '../node/file-output.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
@@ -16,13 +15,6 @@ import type { CliIo } from './cli-io.ts';
 import { openSeeds } from './open-seeds.ts';
 import type { GetArgs } from './get-command.ts';
 
-/** Does this look like a .jigdo file (gzipped, or jigdo's INI text)? */
-export function looksLikeJigdo(bytes: Uint8Array): boolean {
-  if (isGzip(bytes)) return true;
-  const head = new TextDecoder().decode(bytes.subarray(0, 512));
-  return /^\s*(#[^\n]*\n\s*)*\[(Jigdo|Image)\]/.test(head);
-}
-
 /**
  * `tessera get IMAGE.jigdo`: the template gives the image's own bytes, the
  * user's files (matched by size, rsync64 and checksum) the packages it holds,
@@ -32,18 +24,11 @@ export function looksLikeJigdo(bytes: Uint8Array): boolean {
 export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jigdoUrl: string | undefined): Promise<number> {
   const started = performance.now();
   const source = jigdoUrl ?? args.manifest;
-  const jigdo = decodeJigdo(isGzip(raw) ? await platformDecompress('gzip', raw) : raw, source);
+  const jigdo = await readJigdo(raw, source, platformDecompress);
   // The template: relative to the .jigdo's URL, or to its folder when it was given as a path.
-  const templateRef = jigdoUrl ? new URL(jigdo.image.template, jigdoUrl).href : resolvePath(dirname(args.manifest), jigdo.image.template);
+  const templateRef = templateUrl(jigdo, jigdoUrl) ?? resolvePath(dirname(args.manifest), jigdo.image.template);
   const { bytes: templateBytes } = await loadDescriptionBytes(templateRef, 'template');
-  for (const [algorithm, expected] of [['md5', jigdo.image.templateMd5], ['sha256', jigdo.image.templateSha256]] as const) {
-    if (!expected) continue;
-    const h = await createNativeHasher(algorithm);
-    h.update(templateBytes);
-    if ((await h.digest()) !== bytesToHex(expected)) {
-      throw new TesseraError(ErrorCode.ManifestCorrupt, `${templateRef}: the template is not the one the .jigdo names (its ${checksumName(algorithm)} differs); download both again`);
-    }
-  }
+  await verifyTemplate(jigdo, templateBytes, templateRef, createNativeHasher);
   const template = decodeTemplate(templateBytes, templateRef);
   const output = args.output ?? jigdo.image.filename;
   const imageSum = `${checksumName(template.algorithm)} ${bytesToHex(template.imageChecksum)}`;
@@ -53,33 +38,16 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
   try {
     io.info(`Looking for the image's ${template.entries.filter((e) => e.kind === 'file').length} files among ${readers.length} local files...`);
     const matches = await matchJigdoFiles(template, readers, createNativeHasher, { onSkip: (seed, reason) => io.warn(`seed ${seed}: ${reason}; skipped`) });
-    const files = template.entries.map((e, i) => ({ e, i })).filter(({ e }) => e.kind === 'file');
-    const localBytes = files.filter(({ i }) => matches.has(i)).reduce((n, { e }) => n + e.length, 0);
-    const toFetch = files.filter(({ i }) => !matches.has(i));
-    const fetchBytes = toFetch.reduce((n, { e }) => n + e.length, 0);
-    const templateDataBytes = template.imageLength - localBytes - fetchBytes;
+    const plan = planJigdo(template, matches);
     io.info(
-      `Plan: ${formatBytes(localBytes)} (${percent(localBytes, template.imageLength)}) from ${matches.size} of your files, ` +
-        `${formatBytes(templateDataBytes)} from the template, ${formatBytes(fetchBytes)} (${percent(fetchBytes, template.imageLength)}) to download as ${toFetch.length} file${toFetch.length === 1 ? '' : 's'}.`,
+      `Plan: ${formatBytes(plan.bytesLocal)} (${percent(plan.bytesLocal, template.imageLength)}) from ${plan.filesLocal} of your files, ` +
+        `${formatBytes(plan.bytesFromTemplate)} from the template, ${formatBytes(plan.bytesToFetch)} (${percent(plan.bytesToFetch, template.imageLength)}) to download as ${plan.requests} file${plan.requests === 1 ? '' : 's'}.`,
     );
     if (args.dryRun) {
-      if (args.json) io.json({ ok: true, dryRun: true, bytesLocal: localBytes, bytesToFetch: fetchBytes, filesToFetch: toFetch.length, [template.algorithm]: bytesToHex(template.imageChecksum) });
+      if (args.json) io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, filesToFetch: plan.requests, [template.algorithm]: bytesToHex(template.imageChecksum) });
       return 0;
     }
 
-    // Each file's URLs: its [Parts] alternatives through [Servers], resolved against the .jigdo's URL; http(s) only.
-    const urlsFor = (i: number) => {
-      const entry = template.entries[i];
-      if (entry.kind !== 'file') return [];
-      return partUrls(jigdo, encodeJigdoBase64(entry.checksum)).flatMap((u) => {
-        try {
-          const url = jigdoUrl ? new URL(u, jigdoUrl) : new URL(u);
-          return url.protocol === 'http:' || url.protocol === 'https:' ? [url.href] : [];
-        } catch {
-          return [];
-        }
-      });
-    };
     const out = await openFileOutput(output);
     let result;
     try {
@@ -87,7 +55,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
         template,
         templateBytes,
         matches,
-        urlsFor,
+        urlsFor: fileUrls(jigdo, template, jigdoUrl),
         fetcher: createFetchRangeFetcher(),
         sink: out.sink,
         decompress: platformDecompress,

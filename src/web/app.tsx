@@ -19,7 +19,8 @@ export function App({ controller }: { controller: Controller }) {
 
   const s = controller.state;
   const ready = s.image.status === 'ready' ? s.image : null;
-  const length = ready?.manifest.blocks.length ?? 0;
+  const jigdo = s.image.status === 'jigdo' ? s.image : null;
+  const length = ready?.manifest.blocks.length ?? jigdo?.image.length ?? 0;
   return (
     <main>
       {s.update && (
@@ -39,18 +40,23 @@ export function App({ controller }: { controller: Controller }) {
       <ImagePanel image={s.image} probes={s.probes} saved={s.saved} controller={controller} />
       <SeedPanel
         seeds={s.seeds}
-        enabled={!!ready && s.phase !== 'downloading' && s.phase !== 'done'}
+        enabled={!!(ready || jigdo) && s.phase !== 'downloading' && s.phase !== 'done'}
         remembered={s.remembered}
         unrememberable={s.unrememberable}
         controller={controller}
       />
       <PlanPanel plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={() => void controller.start()} />
-      {ready && (
+      {(ready || jigdo) && (
         <section class="panel" data-testid="status-panel">
           <h2>4. Progress</h2>
           <BlockMap states={controller.blockStates} version={controller.blockVersion} />
           {s.progress && s.phase === 'downloading' && <ProgressPanel progress={s.progress} length={length} toFetch={s.plan?.bytesToFetch ?? 0} />}
-          <ResultPanel result={s.result} error={s.error} onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined} />
+          <ResultPanel
+            result={s.result}
+            error={s.error}
+            onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined}
+            {...(jigdo ? { checkedAgainst: 'template', retryNote: 'The missing files are fetched again (a .jigdo download does not resume yet).' } : {})}
+          />
         </section>
       )}
       <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(sha) => void controller.deletePartial(sha)} />

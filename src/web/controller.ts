@@ -2,6 +2,8 @@ import { imageKey } from '../core/manifest/manifest.ts';
 import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
 import { describeError } from '../core/errors.ts';
 import { decodeDescription } from '../core/decode-description.ts';
+import type { JigdoPlan } from '../core/jigdo/jigdo-plan.ts';
+import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
 import type { Manifest } from '../core/manifest/manifest.ts';
 import { type DownloadPlan, planDownload } from '../core/plan.ts';
 import { type MirrorProbe, probeMirrors } from '../core/probe-mirrors.ts';
@@ -17,11 +19,15 @@ import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-c
 import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
+import type { JigdoImageInfo } from './engine/jigdo-messages.ts';
+import { JIGDO_MAP_UNIT, JigdoFlow, type MatchCallbacks, explainJigdoFailure, markJigdoBlocks } from './jigdo-flow.ts';
 
 export type ImageState =
   | { status: 'none' }
   | { status: 'loading'; from: string }
   | { status: 'ready'; manifest: Manifest; bytes: Uint8Array; source: string; mirrors: string[]; note?: string }
+  /** A Debian .jigdo (its template fetched and checked): handled by a JigdoFlow. */
+  | { status: 'jigdo'; image: JigdoImageInfo; bytes: Uint8Array; source: string }
   | { status: 'error'; message: string };
 
 export interface SeedEntry {
@@ -50,7 +56,7 @@ export interface AppState {
   image: ImageState;
   seeds: SeedEntry[];
   phase: Phase;
-  plan: DownloadPlan | null;
+  plan: DownloadPlan | JigdoPlan | null;
   probes: MirrorProbe[] | null;
   progress: Progress | null;
   result: (AssembleSummary & { output: string; downloadUrl?: string }) | null;
@@ -81,6 +87,7 @@ export class Controller {
   blockStates = new Uint8Array(0);
   blockVersion = 0;
   private pool: ScanPool | null = null;
+  private jigdo: JigdoFlow | null = null;
   private listeners = new Set<() => void>();
   private scanning: Promise<void> = Promise.resolve();
   private lastNotify = 0;
@@ -198,6 +205,7 @@ export class Controller {
   }
 
   private async useManifest(bytes: Uint8Array, source: string, isUrl: boolean, note?: string): Promise<void> {
+    if (looksLikeJigdo(bytes)) return this.useJigdo(bytes, source, isUrl);
     let manifest: Manifest;
     let mirrors: string[];
     try {
@@ -208,6 +216,8 @@ export class Controller {
       return;
     }
     this.pool?.terminate();
+    this.jigdo?.terminate();
+    this.jigdo = null;
     const pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
       key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
       get: getScanFindings,
@@ -240,6 +250,26 @@ export class Controller {
     await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
   }
 
+  /** A .jigdo: its worker fetches and checks the template, then matches the user's files as they are added. */
+  private async useJigdo(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
+    this.pool?.terminate();
+    this.pool = null;
+    this.jigdo?.terminate();
+    this.jigdo = null;
+    let flow: JigdoFlow;
+    try {
+      flow = await JigdoFlow.open(bytes, source, isUrl ? source : undefined);
+    } catch (error) {
+      this.set({ image: { status: 'error', message: describeError(error) } });
+      return;
+    }
+    this.jigdo = flow;
+    this.blockStates = new Uint8Array(Math.ceil(flow.image.length / JIGDO_MAP_UNIT));
+    const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
+    this.set({ image: { status: 'jigdo', image: flow.image, bytes, source }, seeds: others, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
+  }
+
   /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool. */
   private async partialSeeds(manifest: Manifest, pool: ScanPool): Promise<SeedEntry[]> {
     const table = manifest.blocks;
@@ -268,8 +298,8 @@ export class Controller {
    */
   async retry(): Promise<void> {
     const image = this.state.image;
-    if (image.status !== 'ready' || this.state.phase !== 'failed') return;
-    await this.useManifest(image.bytes, image.source, /^https?:/.test(image.source), image.note);
+    if ((image.status !== 'ready' && image.status !== 'jigdo') || this.state.phase !== 'failed') return;
+    await this.useManifest(image.bytes, image.source, /^https?:/.test(image.source), image.status === 'ready' ? image.note : undefined);
   }
 
   async deletePartial(imageSha256: string): Promise<void> {
@@ -278,7 +308,7 @@ export class Controller {
   }
 
   addSeeds(files: SeedFile[]): void {
-    if (this.state.image.status !== 'ready' || files.length === 0) return;
+    if ((this.state.image.status !== 'ready' && this.state.image.status !== 'jigdo') || files.length === 0) return;
     const known = new Set(this.state.seeds.map((s) => `${s.name}:${s.size}`));
     const fresh = files.filter((f) => f.file.size > 0 && !known.has(`${f.name}:${f.file.size}`));
     if (fresh.length === 0) return;
@@ -293,7 +323,8 @@ export class Controller {
     this.scanning = this.scanning.then(async () => {
       const pool = this.pool;
       const image = this.state.image;
-      if (!pool || image.status !== 'ready') return;
+      const jigdo = image.status === 'jigdo' ? this.jigdo : null;
+      if (!jigdo && (!pool || image.status !== 'ready')) return;
       this.set({ phase: 'scanning' });
       const update = (i: number, patch: Partial<SeedEntry>) => {
         const seeds = this.state.seeds.slice();
@@ -301,13 +332,16 @@ export class Controller {
         this.state = { ...this.state, seeds };
         this.notify();
       };
+      const callbacks: MatchCallbacks = {
+        onProgress: (seed, bytes) => update(seed, { state: 'scanning', scanned: bytes }),
+        onSeedDone: (seed, fromCache) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size, fromCache }),
+        onSeedSkipped: (seed, reason) => update(seed, { state: 'skipped', note: `skipped: ${reason}` }),
+      };
+      if (jigdo) return this.matchJigdo(jigdo, fresh, first, callbacks);
+      if (!pool || image.status !== 'ready') return; // (not reached: checked above)
       performance.mark('tessera:scan-start');
       try {
-        await pool.scan(fresh, first, {
-          onProgress: (seed, bytes) => update(seed, { state: 'scanning', scanned: bytes }),
-          onSeedDone: (seed, fromCache) => update(seed, { state: 'done', scanned: this.state.seeds[seed].size, fromCache }),
-          onSeedSkipped: (seed, reason) => update(seed, { state: 'skipped', note: `skipped: ${reason}` }),
-        });
+        await pool.scan(fresh, first, callbacks);
       } catch (error) {
         this.set({ phase: 'failed', error: `Scanning failed: ${describeError(error)}` });
         return;
@@ -320,6 +354,18 @@ export class Controller {
     return this.scanning;
   }
 
+  /** Match files to a .jigdo's files (in its worker): by size, rsync64, then checksum. */
+  private async matchJigdo(flow: JigdoFlow, fresh: SeedFile[], first: number, callbacks: MatchCallbacks): Promise<void> {
+    try {
+      const { plan, missing } = await flow.match(fresh, first, callbacks);
+      markJigdoBlocks(this.blockStates, missing, BlockState.Local, BlockState.Missing);
+      this.blockVersion++;
+      this.set({ phase: 'ready', plan });
+    } catch (error) {
+      this.set({ phase: 'failed', error: `Looking for the image's files failed: ${describeError(error)}` });
+    }
+  }
+
   private refreshBlockStates(sources: BlockSources): void {
     for (let k = 0; k < sources.blockCount; k++) this.blockStates[k] = sources.seed[k] === FROM_NETWORK ? BlockState.Missing : BlockState.Local;
     this.blockVersion++;
@@ -329,33 +375,11 @@ export class Controller {
   async start(): Promise<void> {
     const image = this.state.image;
     const plan = this.state.plan;
+    if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
     if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
-    const name = image.manifest.name;
-    let output: OutputTarget;
-    const picker = (window as { showSaveFilePicker?: (o: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
-    if (picker) {
-      try {
-        output = { kind: 'file-handle', handle: await picker.call(window, { suggestedName: name }) };
-      } catch (error) {
-        if ((error as { name?: string }).name === 'AbortError') return; // the user closed the dialog
-        this.set({ error: explainStorageError(error, 'Choosing where to save') });
-        return;
-      }
-    } else {
-      // No "Save as" in this browser: build in the origin's private storage, offer it once verified.
-      const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-      const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : undefined;
-      if (free !== undefined && free < image.manifest.blocks.length) {
-        this.set({
-          phase: 'failed',
-          error: `Not enough storage: the image needs ${formatBytes(image.manifest.blocks.length)}, and this browser lets this site use ${formatBytes(free)} more. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
-        });
-        return;
-      }
-      await navigator.storage?.persist?.().catch(() => false);
-      output = { kind: 'opfs', name };
-    }
-    const outputName = output.kind === 'file-handle' ? output.handle.name : name;
+    const chosen = await this.chooseOutput(image.manifest.name, image.manifest.blocks.length);
+    if (!chosen) return;
+    const { output, outputName } = chosen;
     this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
 
     const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
@@ -394,10 +418,56 @@ export class Controller {
     worker.terminate();
   }
 
+  /** A .jigdo's image: its worker fetches the missing files and writes the image (a failure leaves no output). */
+  private async startJigdo(flow: JigdoFlow, image: JigdoImageInfo): Promise<void> {
+    const chosen = await this.chooseOutput(image.name, image.length);
+    if (!chosen) return;
+    this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
+    try {
+      const summary = await flow.assemble(chosen.output, (event) => this.onEvent(event));
+      await this.finish(summary, chosen.output, chosen.outputName);
+    } catch (error) {
+      this.set({ phase: 'failed', error: explainJigdoFailure(error) });
+    }
+  }
+
+  /**
+   * Where the image goes: a file the user picks ("Save as"), or else the
+   * site's private storage if it has room. Null when the user cancelled or
+   * there is no room (said in the state).
+   */
+  private async chooseOutput(name: string, length: number): Promise<{ output: OutputTarget; outputName: string } | null> {
+    let output: OutputTarget;
+    const picker = (window as { showSaveFilePicker?: (o: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
+    if (picker) {
+      try {
+        output = { kind: 'file-handle', handle: await picker.call(window, { suggestedName: name }) };
+      } catch (error) {
+        if ((error as { name?: string }).name === 'AbortError') return null; // the user closed the dialog
+        this.set({ error: explainStorageError(error, 'Choosing where to save') });
+        return null;
+      }
+    } else {
+      // No "Save as" in this browser: build in the origin's private storage, offer it once verified.
+      const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+      const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : undefined;
+      if (free !== undefined && free < length) {
+        this.set({
+          phase: 'failed',
+          error: `Not enough storage: the image needs ${formatBytes(length)}, and this browser lets this site use ${formatBytes(free)} more. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
+        });
+        return null;
+      }
+      await navigator.storage?.persist?.().catch(() => false);
+      output = { kind: 'opfs', name };
+    }
+    return { output, outputName: output.kind === 'file-handle' ? output.handle.name : name };
+  }
+
   private onEvent(event: RebuildEvent): void {
     const progress = this.state.progress;
     if (!progress) return;
-    const bs = this.state.image.status === 'ready' ? this.state.image.manifest.blocks.blockSize : 1;
+    const bs = this.state.image.status === 'ready' ? this.state.image.manifest.blocks.blockSize : JIGDO_MAP_UNIT;
     switch (event.type) {
       case 'progress': {
         const from = Math.floor(progress.written / bs);

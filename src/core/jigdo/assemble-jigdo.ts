@@ -23,13 +23,18 @@ export async function matchJigdoFiles(
   template: JigdoTemplate,
   seeds: readonly SeedReader[],
   createHasher: StreamHasherFactory,
-  options: { onSkip?: (seed: string, reason: string) => void; onProgress?: (seedsDone: number) => void } = {},
+  options: {
+    /** Matches found earlier (files added before): their entries are not looked for again, and the result keeps them. */
+    matched?: JigdoMatches;
+    onSkip?: (seed: string, reason: string, seedIndex: number) => void;
+    onProgress?: (seedsDone: number) => void;
+  } = {},
 ): Promise<JigdoMatches> {
   const bySize = new Map<number, number[]>();
   template.entries.forEach((e, i) => {
     if (e.kind === 'file') bySize.set(e.length, [...(bySize.get(e.length) ?? []), i]);
   });
-  const matches: JigdoMatches = new Map();
+  const matches: JigdoMatches = new Map(options.matched ?? []);
   const head = new Uint8Array(template.rsyncBlockLength);
   const buffer = new Uint8Array(4 << 20);
   for (const [n, seed] of seeds.entries()) {
@@ -51,7 +56,7 @@ export async function matchJigdoFiles(
       const digest = await hasher.digest();
       for (const i of left) if (bytesToHex((template.entries[i] as FileEntry).checksum) === digest) matches.set(i, seed);
     } catch (error) {
-      options.onSkip?.(seed.name, describeError(error));
+      options.onSkip?.(seed.name, describeError(error), n);
     }
   }
   options.onProgress?.(seeds.length);
@@ -72,6 +77,8 @@ export interface AssembleJigdoInput {
   filesInFlight?: number;
   signal?: AbortSignal;
   onProgress?: (bytesWritten: number, bytesFetched: number) => void;
+  /** A missing file was fetched and verified (it is written when the writer reaches it). */
+  onFileFetched?: (entryIndex: number) => void;
 }
 
 export interface AssembleJigdoResult {
@@ -88,11 +95,12 @@ export interface AssembleJigdoResult {
  * the other files fetched whole from the .jigdo's servers (several ahead of
  * the writer, each checked against its checksum before it is used, trying the
  * next URL when one fails). The image's checksum is computed as it is
- * written and must equal the template's.
+ * written (here, or by the sink: sink.digest) and must equal the template's.
  */
 export async function assembleJigdo(input: AssembleJigdoInput): Promise<AssembleJigdoResult> {
   const { template, sink } = input;
-  const hasher = await input.createHasher(template.algorithm);
+  // A sink that hashes what it writes (on another thread) gives the digest itself.
+  const hasher = sink.digest ? null : await input.createHasher(template.algorithm);
   const data = templateData(input.templateBytes, template, input.decompress);
   let pending: Uint8Array = new Uint8Array(0);
   let written = 0;
@@ -101,7 +109,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   let local = 0;
   let filesFetched = 0;
   const write = async (chunk: Uint8Array) => {
-    hasher.update(chunk);
+    hasher?.update(chunk);
     try {
       await sink.write(chunk);
     } catch (error) {
@@ -145,6 +153,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         if ((await h.digest()) !== bytesToHex(entry.checksum)) throw new Error(`the file there is not the one the template names (its ${template.algorithm} differs)`);
         fetched += length;
         filesFetched++;
+        input.onFileFetched?.(i);
         return data;
       } catch (error) {
         if (input.signal?.aborted) throw error;
@@ -195,7 +204,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     inFlight.delete(i);
     await write(file);
   }
-  const digest = await hasher.digest();
+  const digest = hasher ? await hasher.digest() : await sink.digest!();
   const expected = bytesToHex(template.imageChecksum);
   if (digest !== expected) {
     throw new TesseraError(

@@ -4,8 +4,9 @@ import { formatBytes } from '../../shared/format.ts';
 import type { Controller, ImageState } from '../controller.ts';
 import type { MirrorProbe } from '../../core/probe-mirrors.ts';
 import type { SavedManifestInfo } from '../storage/saved-manifests.ts';
+import { JigdoFacts } from './JigdoFacts.tsx';
 
-/** Step 1: which image. From ?manifest=URL, a URL typed in, or a manifest file. */
+/** Step 1: which image. From ?manifest=URL, a URL typed in, or a manifest file (.tessera, .zsync or .jigdo). */
 export function ImagePanel({ image, probes, saved, controller }: { image: ImageState; probes: MirrorProbe[] | null; saved: SavedManifestInfo[]; controller: Controller }) {
   const [url, setUrl] = useState('');
   // Show the address of a manifest loaded from the page's own address (?manifest=).
@@ -23,11 +24,11 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
           if (url.trim()) void controller.loadManifestFromUrl(url.trim());
         }}
       >
-        <input type="url" placeholder="URL of a .tessera manifest or a .zsync file" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} aria-label="Manifest URL" />
+        <input type="url" placeholder="URL of a .tessera manifest, a .zsync or a .jigdo file" value={url} onInput={(e) => setUrl((e.target as HTMLInputElement).value)} aria-label="Manifest URL" />
         <button type="submit">Load</button>
         <label class="button secondary">
-          Open manifest or .zsync file…
-          <input type="file" accept=".tessera,.zsync" hidden data-testid="manifest-file" onChange={(e) => {
+          Open a .tessera, .zsync or .jigdo file…
+          <input type="file" accept=".tessera,.zsync,.jigdo" hidden data-testid="manifest-file" onChange={(e) => {
             const f = (e.target as HTMLInputElement).files?.[0];
             if (f) void controller.loadManifestFromFile(f);
           }} />
@@ -49,6 +50,7 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
       {image.status === 'loading' && <p class="muted">Loading {image.from}…</p>}
       {image.status === 'error' && <p class="error" role="alert">{image.message}</p>}
       {ready?.note && <p class="muted" data-testid="image-note">{ready.note}</p>}
+      {image.status === 'jigdo' && <JigdoFacts image={image.image} />}
       {ready && (
         <dl class="facts" data-testid="image-facts">
           <dt>Name</dt>

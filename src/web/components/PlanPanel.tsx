@@ -1,8 +1,9 @@
+import type { JigdoPlan } from '../../core/jigdo/jigdo-plan.ts';
 import type { DownloadPlan } from '../../core/plan.ts';
 import { formatBytes, percent } from '../../shared/format.ts';
 
 /** Step 3: what the download will cost, before it starts. */
-export function PlanPanel({ plan, length, scanning, canStart, onStart }: { plan: DownloadPlan | null; length: number; scanning: boolean; canStart: boolean; onStart: () => void }) {
+export function PlanPanel({ plan, length, scanning, canStart, onStart }: { plan: DownloadPlan | JigdoPlan | null; length: number; scanning: boolean; canStart: boolean; onStart: () => void }) {
   return (
     <section class="panel" data-testid="plan-panel">
       <h2>3. Plan</h2>
@@ -14,9 +15,16 @@ export function PlanPanel({ plan, length, scanning, canStart, onStart }: { plan:
             <strong>{formatBytes(plan.bytesLocal)}</strong> from your files, <strong>{formatBytes(plan.bytesToFetch)}</strong> to download ({percent(plan.bytesToFetch, length)})
             {plan.requests > 0 ? `, in ${plan.requests} request${plan.requests === 1 ? '' : 's'}` : ''}.
           </p>
-          <p class="muted" data-testid="plan-bytes">
-            {plan.bytesLocal.toLocaleString('en')} bytes local ({formatBytes(plan.bytesZero)} of them zero padding), {plan.bytesToFetch.toLocaleString('en')} bytes to fetch.
-          </p>
+          {'bytesFromTemplate' in plan ? (
+            <p class="muted" data-testid="plan-bytes">
+              {plan.bytesLocal.toLocaleString('en')} bytes from {plan.filesLocal} of your files, {plan.bytesFromTemplate.toLocaleString('en')} bytes from the template (already
+              downloaded), {plan.bytesToFetch.toLocaleString('en')} bytes to fetch as {plan.requests} whole file{plan.requests === 1 ? '' : 's'}.
+            </p>
+          ) : (
+            <p class="muted" data-testid="plan-bytes">
+              {plan.bytesLocal.toLocaleString('en')} bytes local ({formatBytes(plan.bytesZero)} of them zero padding), {plan.bytesToFetch.toLocaleString('en')} bytes to fetch.
+            </p>
+          )}
           <button type="button" class="primary" disabled={!canStart} onClick={onStart} data-testid="start">
             {plan.bytesToFetch === 0 ? 'Build the image' : 'Download and build the image'}
           </button>

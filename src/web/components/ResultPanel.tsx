@@ -3,7 +3,20 @@ import { formatBytes, formatSeconds } from '../../shared/format.ts';
 import type { AppState } from '../controller.ts';
 
 /** The verified result, or what went wrong and what to do. */
-export function ResultPanel({ result, error, onRetry }: { result: AppState['result']; error: string | null; onRetry?: () => void }) {
+export function ResultPanel({
+  result,
+  error,
+  onRetry,
+  checkedAgainst,
+  retryNote = 'What was already verified is kept and not downloaded again.',
+}: {
+  result: AppState['result'];
+  error: string | null;
+  onRetry?: () => void;
+  /** What the checksum came from (default: the manifest, or a .zsync control file). */
+  checkedAgainst?: string;
+  retryNote?: string;
+}) {
   if (error) {
     return (
       <div class="result failed" role="alert" data-testid="error">
@@ -12,7 +25,7 @@ export function ResultPanel({ result, error, onRetry }: { result: AppState['resu
         {onRetry && (
           <p>
             <button type="button" onClick={onRetry} data-testid="retry">Try again</button>{' '}
-            <span class="muted">What was already verified is kept and not downloaded again.</span>
+            <span class="muted">{retryNote}</span>
           </p>
         )}
       </div>
@@ -23,7 +36,7 @@ export function ResultPanel({ result, error, onRetry }: { result: AppState['resu
     <div class="result ok" data-testid="result">
       <h3>✓ Verified</h3>
       <p>
-        <strong>{result.output}</strong>: {checksumName(result.algorithm)} <span class="mono" data-testid="result-checksum">{result.digest}</span> matches the {result.algorithm === 'sha256' ? 'manifest' : 'control file'}.
+        <strong>{result.output}</strong>: {checksumName(result.algorithm)} <span class="mono" data-testid="result-checksum">{result.digest}</span> matches the {checkedAgainst ?? (result.algorithm === 'sha256' ? 'manifest' : 'control file')}.
       </p>
       <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
         {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
