@@ -169,6 +169,7 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         requests: result.filesFetched,
         blocksRepaired: 0,
         seconds: (performance.now() - started) / 1000,
+        hashing: output.hashing,
         timings: { outputHash: output.busy.hash, outputWrite: output.busy.write, waitHash: output.busy.idle },
       },
     });
