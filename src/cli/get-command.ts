@@ -7,7 +7,8 @@ import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import { runGetJigdo } from './get-jigdo-command.ts';
 import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
-import { createNativeHasher } from '../node/native-hasher.ts';
+import { createNativeHasher, sha256OfFile } from '../node/native-hasher.ts';
+import { builtImageMismatch, checkDescribedImage } from '../core/expected-sha256.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
 import { openSeeds } from './open-seeds.ts';
@@ -23,6 +24,8 @@ export interface GetArgs {
   json: boolean;
   connections?: number;
   mergeGap?: number;
+  /** The SHA-256 the user expects (from --sha256), lowercase hex. */
+  sha256?: string;
 }
 
 /** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
@@ -45,6 +48,9 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   const output = args.output ?? manifest.name;
   const checksum = `${checksumName(manifest.checksum.algorithm)} ${manifest.checksum.hex}`;
   io.info(`Image: ${manifest.name}, ${formatBytes(table.length)}, ${checksum}`);
+  // A manifest for another image is refused here, before anything is read or fetched.
+  const hashBuiltImage = checkDescribedImage(args.sha256, manifest.checksum, raw.url ?? args.manifest);
+  if (hashBuiltImage) io.info(`The ${checksumName(manifest.checksum.algorithm)} description cannot confirm --sha256 in advance; the built image's SHA-256 is checked before it is kept.`);
 
   // Mirrors: the manifest's (relative ones need the manifest's URL), then --mirror.
   const mirrors: string[] = [];
@@ -124,9 +130,16 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       throw error;
     }
     reporter.done();
+    if (hashBuiltImage) {
+      const actual = await sha256OfFile(fileOutput.partPath);
+      if (actual !== args.sha256) {
+        await fileOutput.discard();
+        throw builtImageMismatch(args.sha256!, actual, output);
+      }
+    }
     await fileOutput.commit();
     const seconds = (performance.now() - started) / 1000;
-    io.info(`Verified: ${checksumName(manifest.checksum.algorithm)} ${result.digest} matches the ${manifest.checksum.algorithm === 'sha256' ? 'manifest' : 'control file'}.`);
+    io.info(`Verified: ${checksumName(manifest.checksum.algorithm)} ${result.digest} matches the ${manifest.checksum.algorithm === 'sha256' ? 'manifest' : 'control file'}${args.sha256 ? ', and its SHA-256 is the one you gave' : ''}.`);
     io.info(
       `Wrote ${output}: ${formatBytes(table.length)}, ${formatBytes(result.bytesLocal)} from your files, ` +
         `${formatBytes(result.bytesFetched)} downloaded in ${result.requests} request${result.requests === 1 ? '' : 's'}, ${formatSeconds(seconds)}.`,

@@ -5,6 +5,7 @@ import { runDemo } from './demo-command.ts';
 import { runGet } from './get-command.ts';
 import { runMake } from './make-command.ts';
 import { runServe } from './serve-command.ts';
+import { parseExpectedSha256 } from '../core/expected-sha256.ts';
 
 declare const TESSERA_VERSION: string;
 const VERSION = typeof TESSERA_VERSION === 'string' ? TESSERA_VERSION : 'dev';
@@ -17,10 +18,13 @@ Usage:
       --url gives the image's mirror URLs (absolute, or relative to the manifest's URL);
       without --url the image is expected next to the manifest.
 
-  tessera get MANIFEST_PATH_OR_URL [--seed PATH]... [-o OUT] [--mirror URL]... [--dry-run] [--json]
+  tessera get MANIFEST_PATH_OR_URL [--seed PATH]... [-o OUT] [--mirror URL]... [--sha256 HEX] [--dry-run] [--json]
       Rebuild the image into OUT (default: the image's name) from the seed files and
       folders (searched recursively), downloading only the missing blocks. OUT appears
       only once its SHA-256 is verified; an interrupted run resumes where it stopped.
+      MANIFEST may be a .tessera manifest, a .zsync control file or a .jigdo file.
+      --sha256 HEX    the SHA-256 you expect (e.g. the image's line from SHA256SUMS):
+                      a description of another image is refused before downloading
       --dry-run       scan and show the plan, download nothing
       --mirror URL    another place to download the image from (repeatable)
       --connections N requests in flight at once (default 6)
@@ -94,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
             json: { type: 'boolean', default: false },
             connections: { type: 'string' },
             'merge-gap': { type: 'string' },
+            sha256: { type: 'string' },
           },
         });
         if (positionals.length !== 1) usage('get takes exactly one MANIFEST (a path or URL)');
@@ -107,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
             json: values.json,
             connections: integer(values.connections, '--connections', 1),
             mergeGap: integer(values['merge-gap'], '--merge-gap', 0),
+            sha256: values.sha256 === undefined ? undefined : parseExpectedSha256(values.sha256),
           },
           io,
         );

@@ -28,6 +28,8 @@ export const ErrorCode = {
   RemoteChanged: 'E_REMOTE_CHANGED',
   /** The assembled image does not have the SHA-256 the manifest promised. */
   ChecksumMismatch: 'E_CHECKSUM_MISMATCH',
+  /** The image is not the one the user asked for (--sha256 / ?sha256=): refused before downloading, or after building when only the result can tell. */
+  ExpectedChecksumMismatch: 'E_EXPECTED_CHECKSUM',
   /** Writing the output failed (disk full, permission denied...). */
   OutputWrite: 'E_OUTPUT_WRITE',
   /** The work was cancelled by the user. */
