@@ -12,8 +12,11 @@ export function App({ controller }: { controller: Controller }) {
   const [, setTick] = useState(0);
   useEffect(() => controller.subscribe(() => setTick((t) => t + 1)), [controller]);
   useEffect(() => {
-    // A download site can link straight to an image: ?manifest=URL
-    const url = new URLSearchParams(location.search).get('manifest');
+    // A download site can link straight to an image: ?manifest=URL, and say which one it must be: &sha256=HEX
+    const params = new URLSearchParams(location.search);
+    const sha256 = params.get('sha256');
+    if (sha256) controller.setExpectedSha256(sha256);
+    const url = params.get('manifest');
     if (url) void controller.loadManifestFromUrl(url);
   }, [controller]);
 
@@ -37,7 +40,7 @@ export function App({ controller }: { controller: Controller }) {
         <h1>Tessera</h1>
         <p class="muted">Build a large image from files you already have. Only the missing parts are downloaded, and the result is verified before it is saved.</p>
       </header>
-      <ImagePanel image={s.image} probes={s.probes} saved={s.saved} controller={controller} />
+      <ImagePanel image={s.image} probes={s.probes} saved={s.saved} expected={{ sha256: s.expectedSha256, problem: s.expectedProblem }} controller={controller} />
       <SeedPanel
         seeds={s.seeds}
         enabled={!!(ready || jigdo) && s.phase !== 'downloading' && s.phase !== 'done'}
@@ -54,6 +57,7 @@ export function App({ controller }: { controller: Controller }) {
           <ResultPanel
             result={s.result}
             error={s.error}
+            expectedSha256={s.expectedSha256}
             onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined}
             {...(jigdo ? { checkedAgainst: 'template', retryNote: 'The missing files are fetched again (a .jigdo download does not resume yet).' } : {})}
           />

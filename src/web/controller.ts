@@ -1,6 +1,7 @@
 import { imageKey } from '../core/manifest/manifest.ts';
 import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
 import { describeError } from '../core/errors.ts';
+import { checkDescribedImage, parseExpectedSha256 } from '../core/expected-sha256.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import type { JigdoPlan } from '../core/jigdo/jigdo-plan.ts';
 import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
@@ -71,6 +72,10 @@ export interface AppState {
   unrememberable: boolean;
   /** Verified data kept from interrupted downloads, per image. */
   partialWork: { imageSha256: string; bytes: number }[];
+  /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex; a description of another image is refused. */
+  expectedSha256: string | null;
+  /** What the user pasted as expected SHA-256 holds none. */
+  expectedProblem: string | null;
 }
 
 /** Per-block states drawn by the block map. */
@@ -82,7 +87,7 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [] };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [], expectedSha256: null, expectedProblem: null };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
@@ -168,6 +173,32 @@ export class Controller {
     this.set({ update: activate });
   }
 
+  /**
+   * The SHA-256 the user expects, as pasted (a digest or a SHA256SUMS line);
+   * empty clears it. An image already loaded is checked against it at once.
+   */
+  setExpectedSha256(text: string): void {
+    if (!text.trim()) {
+      this.set({ expectedSha256: null, expectedProblem: null });
+      return;
+    }
+    try {
+      this.set({ expectedSha256: parseExpectedSha256(text), expectedProblem: null });
+    } catch (error) {
+      this.set({ expectedSha256: null, expectedProblem: describeError(error) });
+      return;
+    }
+    const image = this.state.image;
+    if (image.status !== 'ready') return;
+    try {
+      checkDescribedImage(this.state.expectedSha256 ?? undefined, image.manifest.checksum, image.source);
+    } catch (error) {
+      this.pool?.terminate();
+      this.pool = null;
+      this.set({ image: { status: 'error', message: describeError(error) }, phase: 'setup', plan: null });
+    }
+  }
+
   async loadManifestFromUrl(url: string): Promise<void> {
     let absolute: string;
     try {
@@ -210,6 +241,8 @@ export class Controller {
     let mirrors: string[];
     try {
       manifest = await decodeDescription(bytes, source);
+      // Another image than the one the user asked for: refused before anything is scanned or fetched.
+      checkDescribedImage(this.state.expectedSha256 ?? undefined, manifest.checksum, source);
       mirrors = resolveMirrors(manifest.mirrors, isUrl ? source : undefined);
     } catch (error) {
       this.set({ image: { status: 'error', message: describeError(error) } });
@@ -392,6 +425,7 @@ export class Controller {
       offsetOf: this.pool.sources.offset.slice(),
       mirrors: image.mirrors,
       output,
+      expectedSha256: this.state.expectedSha256 ?? undefined,
     };
     const finished = new Promise<void>((resolve) => {
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {

@@ -7,8 +7,21 @@ import type { SavedManifestInfo } from '../storage/saved-manifests.ts';
 import { JigdoFacts } from './JigdoFacts.tsx';
 
 /** Step 1: which image. From ?manifest=URL, a URL typed in, or a manifest file (.tessera, .zsync or .jigdo). */
-export function ImagePanel({ image, probes, saved, controller }: { image: ImageState; probes: MirrorProbe[] | null; saved: SavedManifestInfo[]; controller: Controller }) {
+export function ImagePanel({
+  image,
+  probes,
+  saved,
+  expected,
+  controller,
+}: {
+  image: ImageState;
+  probes: MirrorProbe[] | null;
+  saved: SavedManifestInfo[];
+  expected: { sha256: string | null; problem: string | null };
+  controller: Controller;
+}) {
   const [url, setUrl] = useState('');
+  const [pasted, setPasted] = useState(expected.sha256 ?? '');
   // Show the address of a manifest loaded from the page's own address (?manifest=).
   useEffect(() => {
     if (image.status === 'loading' && /^https?:/.test(image.from)) setUrl(image.from);
@@ -34,6 +47,22 @@ export function ImagePanel({ image, probes, saved, controller }: { image: ImageS
           }} />
         </label>
       </form>
+      <p class="row">
+        <label>
+          Expected SHA-256 (optional, from the distribution's SHA256SUMS):{' '}
+          <input
+            type="text"
+            class="mono"
+            size={66}
+            placeholder="paste the image's SHA-256 or its SHA256SUMS line"
+            value={pasted || expected.sha256 || ''}
+            data-testid="expected-sha256"
+            onInput={(e) => setPasted((e.target as HTMLInputElement).value)}
+            onChange={(e) => controller.setExpectedSha256((e.target as HTMLInputElement).value)}
+          />
+        </label>
+      </p>
+      {expected.problem && <p class="error" role="alert" data-testid="expected-problem">{expected.problem}</p>}
       {image.status === 'none' && saved.length > 0 && (
         <div data-testid="saved-manifests">
           <p class="muted">Images used before (kept in this browser, usable without a network):</p>

@@ -8,6 +8,7 @@ export function ResultPanel({
   error,
   onRetry,
   checkedAgainst,
+  expectedSha256,
   retryNote = 'What was already verified is kept and not downloaded again.',
 }: {
   result: AppState['result'];
@@ -15,6 +16,8 @@ export function ResultPanel({
   onRetry?: () => void;
   /** What the checksum came from (default: the manifest, or a .zsync control file). */
   checkedAgainst?: string;
+  /** The SHA-256 the user gave: the result was checked against it too. */
+  expectedSha256?: string | null;
   retryNote?: string;
 }) {
   if (error) {
@@ -37,6 +40,7 @@ export function ResultPanel({
       <h3>✓ Verified</h3>
       <p>
         <strong>{result.output}</strong>: {checksumName(result.algorithm)} <span class="mono" data-testid="result-checksum">{result.digest}</span> matches the {checkedAgainst ?? (result.algorithm === 'sha256' ? 'manifest' : 'control file')}.
+        {expectedSha256 && result.expectedSha256Confirmed && <span data-testid="result-expected"> Its SHA-256 is the one you gave ({expectedSha256.slice(0, 16)}…).</span>}
       </p>
       <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
         {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.

@@ -12,6 +12,7 @@ import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
 import { openOutput } from './output-client.ts';
+import { builtImageMismatch } from '../../core/expected-sha256.ts';
 import { openPartialWriter } from '../storage/partial-store.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -25,7 +26,10 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutput(request.output, manifest.checksum.algorithm, manifest.sha256Chain);
+  const output = await openOutput(request.output, manifest.checksum.algorithm, {
+    chain: manifest.sha256Chain,
+    alsoSha256: request.expectedSha256 !== undefined,
+  });
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;
@@ -40,6 +44,11 @@ async function assemble(request: AssembleRequest): Promise<void> {
       onVerified: (start, data) => partial?.append(start, data),
       onEvent: (event) => post({ type: 'event', event }),
     });
+    // The description was checked against the SHA-256 the user gave before the download; one without a SHA-256 only now.
+    if (request.expectedSha256 !== undefined && manifest.checksum.algorithm !== 'sha256') {
+      const actual = await output.sha256();
+      if (actual !== request.expectedSha256) throw builtImageMismatch(request.expectedSha256, actual, manifest.name);
+    }
     const committing = performance.now();
     await output.commit();
     partial?.close();
@@ -61,6 +70,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
         blocksRepaired: result.blocksRepaired,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
+        // A SHA-256 manifest was compared with it before the download, and the image with the manifest now.
+        expectedSha256Confirmed: request.expectedSha256 !== undefined,
         timings,
       },
     });

@@ -34,6 +34,8 @@ export interface AssembleRequest {
   offsetOf: Float64Array;
   mirrors: string[];
   output: OutputTarget;
+  /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex. */
+  expectedSha256?: string;
 }
 
 export interface AssembleSummary {
@@ -45,6 +47,8 @@ export interface AssembleSummary {
   requests: number;
   blocksRepaired: number;
   seconds: number;
+  /** The image's SHA-256 is the one the user gave (when they gave one). */
+  expectedSha256Confirmed?: boolean;
   /** The checksum was computed in this many segments (from the manifest's SHA-256 checkpoints) on this many workers. */
   hashing: { segments: number; workers: number };
   /** Milliseconds per part of the assembly (see AssembleTimings). */

@@ -23,6 +23,15 @@ export interface OutputClient {
   readonly busy: { hash: number; write: number; idle: number };
   /** How the checksum is computed: in how many segments (1: one pass), on how many workers. */
   readonly hashing: { segments: number; workers: number };
+  /** With `alsoSha256`: the SHA-256 of what was written, once sink.digest() has returned. */
+  sha256(): Promise<string>;
+}
+
+export interface OutputOptions {
+  /** The manifest's SHA-256 checkpoints: hash segments on several workers. */
+  chain?: Sha256Chain;
+  /** Also compute the SHA-256 (a description with another checksum, and a SHA-256 the user expects). */
+  alsoSha256?: boolean;
 }
 
 /**
@@ -38,11 +47,15 @@ export interface OutputClient {
  * digest is finished by the worker of the last segment. It is the image's
  * SHA-256 only if every segment ended on its checkpoint, which digest() checks.
  */
-export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgorithm, chain?: Sha256Chain): Promise<OutputClient> {
+export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgorithm, { chain, alsoSha256 = false }: OutputOptions = {}): Promise<OutputClient> {
   const what = target.kind === 'file-handle' ? `writing ${target.handle.name}` : 'writing to the browser storage';
   const segments = algorithm === 'sha256' && chain && chain.segmentBytes % BATCH_BYTES === 0 ? chain : undefined;
   const writer = new Worker(new URL('./write-worker.ts', import.meta.url), { type: 'module', name: 'output' });
-  const hashers = Array.from({ length: segments ? chainWorkers() : 1 }, (_, i) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name: `hash-${i}` }));
+  const hashWorker = (name: string) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name });
+  const hashers = Array.from({ length: segments ? chainWorkers() : 1 }, (_, i) => hashWorker(`hash-${i}`));
+  // The extra SHA-256 runs beside the others, on a copy of every batch.
+  const extra = alsoSha256 && algorithm !== 'sha256' ? hashWorker('sha256') : null;
+  const all = extra ? [...hashers, extra] : hashers;
   let unwritten = 0;
   let unhashed = 0;
   let failure: Error | null = null;
@@ -52,7 +65,7 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     wake = null;
   };
   let writerDone: ((reply: Extract<WriteReply, { type: 'done' }>) => void) | null = null;
-  const digests: (Extract<HashReply, { type: 'digest' }> | null)[] = hashers.map(() => null);
+  const digests: (Extract<HashReply, { type: 'digest' }> | null)[] = all.map(() => null);
   /** Segments whose end state differs from their checkpoint. */
   const badSegments: number[] = [];
   let writeMs = 0;
@@ -67,7 +80,7 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     }
     notify();
   };
-  hashers.forEach((hasher, i) => {
+  all.forEach((hasher, i) => {
     hasher.onmessage = (e: MessageEvent<HashReply>) => {
       const reply = e.data;
       if (reply.type === 'hashed') unhashed--;
@@ -86,11 +99,12 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     notify();
   };
   const toWriter = (request: WriteRequest, transfer: Transferable[] = []) => writer.postMessage(request, transfer);
-  const toHasher = (i: number, request: HashRequest, transfer: Transferable[] = []) => hashers[i].postMessage(request, transfer);
+  const toHasher = (i: number, request: HashRequest, transfer: Transferable[] = []) => all[i].postMessage(request, transfer);
   for (let i = 0; i < hashers.length; i++) toHasher(i, { type: 'init', algorithm, chain: segments });
+  if (extra) toHasher(hashers.length, { type: 'init', algorithm: 'sha256' });
   const stop = () => {
     writer.terminate();
-    for (const h of hashers) h.terminate();
+    for (const h of all) h.terminate();
   };
 
   /** Until `ready()` holds or something failed (then throw). */
@@ -132,9 +146,14 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
     position += data.length; // before the transfer below empties `data`
     toWriter({ type: 'write', data }, [data.buffer]);
     const endsSegment = segments !== undefined && segment < segments.states.length && position === (segment + 1) * segments.segmentBytes;
+    if (extra) {
+      const another = copy.slice();
+      unhashed++;
+      toHasher(hashers.length, { type: 'update', data: another }, [another.buffer]);
+    }
     toHasher(segment % hashers.length, { type: 'update', data: copy, segment: segments ? segment : undefined, endsSegment }, [copy.buffer]);
     const w = performance.now();
-    await waitFor(() => unwritten < BATCHES_AHEAD && unhashed < BATCHES_AHEAD * hashers.length);
+    await waitFor(() => unwritten < BATCHES_AHEAD && unhashed < BATCHES_AHEAD * all.length);
     busy.idle += performance.now() - w;
   };
 
@@ -156,7 +175,7 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
         await handOver();
         await control('flush');
         busy.write = writeMs;
-        for (let i = 0; i < hashers.length; i++) toHasher(i, { type: 'digest' });
+        for (let i = 0; i < all.length; i++) toHasher(i, { type: 'digest' });
         await waitFor(() => unhashed === 0 && digests.every((d) => d !== null));
         busy.hash = digests.reduce((sum, d) => sum + d!.ms, 0);
         const last = segmentOf(position - 1);
@@ -172,6 +191,11 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
         }
         return digests[last % hashers.length]!.hex;
       },
+    },
+    async sha256() {
+      if (!extra) throw new Error('internal: the output was opened without alsoSha256');
+      await waitFor(() => digests[hashers.length] !== null);
+      return digests[hashers.length]!.hex;
     },
     async commit() {
       try {
