@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { extname, resolve, sep } from 'node:path';
 
@@ -23,6 +24,8 @@ export interface StaticServerOptions {
   /** Send each response at most this many bytes per second (to try slow mirrors, interruptions). */
   rateBytesPerSecond?: number;
   onRequest?: (request: ServedRequest) => void;
+  /** Serve https with this key and certificate (PEM), as a page or mirror on a real site would be. */
+  tls?: { key: string; cert: string };
 }
 
 export interface RunningServer {
@@ -165,16 +168,17 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
   };
 
   return new Promise((resolvePromise, reject) => {
-    const server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       handle(req, res).catch(() => res.destroy());
-    });
+    };
+    const server = options.tls ? createTlsServer(options.tls, listener) : createServer(listener);
     server.keepAliveTimeout = 5000;
     server.on('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
       const { port, address } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       resolvePromise({
-        url: `http://${host}:${port}/`,
+        url: `${options.tls ? 'https' : 'http'}://${host}:${port}/`,
         port,
         close: () =>
           new Promise<void>((done) => {

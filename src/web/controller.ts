@@ -20,13 +20,24 @@ import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-c
 import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
+import { mixedContentProblem } from './engine/mixed-content.ts';
 import type { JigdoImageInfo } from './engine/jigdo-messages.ts';
 import { JIGDO_MAP_UNIT, JigdoFlow, type MatchCallbacks, explainJigdoFailure, markJigdoBlocks } from './jigdo-flow.ts';
 
 export type ImageState =
   | { status: 'none' }
   | { status: 'loading'; from: string }
-  | { status: 'ready'; manifest: Manifest; bytes: Uint8Array; source: string; mirrors: string[]; note?: string }
+  | {
+      status: 'ready';
+      manifest: Manifest;
+      bytes: Uint8Array;
+      source: string;
+      /** Every mirror, as shown. */
+      mirrors: string[];
+      /** Mirrors this page cannot use (mixed content), with why; the download uses the others. */
+      refused: MirrorProbe[];
+      note?: string;
+    }
   /** A Debian .jigdo (its template fetched and checked): handled by a JigdoFlow. */
   | { status: 'jigdo'; image: JigdoImageInfo; bytes: Uint8Array; source: string }
   | { status: 'error'; message: string };
@@ -251,6 +262,10 @@ export class Controller {
     this.pool?.terminate();
     this.jigdo?.terminate();
     this.jigdo = null;
+    const refused = mirrors.flatMap((url): MirrorProbe[] => {
+      const problem = mixedContentProblem(url, location.href);
+      return problem ? [{ url, ok: false, problem }] : [];
+    });
     const pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
       key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
       get: getScanFindings,
@@ -262,7 +277,7 @@ export class Controller {
     const resumed = await this.partialSeeds(manifest, pool);
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
     this.set({
-      image: { status: 'ready', manifest, bytes, source, mirrors, note },
+      image: { status: 'ready', manifest, bytes, source, mirrors, refused, note },
       seeds: [...resumed, ...others],
       phase: 'scanning',
       plan: null,
@@ -277,7 +292,8 @@ export class Controller {
     }
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
     const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
-    probeMirrors(mirrors, fetcher, manifest.blocks.length).then((probes) => this.set({ probes }));
+    const usable = mirrors.filter((m) => !refused.some((r) => r.url === m));
+    probeMirrors(usable, fetcher, manifest.blocks.length).then((probes) => this.set({ probes: [...refused, ...probes] }));
     // Scanning with no seed yet still finds the zero blocks, and gives a plan;
     // files given for another image are scanned again for this one.
     await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
@@ -410,6 +426,12 @@ export class Controller {
     const plan = this.state.plan;
     if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
     if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
+    const mirrors = image.mirrors.filter((m) => !image.refused.some((r) => r.url === m));
+    if (mirrors.length === 0 && plan.bytesToFetch > 0) {
+      const why = image.refused.map((r) => `${r.url}: ${r.problem}`).join('\n');
+      this.set({ phase: 'failed', error: `${formatBytes(plan.bytesToFetch)} must be downloaded, but no mirror of this image can be used from this page:\n${why}` });
+      return;
+    }
     const chosen = await this.chooseOutput(image.manifest.name, image.manifest.blocks.length);
     if (!chosen) return;
     const { output, outputName } = chosen;
@@ -423,7 +445,7 @@ export class Controller {
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: this.pool.sources.offset.slice(),
-      mirrors: image.mirrors,
+      mirrors,
       output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
     };
