@@ -1,7 +1,7 @@
 // `tessera get` on .jigdo + .template made by the real jigdo-file over an ISO
 // built by xorriso, compared with `jigdo-file make-image` byte for byte.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,5 +92,49 @@ describe('tessera get with a .jigdo file', () => {
     expect(failed.stderr).toContain('HTTP 404');
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.tessera-part`)).toBe(false);
+    expect(existsSync(`${out}.tessera-parts`)).toBe(false); // nothing was fetched, so nothing is kept
+  }, 60_000);
+
+  it('keeps the files fetched before a failure, and the next run fetches only the rest', async () => {
+    const fx = fixtures.md5;
+    const lacking = [...fx.packages.entries()].filter((_, i) => i % 2 === 1);
+    const [victim, victimData] = lacking[1];
+    // A mirror that lacks one of the packages the user lacks (404), for now.
+    const mirrorDir = join(dir.path, 'www', 'resume');
+    await mkdir(join(mirrorDir, 'debian', 'pool', 'main'), { recursive: true });
+    for (const [name, data] of fx.packages) if (name !== victim) await writeFile(join(mirrorDir, 'debian', name), data);
+    await symlink(fx.template, join(mirrorDir, 'image.template'));
+    const text = new TextDecoder().decode(readBytes(fx.jigdo)).replace(`${server.url}md5/debian/`, `${server.url}resume/debian/`);
+    await writeFile(join(mirrorDir, 'image.jigdo'), text);
+    const out = join(dir.path, 'resume.iso');
+    const kept = `${out}.tessera-parts`;
+    const args = ['get', `${server.url}resume/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', out, '--json'];
+
+    sent.clear();
+    const failed = await runCli(args);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`${server.url}resume/debian/${victim}: HTTP 404`);
+    expect(failed.stderr).toContain(`The ${lacking.length - 1} files`);
+    expect(failed.stderr).toContain(`fetched and verified so far are kept in ${kept}; run the same command again (same -o)`);
+    expect(failed.json()).toMatchObject({ ok: false, error: { code: 'E_MIRRORS_FAILED' } });
+    expect(existsSync(out)).toBe(false);
+    // Every other lacking package was fetched whole, and is kept under its MD5.
+    for (const [name, data] of lacking) expect(sent.get(`/resume/debian/${name}`) ?? 0, name).toBe(name === victim ? 0 : data.length);
+    const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+    expect(readdirSync(kept).sort()).toEqual(lacking.filter(([n]) => n !== victim).map(([, d]) => md5(d)).sort());
+
+    // The mirror gets the missing package; the same command resumes.
+    await writeFile(join(mirrorDir, 'debian', victim), victimData);
+    sent.clear();
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const keptBytes = lacking.filter(([n]) => n !== victim).reduce((n, [, d]) => n + d.length, 0);
+    expect(resumed.stderr).toMatch(new RegExp(`Resuming: ${lacking.length - 1} files, [\\d.]+ [kM]B verified earlier`));
+    expect(resumed.json()).toMatchObject({ ok: true, filesFetched: 1, bytesFetched: victimData.length, bytesLocal: expect.any(Number) });
+    expect((resumed.json() as { bytesLocal: number }).bytesLocal).toBeGreaterThanOrEqual(keptBytes);
+    // Only the package that failed was fetched again.
+    for (const [name, data] of fx.packages) expect(sent.get(`/resume/debian/${name}`) ?? 0, name).toBe(name === victim ? data.length : 0);
+    expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+    expect(existsSync(kept)).toBe(false);
   }, 60_000);
 });
