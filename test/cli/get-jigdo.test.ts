@@ -1,6 +1,6 @@
 // `tessera get` on .jigdo + .template made by the real jigdo-file over an ISO
 // built by xorriso, compared with `jigdo-file make-image` byte for byte.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { type RunningServer, startStaticServer } from '../../src/node/static-ser
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { type JigdoFixture, makeJigdoFixture, readBytes } from '../helpers/jigdo-file.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('tessera get with a .jigdo file', () => {
@@ -136,5 +137,35 @@ describe('tessera get with a .jigdo file', () => {
     for (const [name, data] of fx.packages) expect(sent.get(`/resume/debian/${name}`) ?? 0, name).toBe(name === victim ? data.length : 0);
     expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
     expect(existsSync(kept)).toBe(false);
+  }, 60_000);
+
+  it('stops cleanly on Ctrl-C, keeping the files already fetched', async () => {
+    // The same mirror, slowed down (50 kB/s per response), so that Ctrl-C comes mid-download.
+    const slow = await startStaticServer({ root: join(dir.path, 'www'), rateBytesPerSecond: 50_000 });
+    try {
+      const slowDir = join(dir.path, 'www', 'slow');
+      await mkdir(slowDir);
+      await symlink(fixtures.md5.template, join(slowDir, 'image.template'));
+      await writeFile(join(slowDir, 'image.jigdo'), new TextDecoder().decode(readBytes(fixtures.md5.jigdo)).replace(`${server.url}md5/debian/`, `${slow.url}md5/debian/`));
+      const out = join(dir.path, 'interrupted.iso');
+      const kept = `${out}.tessera-parts`;
+      const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url)), 'get', `${slow.url}slow/image.jigdo`, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      // Ctrl-C once the first file is kept (and before the last: 9 files take ~20 s at this rate).
+      await expect.poll(() => (existsSync(kept) ? readdirSync(kept).filter((n) => !n.endsWith('.tmp')).length : 0), { timeout: 20_000, interval: 50 }).toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      const files = readdirSync(kept);
+      expect(files.length).toBeLessThan(fixtures.md5.packages.size);
+      expect(stderr).toContain('tessera: cancelled');
+      expect(stderr).toContain(`The ${files.length} file${files.length === 1 ? '' : 's'} (`);
+      expect(stderr).toContain(`fetched and verified so far are kept in ${kept}`);
+      expect(existsSync(out)).toBe(false);
+      expect(existsSync(`${out}.tessera-part`)).toBe(false);
+    } finally {
+      await slow.close();
+    }
   }, 60_000);
 });

@@ -246,7 +246,9 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
 
   try {
     await writeInOrder();
-  } catch (error) {
+  } catch (caught) {
+    // A fetch stopped by the signal throws the platform's AbortError: said as ours.
+    const error = input.signal?.aborted && !isTesseraError(caught) ? new TesseraError(ErrorCode.Aborted, 'cancelled', {}, { cause: caught }) : caught;
     await fetchTheRestForLater(error);
     if (failedFiles.size > 1 && isTesseraError(error, ErrorCode.MirrorsFailed)) {
       throw new TesseraError(ErrorCode.MirrorsFailed, `${error.message}\n(and ${failedFiles.size - 1} more of the image's files could not be fetched)`, { ...error.details, filesFailed: failedFiles.size }, { cause: error });
