@@ -1,4 +1,5 @@
 import { dirname, resolve as resolvePath } from 'node:path';
+import { ErrorCode, TesseraError, describeError, isTesseraError } from '../core/errors.ts';
 import { bytesToHex } from '../core/hashing.ts';
 import { assembleJigdo, matchJigdoFiles } from '../core/jigdo/assemble-jigdo.ts';
 import { decodeTemplate } from '../core/jigdo/decode-template.ts';
@@ -6,8 +7,10 @@ import { fileUrls, planJigdo } from '../core/jigdo/jigdo-plan.ts';
 import { readJigdo, templateUrl, verifyTemplate } from '../core/jigdo/open-jigdo.ts';
 import { checksumName } from '../core/manifest/manifest.ts';
 import { openFileOutput } from '../node/file-output.ts';
+import { keepFile, keptFilesFolderFor, listKeptFiles, removeKeptFiles } from '../node/kept-jigdo-files.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
-import { createNativeHasher } from '../node/native-hasher.ts';
+import { createNativeHasher, sha256OfFile } from '../node/native-hasher.ts';
+import { builtImageMismatch, checkDescribedImage } from '../core/expected-sha256.ts';
 import { platformDecompress } from '../platform/decompress.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
@@ -20,6 +23,8 @@ import type { GetArgs } from './get-command.ts';
  * user's files (matched by size, rsync64 and checksum) the packages it holds,
  * and the .jigdo's servers the packages they lack, fetched whole. The image is
  * checked against the template's MD5 or SHA-256 before it gets its name.
+ * Each fetched file is kept beside the output as soon as it is verified, so
+ * that a failed or interrupted run resumes without fetching it again.
  */
 export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jigdoUrl: string | undefined): Promise<number> {
   const started = performance.now();
@@ -30,11 +35,22 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
   const { bytes: templateBytes } = await loadDescriptionBytes(templateRef, 'template');
   await verifyTemplate(jigdo, templateBytes, templateRef, createNativeHasher);
   const template = decodeTemplate(templateBytes, templateRef);
+  // A .jigdo of another image is refused before any file is read or fetched (an MD5 template: once built).
+  const hashBuiltImage = checkDescribedImage(args.sha256, { algorithm: template.algorithm, hex: bytesToHex(template.imageChecksum) }, source);
   const output = args.output ?? jigdo.image.filename;
   const imageSum = `${checksumName(template.algorithm)} ${bytesToHex(template.imageChecksum)}`;
   io.info(`Image: ${jigdo.image.filename}, ${formatBytes(template.imageLength)}, ${imageSum}${jigdo.image.shortInfo ? ` (${jigdo.image.shortInfo})` : ''}`);
 
-  const readers = await openSeeds(args.seeds, io);
+  // Files fetched and verified by an earlier run that failed: seeds like the user's own.
+  const keptFolder = keptFilesFolderFor(output);
+  const kept = await listKeptFiles(keptFolder);
+  if (kept.paths.length > 0) {
+    io.info(`Resuming: ${kept.paths.length} file${kept.paths.length === 1 ? '' : 's'}, ${formatBytes(kept.bytes)} verified earlier (kept in ${keptFolder}), are used first.`);
+  }
+  const readers = await openSeeds([...kept.paths, ...args.seeds], io);
+  // Ctrl-C while files are fetched stops cleanly, so that what was fetched is kept and said (see below).
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
   try {
     io.info(`Looking for the image's ${template.entries.filter((e) => e.kind === 'file').length} files among ${readers.length} local files...`);
     const matches = await matchJigdoFiles(template, readers, createNativeHasher, { onSkip: (seed, reason) => io.warn(`seed ${seed}: ${reason}; skipped`) });
@@ -49,6 +65,10 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
     }
 
     const out = await openFileOutput(output);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let keepProblem = false;
+    let failureSaid = false;
     let result;
     try {
       result = await assembleJigdo({
@@ -60,16 +80,41 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
         sink: out.sink,
         decompress: platformDecompress,
         createHasher: createNativeHasher,
+        signal: controller.signal,
         onProgress: (written) => io.progress(`Writing ${output}: ${formatBytes(written)} of ${formatBytes(template.imageLength)}`),
+        keepFetched: async (i, data) => {
+          const entry = template.entries[i];
+          if (entry.kind !== 'file') return;
+          try {
+            await keepFile(keptFolder, bytesToHex(entry.checksum), data);
+          } catch (error) {
+            if (!keepProblem) io.warn(`could not keep a fetched file in ${keptFolder} (${describeError(error)}); if this run fails, the next one fetches it again`);
+            keepProblem = true;
+          }
+        },
+        onFileFailed: () => {
+          if (failureSaid) return;
+          failureSaid = true;
+          io.progressDone();
+          io.warn(`a file could not be fetched (said below); the other missing files are still fetched and kept, so that the next run needs only those that failed`);
+        },
       });
     } catch (error) {
       io.progressDone();
-      // Not resumable yet for jigdo: a failed run keeps nothing (the fetched files are not cached either).
+      // The image is written in order, so an unfinished one is of no use; the files kept beside it are.
       await out.discard();
-      throw error;
+      throw await withKeptFilesNote(error, keptFolder);
     }
     io.progressDone();
+    if (hashBuiltImage) {
+      const actual = await sha256OfFile(out.partPath);
+      if (actual !== args.sha256) {
+        await out.discard();
+        throw builtImageMismatch(args.sha256!, actual, output);
+      }
+    }
     await out.commit();
+    await removeKeptFiles(keptFolder);
     const seconds = (performance.now() - started) / 1000;
     io.info(`Verified: ${checksumName(template.algorithm)} ${result.digest} matches the template.`);
     io.info(
@@ -90,6 +135,22 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
     }
     return 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await Promise.all(readers.map((r) => r.close()));
   }
+}
+
+/** A failed run's error, saying what is kept for the next run and how to resume. */
+async function withKeptFilesNote(error: unknown, keptFolder: string): Promise<unknown> {
+  const kept = await listKeptFiles(keptFolder);
+  if (kept.paths.length === 0 || !isTesseraError(error)) return error;
+  const when = isTesseraError(error, ErrorCode.MirrorsFailed) ? ' once the servers have the files that failed (or with --seed for a folder that has them)' : '';
+  return new TesseraError(
+    error.code,
+    `${error.message}\nThe ${kept.paths.length} file${kept.paths.length === 1 ? '' : 's'} (${formatBytes(kept.bytes)}) fetched and verified so far are kept in ${keptFolder}; ` +
+      `run the same command again (same -o)${when} to resume without fetching them again.`,
+    { ...error.details, keptFiles: kept.paths.length, keptFolder },
+    { cause: error },
+  );
 }

@@ -137,11 +137,12 @@ export async function main(argv: string[]): Promise<number> {
         usage(`unknown command "${command}"`);
     }
   } catch (error) {
-    const isUsage = isTesseraError(error, ErrorCode.InvalidOption) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const code = (error as { code?: unknown }).code; // a DOMException's code is a number
+    const isUsage = isTesseraError(error, ErrorCode.InvalidOption) || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
     const message = error instanceof Error ? error.message : String(error);
     io.progressDone();
     process.stderr.write(`tessera: ${message}\n`);
-    if (wantsJson) io.json({ ok: false, error: { code: isTesseraError(error) ? error.code : ((error as { code?: string }).code ?? 'E_UNEXPECTED'), message } });
+    if (wantsJson) io.json({ ok: false, error: { code: isTesseraError(error) ? error.code : typeof code === 'string' ? code : 'E_UNEXPECTED', message } });
     if (!isTesseraError(error) && !isUsage) process.stderr.write((error as Error).stack + '\n');
     return isUsage ? 2 : 1;
   }

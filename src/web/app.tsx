@@ -59,11 +59,11 @@ export function App({ controller }: { controller: Controller }) {
             error={s.error}
             expectedSha256={s.expectedSha256}
             onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined}
-            {...(jigdo ? { checkedAgainst: 'template', retryNote: 'The missing files are fetched again (a .jigdo download does not resume yet).' } : {})}
+            {...(jigdo ? { checkedAgainst: 'template', retryNote: 'The files already fetched and verified are kept and not downloaded again.' } : {})}
           />
         </section>
       )}
-      <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(sha) => void controller.deletePartial(sha)} />
+      <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(image) => void controller.deletePartial(image)} />
     </main>
   );
 }

@@ -18,6 +18,7 @@ import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
+import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
 import { mixedContentProblem } from './engine/mixed-content.ts';
@@ -82,11 +83,26 @@ export interface AppState {
   /** Some files were given in a way the browser cannot remember (file input, drop). */
   unrememberable: boolean;
   /** Verified data kept from interrupted downloads, per image. */
-  partialWork: { imageSha256: string; bytes: number }[];
+  partialWork: KeptWork[];
   /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex; a description of another image is refused. */
   expectedSha256: string | null;
   /** What the user pasted as expected SHA-256 holds none. */
   expectedProblem: string | null;
+}
+
+/** Verified data kept in this browser for one image: `image` is its checksum (the manifest's SHA-256, or a jigdo template's MD5 or SHA-256). */
+export interface KeptWork {
+  image: string;
+  bytes: number;
+  /** The image's name, when it was kept with the data. */
+  name?: string;
+}
+
+/** The verified data kept for every image: downloaded blocks (manifests, .zsync) and fetched files (.jigdo). */
+async function listKeptWork(): Promise<KeptWork[]> {
+  const blocks = (await listPartialWork()).map((p) => ({ image: p.imageSha256, bytes: p.bytes }));
+  const files = (await listKeptJigdoFiles()).map((k) => ({ image: k.imageChecksum, bytes: k.bytes, name: k.name }));
+  return [...blocks, ...files];
 }
 
 /** Per-block states drawn by the block map. */
@@ -142,7 +158,7 @@ export class Controller {
 
   private async refreshSaved(): Promise<void> {
     try {
-      this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds(), partialWork: await listPartialWork() });
+      this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds(), partialWork: await listKeptWork() });
     } catch {
       // No IndexedDB (private mode in some browsers): nothing is remembered.
     }
@@ -308,14 +324,27 @@ export class Controller {
     let flow: JigdoFlow;
     try {
       flow = await JigdoFlow.open(bytes, source, isUrl ? source : undefined);
+      // Another image than the one the user asked for: refused before any file is read or fetched.
+      try {
+        checkDescribedImage(this.state.expectedSha256 ?? undefined, { algorithm: flow.image.algorithm, hex: flow.image.checksum }, source);
+      } catch (error) {
+        flow.terminate();
+        throw error;
+      }
     } catch (error) {
       this.set({ image: { status: 'error', message: describeError(error) } });
       return;
     }
     this.jigdo = flow;
     this.blockStates = new Uint8Array(Math.ceil(flow.image.length / JIGDO_MAP_UNIT));
+    // Resume: files fetched by an earlier attempt at this image (matched by the worker) come first, as a seed.
+    const { files, bytes: keptBytes, kept } = flow.resumed;
+    const resumed: SeedEntry[] =
+      files > 0
+        ? [{ name: `verified earlier: ${files} file${files === 1 ? '' : 's'}, ${formatBytes(keptBytes)} of this image (resuming)`, size: keptBytes, file: new File(kept, 'kept'), state: 'done', scanned: keptBytes, partial: true }]
+        : [];
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
-    this.set({ image: { status: 'jigdo', image: flow.image, bytes, source }, seeds: others, phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
+    this.set({ image: { status: 'jigdo', image: flow.image, bytes, source }, seeds: [...resumed, ...others], phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
     await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
   }
 
@@ -351,9 +380,11 @@ export class Controller {
     await this.useManifest(image.bytes, image.source, /^https?:/.test(image.source), image.status === 'ready' ? image.note : undefined);
   }
 
-  async deletePartial(imageSha256: string): Promise<void> {
-    await deletePartialWork(imageSha256);
-    this.set({ partialWork: await listPartialWork() });
+  /** Delete the verified data kept for an image (`image`: its checksum, as in KeptWork). */
+  async deletePartial(image: string): Promise<void> {
+    await deletePartialWork(image);
+    await deleteKeptJigdoFiles(image);
+    this.set({ partialWork: await listKeptWork() });
   }
 
   addSeeds(files: SeedFile[]): void {
@@ -480,10 +511,11 @@ export class Controller {
     if (!chosen) return;
     this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
     try {
-      const summary = await flow.assemble(chosen.output, (event) => this.onEvent(event));
+      const summary = await flow.assemble(chosen.output, this.state.expectedSha256 ?? undefined, (event) => this.onEvent(event));
       await this.finish(summary, chosen.output, chosen.outputName);
     } catch (error) {
       this.set({ phase: 'failed', error: explainJigdoFailure(error) });
+      void this.refreshSaved(); // the files it kept are listed
     }
   }
 
@@ -562,6 +594,8 @@ export class Controller {
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
     // Built and verified: the partial work kept for it is no longer needed.
-    if (this.state.image.status === 'ready') await this.deletePartial(imageKey(this.state.image.manifest.checksum));
+    const image = this.state.image;
+    if (image.status === 'ready') await this.deletePartial(imageKey(image.manifest.checksum));
+    else if (image.status === 'jigdo') await this.deletePartial(image.image.checksum);
   }
 }

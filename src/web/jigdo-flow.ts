@@ -1,7 +1,7 @@
 import { ErrorCode, TesseraError, describeError, isTesseraError } from '../core/errors.ts';
 import type { JigdoPlan } from '../core/jigdo/jigdo-plan.ts';
 import type { RebuildEvent } from '../core/rebuild.ts';
-import type { JigdoImageInfo, JigdoReply, JigdoRequest } from './engine/jigdo-messages.ts';
+import type { JigdoImageInfo, JigdoReply, JigdoRequest, JigdoResumed } from './engine/jigdo-messages.ts';
 import type { AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 
 /** The block map draws a jigdo image in cells of this many bytes (an ISO sector: files start on one). */
@@ -26,17 +26,23 @@ export class JigdoFlow {
   private onReply: ((reply: JigdoReply) => void) | null = null;
   private onFailure: ((error: Error) => void) | null = null;
   private info: JigdoImageInfo | null = null;
+  private kept: JigdoResumed | null = null;
 
   private constructor() {
     this.worker.onmessage = (e: MessageEvent<JigdoReply>) => this.onReply?.(e.data);
     this.worker.onerror = (e) => this.onFailure?.(new Error(`the jigdo worker stopped: ${e.message}`));
   }
 
-  /** Read the .jigdo and fetch its template (relative to `jigdoUrl`), checked; rejects with what went wrong. */
+  /**
+   * Read the .jigdo and fetch its template (relative to `jigdoUrl`), checked,
+   * and match the files kept from an earlier attempt; rejects with what went wrong.
+   */
   static async open(bytes: Uint8Array, source: string, jigdoUrl: string | undefined): Promise<JigdoFlow> {
     const flow = new JigdoFlow();
     try {
-      flow.info = await flow.ask({ type: 'open', jigdo: bytes, source, jigdoUrl }, (r) => (r.type === 'opened' ? r.image : undefined));
+      const opened = await flow.ask({ type: 'open', jigdo: bytes, source, jigdoUrl }, (r) => (r.type === 'opened' ? r : undefined));
+      flow.info = opened.image;
+      flow.kept = opened.resumed;
       return flow;
     } catch (error) {
       flow.terminate();
@@ -46,6 +52,11 @@ export class JigdoFlow {
 
   get image(): JigdoImageInfo {
     return this.info!;
+  }
+
+  /** What files kept from an earlier, failed download of this image provide (already matched). */
+  get resumed(): JigdoResumed {
+    return this.kept!;
   }
 
   /** Match more of the user's files (numbered from `first`); resolves with the plan and the ranges still missing. */
@@ -60,8 +71,8 @@ export class JigdoFlow {
   }
 
   /** Fetch the missing files and write the image to `output`; resolves once it is verified and kept. */
-  assemble(output: OutputTarget, onEvent: (event: RebuildEvent) => void): Promise<AssembleSummary> {
-    return this.ask({ type: 'assemble', output }, (r) => {
+  assemble(output: OutputTarget, expectedSha256: string | undefined, onEvent: (event: RebuildEvent) => void): Promise<AssembleSummary> {
+    return this.ask({ type: 'assemble', output, expectedSha256 }, (r) => {
       if (r.type === 'event') onEvent(r.event);
       else if (r.type === 'done') return r.summary;
       return undefined;

@@ -1,7 +1,7 @@
 // `tessera get` on .jigdo + .template made by the real jigdo-file over an ISO
 // built by xorriso, compared with `jigdo-file make-image` byte for byte.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { type RunningServer, startStaticServer } from '../../src/node/static-ser
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { type JigdoFixture, makeJigdoFixture, readBytes } from '../helpers/jigdo-file.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/temp-dir.ts';
 
 describe('tessera get with a .jigdo file', () => {
@@ -92,5 +93,98 @@ describe('tessera get with a .jigdo file', () => {
     expect(failed.stderr).toContain('HTTP 404');
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.tessera-part`)).toBe(false);
+    expect(existsSync(`${out}.tessera-parts`)).toBe(false); // nothing was fetched, so nothing is kept
+  }, 60_000);
+
+  it('keeps the files fetched before a failure, and the next run fetches only the rest', async () => {
+    const fx = fixtures.md5;
+    const lacking = [...fx.packages.entries()].filter((_, i) => i % 2 === 1);
+    const [victim, victimData] = lacking[1];
+    // A mirror that lacks one of the packages the user lacks (404), for now.
+    const mirrorDir = join(dir.path, 'www', 'resume');
+    await mkdir(join(mirrorDir, 'debian', 'pool', 'main'), { recursive: true });
+    for (const [name, data] of fx.packages) if (name !== victim) await writeFile(join(mirrorDir, 'debian', name), data);
+    await symlink(fx.template, join(mirrorDir, 'image.template'));
+    const text = new TextDecoder().decode(readBytes(fx.jigdo)).replace(`${server.url}md5/debian/`, `${server.url}resume/debian/`);
+    await writeFile(join(mirrorDir, 'image.jigdo'), text);
+    const out = join(dir.path, 'resume.iso');
+    const kept = `${out}.tessera-parts`;
+    const args = ['get', `${server.url}resume/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', out, '--json'];
+
+    sent.clear();
+    const failed = await runCli(args);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`${server.url}resume/debian/${victim}: HTTP 404`);
+    expect(failed.stderr).toContain(`The ${lacking.length - 1} files`);
+    expect(failed.stderr).toContain(`fetched and verified so far are kept in ${kept}; run the same command again (same -o)`);
+    expect(failed.json()).toMatchObject({ ok: false, error: { code: 'E_MIRRORS_FAILED' } });
+    expect(existsSync(out)).toBe(false);
+    // Every other lacking package was fetched whole, and is kept under its MD5.
+    for (const [name, data] of lacking) expect(sent.get(`/resume/debian/${name}`) ?? 0, name).toBe(name === victim ? 0 : data.length);
+    const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+    expect(readdirSync(kept).sort()).toEqual(lacking.filter(([n]) => n !== victim).map(([, d]) => md5(d)).sort());
+
+    // The mirror gets the missing package; the same command resumes.
+    await writeFile(join(mirrorDir, 'debian', victim), victimData);
+    sent.clear();
+    const resumed = await runCli(args);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const keptBytes = lacking.filter(([n]) => n !== victim).reduce((n, [, d]) => n + d.length, 0);
+    expect(resumed.stderr).toMatch(new RegExp(`Resuming: ${lacking.length - 1} files, [\\d.]+ [kM]B verified earlier`));
+    expect(resumed.json()).toMatchObject({ ok: true, filesFetched: 1, bytesFetched: victimData.length, bytesLocal: expect.any(Number) });
+    expect((resumed.json() as { bytesLocal: number }).bytesLocal).toBeGreaterThanOrEqual(keptBytes);
+    // Only the package that failed was fetched again.
+    for (const [name, data] of fx.packages) expect(sent.get(`/resume/debian/${name}`) ?? 0, name).toBe(name === victim ? data.length : 0);
+    expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+    expect(existsSync(kept)).toBe(false);
+  }, 60_000);
+
+  it('stops cleanly on Ctrl-C, keeping the files already fetched', async () => {
+    // The same mirror, slowed down (50 kB/s per response), so that Ctrl-C comes mid-download.
+    const slow = await startStaticServer({ root: join(dir.path, 'www'), rateBytesPerSecond: 50_000 });
+    try {
+      const slowDir = join(dir.path, 'www', 'slow');
+      await mkdir(slowDir);
+      await symlink(fixtures.md5.template, join(slowDir, 'image.template'));
+      await writeFile(join(slowDir, 'image.jigdo'), new TextDecoder().decode(readBytes(fixtures.md5.jigdo)).replace(`${server.url}md5/debian/`, `${slow.url}md5/debian/`));
+      const out = join(dir.path, 'interrupted.iso');
+      const kept = `${out}.tessera-parts`;
+      const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url)), 'get', `${slow.url}slow/image.jigdo`, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      // Ctrl-C once the first file is kept (and before the last: 9 files take ~20 s at this rate).
+      await expect.poll(() => (existsSync(kept) ? readdirSync(kept).filter((n) => !n.endsWith('.tmp')).length : 0), { timeout: 20_000, interval: 50 }).toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      const files = readdirSync(kept);
+      expect(files.length).toBeLessThan(fixtures.md5.packages.size);
+      expect(stderr).toContain('tessera: cancelled');
+      expect(stderr).toContain(`The ${files.length} file${files.length === 1 ? '' : 's'} (`);
+      expect(stderr).toContain(`fetched and verified so far are kept in ${kept}`);
+      expect(existsSync(out)).toBe(false);
+      expect(existsSync(`${out}.tessera-part`)).toBe(false);
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+  it('with --sha256, refuses a SHA-256 template of another image before fetching, and checks an MD5 one once built', async () => {
+    const wrong = 'ab'.repeat(32);
+    sent.clear();
+    const refused = await runCli(['get', `${server.url}sha256/image.jigdo`, '--seed', join(dir.path, 'seeds-sha256'), '-o', join(dir.path, 'refused.iso'), '--sha256', wrong]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`not the ${wrong} you asked for; it is for another image`);
+    expect([...sent.keys()].filter((p) => p.includes('/debian/'))).toEqual([]);
+    expect(existsSync(join(dir.path, 'refused.iso'))).toBe(false);
+
+    const md5 = fixtures.md5;
+    const right = createHash('sha256').update(await readFile(md5.iso)).digest('hex');
+    const bad = await runCli(['get', `${server.url}md5/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', join(dir.path, 'md5-bad.iso'), '--sha256', wrong]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`its SHA-256 is ${right}, not the ${wrong} you asked for; it was not kept`);
+    expect(existsSync(join(dir.path, 'md5-bad.iso'))).toBe(false);
+    const good = await runCli(['get', `${server.url}md5/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', join(dir.path, 'md5-good.iso'), '--sha256', right]);
+    expect(good.code, good.stderr).toBe(0);
+    expect(createHash('sha256').update(await readFile(join(dir.path, 'md5-good.iso'))).digest('hex')).toBe(right);
   }, 60_000);
 });

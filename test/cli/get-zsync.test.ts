@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
+import { startStaticServer } from '../../src/node/static-server.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { type RunningNginx, startNginx } from '../helpers/nginx.ts';
 import { runCli } from '../helpers/run-cli.ts';
@@ -78,6 +79,33 @@ describe('tessera get with a .zsync control file', () => {
       expect(tesseraFetched).toBeLessThanOrEqual(zsyncFetched);
     }, 60_000);
   }
+
+  it('fetches from the server its absolute URL line names, not from where the control file is', async () => {
+    // The image on a "mirror" of its own; the control file, made for that URL, on nginx (which also has a new.iso it must not be asked for).
+    const mirrorDir = join(dir.path, 'other-mirror');
+    await mkdir(mirrorDir);
+    await writeFile(join(mirrorDir, 'distro.iso'), newImage);
+    const served: { path: string; bytesSent: number }[] = [];
+    const mirror = await startStaticServer({ root: mirrorDir, onRequest: (r) => served.push(r) });
+    try {
+      const control = join(dir.path, 'www', 'elsewhere.iso.zsync');
+      const text = new TextDecoder().decode(zsyncmake(join(mirrorDir, 'distro.iso'), control, ['-u', `${mirror.url}distro.iso`]).subarray(0, 400));
+      expect(text).toContain(`URL: ${mirror.url}distro.iso`);
+      await nginx.resetLog();
+      const out = join(dir.path, 'elsewhere.iso');
+      const run = await runCli(['get', `${nginx.url}elsewhere.iso.zsync`, '--seed', join(dir.path, 'old.iso'), '-o', out, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expectSameBytes(new Uint8Array(await readFile(out)), newImage);
+      const fetched = served.filter((r) => r.path === '/distro.iso').reduce((n, r) => n + r.bytesSent, 0);
+      expect(run.json()).toMatchObject({ ok: true, sha1: createHash('sha1').update(newImage).digest('hex'), bytesFetched: fetched });
+      expect(fetched).toBeGreaterThanOrEqual(79_000); // the fresh data, from the other server
+      expect(served.every((r) => r.path === '/distro.iso')).toBe(true);
+      expect(await nginx.requests('/new.iso')).toBe(0);
+      expect(await nginx.requests('/elsewhere.iso.zsync')).toBe(1);
+    } finally {
+      await mirror.close();
+    }
+  });
 
   it('refuses a gzip-mode control file before fetching anything, and says what to use', async () => {
     const gz = join(dir.path, 'www', 'data.gz');

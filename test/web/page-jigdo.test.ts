@@ -31,6 +31,8 @@ describe('the web page with a .jigdo file', () => {
   /** The packages the user lacks (odd ones) and a folder holding the others, plus a decoy. */
   const lacking = (fx: JigdoFixture) => [...fx.packages.entries()].filter((_, i) => i % 2 === 1);
   const seedFolder = (checksum: string) => join(dir.path, `seeds-${checksum}`);
+  /** The package the resume test's mirror lacks at first: one the user lacks too. */
+  const resumeVictim = () => lacking(fixtures.md5)[1];
 
   beforeAll(async () => {
     dir = await tempDir('tessera-page-jigdo-');
@@ -70,6 +72,11 @@ describe('the web page with a .jigdo file', () => {
     await symlink(fixtures.sha256.template, join(www, 'wrong-template', 'image.template'));
     await mkdir(join(www, 'no-template'));
     await writeFile(join(www, 'no-template', 'image.jigdo'), text);
+    // A mirror that lacks one of the packages the user lacks, for now (the resume test adds it).
+    await mkdir(join(www, 'resume', 'debian', 'pool', 'main'), { recursive: true });
+    for (const [name, data] of fixtures.md5.packages) if (name !== resumeVictim()[0]) await writeFile(join(www, 'resume', 'debian', name), data);
+    await writeFile(join(www, 'resume', 'image.jigdo'), text.replace(`${mirror.url}md5/debian/`, `${mirror.url}resume/debian/`));
+    await symlink(fixtures.md5.template, join(www, 'resume', 'image.template'));
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -170,6 +177,67 @@ describe('the web page with a .jigdo file', () => {
     expect(await error.textContent()).toMatch(new RegExp(`${mirror.url}nowhere/(${names.join('|')}): HTTP 404`));
     expect(await page.getByTestId('result').count()).toBe(0);
     expect(await outputNames(page)).not.toContain('image.iso');
+    await page.context().close();
+  });
+
+  it('keeps the packages fetched before a failure in this browser; reopening or Try again fetches only the rest', async () => {
+    const fx = fixtures.md5;
+    const iso = readBytes(fx.iso);
+    const missing = lacking(fx);
+    const [victim, victimData] = resumeVictim();
+    const mirrorBytes = (name: string) => sent.get(`/resume/debian/${name}`) ?? 0;
+    sent.clear();
+    const { page, errors } = await openPage(`${mirror.url}resume/image.jigdo`, 'opfs');
+    await waitForImage(page);
+    await page.getByTestId('seed-folder').setInputFiles(seedFolder('md5'));
+    await expect.poll(() => plannedBytes(page), { timeout: 60_000 }).toBe(missing.reduce((n, [, d]) => n + d.length, 0));
+    await page.getByTestId('start').click();
+    const error = page.getByTestId('error');
+    await error.waitFor({ timeout: 60_000 });
+    const text = (await error.textContent()) ?? '';
+    expect(text).toContain(`${mirror.url}resume/debian/${victim}: HTTP 404`);
+    expect(text).toContain('The files fetched and verified so far are kept in this browser');
+    expect(await outputNames(page)).not.toContain('image.iso');
+    // The other packages the user lacks were fetched whole, once; they are listed as kept.
+    for (const [name, data] of missing) await expect.poll(() => mirrorBytes(name), { timeout: 5_000 }).toBe(name === victim ? 0 : data.length);
+    const kept = page.getByTestId('partial-work');
+    await expect.poll(() => kept.count(), { timeout: 10_000 }).toBe(1);
+    expect(await kept.textContent()).toContain('image.iso');
+
+    // The mirror gets the package. Opening the .jigdo again (another tab) resumes...
+    await writeFile(join(dir.path, 'www', 'resume', 'debian', victim), victimData);
+    const again = await page.context().newPage();
+    await again.goto(`${pageServer.url}?manifest=${encodeURIComponent(`${mirror.url}resume/image.jigdo`)}`);
+    await waitForImage(again);
+    const resumedEntry = new RegExp(`verified earlier: ${missing.length - 1} files, .* of this image \\(resuming\\)`);
+    await expect.poll(() => again.locator('[data-testid=seed-list] li').first().textContent(), { timeout: 30_000 }).toMatch(resumedEntry);
+    // (files given through an input are not remembered: the new tab is given them again)
+    await again.getByTestId('seed-folder').setInputFiles(seedFolder('md5'));
+    await expect.poll(() => plannedBytes(again), { timeout: 60_000 }).toBe(victimData.length);
+    await again.close();
+
+    // ...and so does Try again, with the user's files as before: only the package that failed is fetched.
+    sent.clear();
+    await page.getByTestId('retry').click();
+    await expect.poll(() => page.locator('[data-testid=seed-list] li').first().textContent(), { timeout: 30_000 }).toMatch(resumedEntry);
+    await expect.poll(() => plannedBytes(page), { timeout: 60_000 }).toBe(victimData.length);
+    expect(await page.getByTestId('plan-bytes').textContent()).toContain('as 1 whole file');
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(hash('md5', iso));
+    expectSameBytes(new Uint8Array(Buffer.from(await readOutput(page), 'base64')), iso);
+    for (const [name, data] of fx.packages) expect(mirrorBytes(name), name).toBe(name === victim ? data.length : 0);
+    // Built: nothing is kept any more.
+    await expect.poll(() => kept.count(), { timeout: 10_000 }).toBe(0);
+    expect(
+      await page.evaluate(async () => {
+        const names: string[] = [];
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('tessera-jigdo-files', { create: true });
+        for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+        return names;
+      }),
+    ).toEqual([]);
+    expect(errors).toEqual([]);
     await page.context().close();
   });
 

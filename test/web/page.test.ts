@@ -31,7 +31,10 @@ describe('the web page in headless Chromium', () => {
   let pageServer: RunningServer;
   let mirror: RunningServer;
   let noCors: RunningServer;
+  /** Another origin that has the image only (named by absolute URL in a .zsync kept on `mirror`). */
+  let imageHost: RunningServer;
   let served = { bytes: 0, requests: 0 };
+  let servedByImageHost = { bytes: 0, requests: 0 };
 
   beforeAll(async () => {
     dir = await tempDir();
@@ -54,6 +57,16 @@ describe('the web page in headless Chromium', () => {
       },
     });
     noCors = await startStaticServer({ root: www, cors: false });
+    await mkdir(join(dir.path, 'image-host'));
+    await writeFile(join(dir.path, 'image-host', 'new.img'), next);
+    imageHost = await startStaticServer({
+      root: join(dir.path, 'image-host'),
+      onRequest: (r) => {
+        servedByImageHost.bytes += r.bytesSent;
+        servedByImageHost.requests++;
+      },
+    });
+    zsyncmake(join(dir.path, 'image-host', 'new.img'), join(www, 'elsewhere.img.zsync'), ['-u', `${imageHost.url}new.img`]);
     expect((await runCli(['make', join(www, 'new.img')])).code).toBe(0);
     zsyncmake(join(www, 'new.img'), join(www, 'new.img.zsync'), ['-u', 'new.img']);
     expect((await runCli(['make', join(www, 'new.img'), '-o', join(site, 'nocors.img.tessera'), '--url', noCors.url + 'new.img'])).code).toBe(0);
@@ -61,7 +74,7 @@ describe('the web page in headless Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([pageServer?.close(), mirror?.close(), noCors?.close()]);
+    await Promise.all([pageServer?.close(), mirror?.close(), noCors?.close(), imageHost?.close()]);
     await dir?.remove();
   });
 
@@ -129,6 +142,25 @@ describe('the web page in headless Chromium', () => {
     expect(await page.getByTestId('result').textContent()).toContain('SHA-1');
     expect(shaOfFile).toBe(sha256(next));
     expect(served.bytes).toBe(plan + 1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('fetches from the other origin a .zsync names by absolute URL (CORS), verified by its SHA-1', async () => {
+    served = { bytes: 0, requests: 0 };
+    servedByImageHost = { bytes: 0, requests: 0 };
+    const { page, errors } = await openPage(mirror.url + 'elsewhere.img.zsync');
+    expect(await page.getByTestId('mirror').allTextContents()).toEqual([expect.stringContaining(`${imageHost.url}new.img`)]);
+    await expect.poll(() => page.getByTestId('mirror').textContent(), { timeout: 20_000 }).toContain('Range and CORS work');
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    const plan = await plannedBytes(page);
+    expect(plan).toBeGreaterThan(300_000);
+    const { shaShown, shaOfFile } = await buildAndReadBack(page);
+    expect(shaShown).toBe(createHash('sha1').update(next).digest('hex'));
+    expect(shaOfFile).toBe(sha256(next));
+    // Everything came from the image's host (the plan and the 1-byte probe); nothing from where the .zsync is.
+    expect(servedByImageHost.bytes).toBe(plan + 1);
+    expect(served).toEqual({ bytes: 0, requests: 0 });
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -1,4 +1,4 @@
-import { ErrorCode, TesseraError, describeError } from '../errors.ts';
+import { ErrorCode, TesseraError, describeError, isTesseraError } from '../errors.ts';
 import type { StreamHasherFactory } from '../hashing.ts';
 import { bytesToHex } from '../hashing.ts';
 import type { OutputSink, RangeFetcher, SeedReader } from '../io.ts';
@@ -79,6 +79,17 @@ export interface AssembleJigdoInput {
   onProgress?: (bytesWritten: number, bytesFetched: number) => void;
   /** A missing file was fetched and verified (it is written when the writer reaches it). */
   onFileFetched?: (entryIndex: number) => void;
+  /**
+   * Keep a fetched file once it is verified (a folder beside the output, the
+   * browser's storage), so that a run that fails later does not fetch it
+   * again. Awaited before the file is used; must not reject (a file that
+   * could not be kept is the caller's to report). When given, a file that
+   * cannot be fetched does not stop the fetching: the other missing files are
+   * still fetched and kept, so that the next run needs only those that failed.
+   */
+  keepFetched?: (entryIndex: number, data: Uint8Array) => Promise<void>;
+  /** A file could not be fetched from any of its URLs (the run will fail; with keepFetched, once the others are fetched). */
+  onFileFailed?: (entryIndex: number, error: TesseraError) => void;
 }
 
 export interface AssembleJigdoResult {
@@ -124,6 +135,8 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   const inFlight = new Map<number, Promise<Uint8Array>>();
   const maxFiles = input.filesInFlight ?? 4;
   let nextMissing = 0;
+  /** Files that could not be fetched from any of their URLs. */
+  const failedFiles = new Set<number>();
   const topUp = () => {
     let bytes = 0;
     for (const p of inFlight.keys()) bytes += template.entries[p].length;
@@ -151,6 +164,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         const h = await input.createHasher(template.algorithm);
         h.update(data);
         if ((await h.digest()) !== bytesToHex(entry.checksum)) throw new Error(`the file there is not the one the template names (its ${template.algorithm} differs)`);
+        await input.keepFetched?.(i, data);
         fetched += length;
         filesFetched++;
         input.onFileFetched?.(i);
@@ -160,49 +174,86 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         problems.push(`${url}: ${describeError(error)}`);
       }
     }
-    throw new TesseraError(
+    const failure = new TesseraError(
       ErrorCode.MirrorsFailed,
       urls.length === 0
         ? `the file at byte ${entry.offset} of the image (${entry.length} bytes) is not in your files, and the .jigdo names no server for it`
         : `could not fetch the file at byte ${entry.offset} of the image (${entry.length} bytes):\n  ${problems.join('\n  ')}`,
       { offset: entry.offset },
     );
+    failedFiles.add(i);
+    input.onFileFailed?.(i, failure);
+    throw failure;
+  };
+
+  /**
+   * The image cannot be finished. What is being fetched is let finish (and so
+   * kept); when fetched files are kept and the failure was a file that could
+   * not be fetched, the files not yet started are fetched too, a few at a
+   * time, so that the next run needs only those that failed.
+   */
+  const fetchTheRestForLater = async (failure: unknown): Promise<void> => {
+    const settle = (p: Promise<unknown>) => p.then(() => {}, () => {});
+    const running = [...inFlight.values()].map(settle);
+    inFlight.clear();
+    const keepGoing = !!input.keepFetched && isTesseraError(failure, ErrorCode.MirrorsFailed);
+    const worker = async () => {
+      while (keepGoing && nextMissing < missing.length && !input.signal?.aborted) {
+        await settle(fetchFile(missing[nextMissing++]));
+        input.onProgress?.(written, fetched);
+      }
+    };
+    await Promise.all([...running, ...Array.from({ length: maxFiles }, worker)]);
   };
 
   const copyBuffer = new Uint8Array(4 << 20);
-  for (const [i, entry] of template.entries.entries()) {
-    if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
-    topUp();
-    if (entry.kind === 'data') {
-      let need = entry.length;
-      while (need > 0) {
-        if (pending.length === 0) {
-          const next = await data.next();
-          if (next.done) throw new TesseraError(ErrorCode.ManifestCorrupt, 'the template ends before its data entries do');
-          pending = next.value;
+  const writeInOrder = async () => {
+    for (const [i, entry] of template.entries.entries()) {
+      if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+      topUp();
+      if (entry.kind === 'data') {
+        let need = entry.length;
+        while (need > 0) {
+          if (pending.length === 0) {
+            const next = await data.next();
+            if (next.done) throw new TesseraError(ErrorCode.ManifestCorrupt, 'the template ends before its data entries do');
+            pending = next.value;
+          }
+          const n = Math.min(need, pending.length);
+          await write(pending.subarray(0, n));
+          pending = pending.subarray(n);
+          need -= n;
+          fromTemplate += n;
         }
-        const n = Math.min(need, pending.length);
-        await write(pending.subarray(0, n));
-        pending = pending.subarray(n);
-        need -= n;
-        fromTemplate += n;
+        continue;
       }
-      continue;
-    }
-    const seed = input.matches.get(i);
-    if (seed) {
-      for (let at = 0; at < entry.length; ) {
-        const n = await readFully(seed, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
-        if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${seed.name}: the file became shorter while it was read; was it changed?`, { seed: seed.name });
-        await write(copyBuffer.subarray(0, n));
-        at += n;
+      const seed = input.matches.get(i);
+      if (seed) {
+        for (let at = 0; at < entry.length; ) {
+          const n = await readFully(seed, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
+          if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${seed.name}: the file became shorter while it was read; was it changed?`, { seed: seed.name });
+          await write(copyBuffer.subarray(0, n));
+          at += n;
+        }
+        local += entry.length;
+        continue;
       }
-      local += entry.length;
-      continue;
+      const file = await inFlight.get(i)!;
+      inFlight.delete(i);
+      await write(file);
     }
-    const file = await inFlight.get(i)!;
-    inFlight.delete(i);
-    await write(file);
+  };
+
+  try {
+    await writeInOrder();
+  } catch (caught) {
+    // A fetch stopped by the signal throws the platform's AbortError: said as ours.
+    const error = input.signal?.aborted && !isTesseraError(caught) ? new TesseraError(ErrorCode.Aborted, 'cancelled', {}, { cause: caught }) : caught;
+    await fetchTheRestForLater(error);
+    if (failedFiles.size > 1 && isTesseraError(error, ErrorCode.MirrorsFailed)) {
+      throw new TesseraError(ErrorCode.MirrorsFailed, `${error.message}\n(and ${failedFiles.size - 1} more of the image's files could not be fetched)`, { ...error.details, filesFailed: failedFiles.size }, { cause: error });
+    }
+    throw error;
   }
   const digest = hasher ? await hasher.digest() : await sink.digest!();
   const expected = bytesToHex(template.imageChecksum);

@@ -18,16 +18,27 @@ export interface JigdoImageInfo {
   shortInfo?: string;
 }
 
+/** Files kept from an earlier, failed download of this image that hold some of its files (resume). */
+export interface JigdoResumed {
+  /** How many of the image's files they hold, and their bytes. */
+  files: number;
+  bytes: number;
+  /** The kept files themselves (references to the site's storage). */
+  kept: File[];
+}
+
 export type JigdoRequest =
   /** Read the .jigdo, fetch its template and check it; `jigdoUrl` when it came from a URL. */
   | { type: 'open'; jigdo: Uint8Array; source: string; jigdoUrl?: string }
   /** Match these files (numbered from `first`, after those given before) to the image's files. */
   | { type: 'match'; seeds: SeedFile[]; first: number }
   /** Fetch what is missing and write the image. */
-  | { type: 'assemble'; output: OutputTarget };
+  /** expectedSha256: the SHA-256 the user expects; checked before the image is kept when the template's is MD5. */
+  | { type: 'assemble'; output: OutputTarget; expectedSha256?: string };
 
 export type JigdoReply =
-  | { type: 'opened'; image: JigdoImageInfo }
+  /** The template is checked; `resumed`: what files kept earlier provide, already matched. */
+  | { type: 'opened'; image: JigdoImageInfo; resumed: JigdoResumed }
   | { type: 'seed-progress'; seed: number; bytes: number }
   | { type: 'seed-done'; seed: number }
   | { type: 'seed-skipped'; seed: number; reason: string }

@@ -3,7 +3,7 @@
 // thread. It keeps the template and the user's files between the steps:
 // open (fetch the template and check it), match (size, rsync64, checksum)
 // as files are added, then assemble (fetch the missing files, write, verify).
-import { ErrorCode, TesseraError, isTesseraError } from '../../core/errors.ts';
+import { ErrorCode, TesseraError, describeError, isTesseraError } from '../../core/errors.ts';
 import { bytesToHex, createWasmHasher } from '../../core/hashing.ts';
 import type { SeedReader } from '../../core/io.ts';
 import { type JigdoMatches, assembleJigdo, matchJigdoFiles } from '../../core/jigdo/assemble-jigdo.ts';
@@ -13,9 +13,11 @@ import { fileUrls, planJigdo } from '../../core/jigdo/jigdo-plan.ts';
 import { readJigdo, templateUrl, verifyTemplate } from '../../core/jigdo/open-jigdo.ts';
 import { platformDecompress } from '../../platform/decompress.ts';
 import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
+import { keptJigdoFiles, openJigdoFileKeeper } from '../storage/kept-jigdo-files.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { type FileSeedReader, fileSeedReader } from './file-seed-reader.ts';
 import type { JigdoReply, JigdoRequest } from './jigdo-messages.ts';
+import { builtImageMismatch } from '../../core/expected-sha256.ts';
 import { openOutput } from './output-client.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -31,6 +33,8 @@ interface Opened {
   templateBytes: Uint8Array;
   /** The user's files, numbered as the page numbers them. */
   seeds: FileSeedReader[];
+  /** Files kept from an earlier failed download of this image, read like the user's. */
+  kept: FileSeedReader[];
   matches: JigdoMatches;
 }
 let opened: Opened | null = null;
@@ -47,7 +51,18 @@ async function open(request: Extract<JigdoRequest, { type: 'open' }>): Promise<v
   const templateBytes = await fetchTemplate(url);
   await verifyTemplate(jigdo, templateBytes, url, createWasmHasher);
   const template = decodeTemplate(templateBytes, url);
-  opened = { jigdo, jigdoUrl: request.jigdoUrl, template, templateBytes, seeds: [], matches: new Map() };
+  // Resume: files fetched and verified by an earlier attempt are matched first (checked again, like any file).
+  const keptFiles = await keptJigdoFiles(bytesToHex(template.imageChecksum));
+  const kept = keptFiles.map((file) => fileSeedReader(file, `kept ${file.name}`));
+  const matches = await matchJigdoFiles(template, kept, createWasmHasher);
+  for (const reader of kept) reader.close(); // reopened where the assembly reads
+  const used = new Set(matches.values());
+  const resumed = {
+    files: matches.size,
+    bytes: [...matches.keys()].reduce((n, i) => n + template.entries[i].length, 0),
+    kept: keptFiles.filter((_, i) => used.has(kept[i])),
+  };
+  opened = { jigdo, jigdoUrl: request.jigdoUrl, template, templateBytes, seeds: [], kept, matches };
   // Shown to the user: the servers' http(s) prefixes (a Label:path prefix shows through its label's own).
   const servers = [...new Set([...jigdo.servers.values()].flat())].flatMap((prefix) => {
     try {
@@ -69,6 +84,7 @@ async function open(request: Extract<JigdoRequest, { type: 'open' }>): Promise<v
       files: template.entries.filter((e) => e.kind === 'file').length,
       shortInfo: jigdo.image.shortInfo,
     },
+    resumed,
   });
 }
 
@@ -134,9 +150,19 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
   const started = performance.now();
   const o = need();
   const { template } = o;
-  const output = await openOutput(request.output, template.algorithm);
+  const output = await openOutput(request.output, template.algorithm, { alsoSha256: request.expectedSha256 !== undefined });
   const origin = self.location.origin;
   let lastProgress = 0;
+  // Each fetched file is kept as soon as it is verified, so that a failed download resumes.
+  const imageChecksum = bytesToHex(template.imageChecksum);
+  let keep: ((fileChecksum: string, data: Uint8Array) => Promise<void>) | null = null;
+  let keptNow = 0;
+  let keepProblem = '';
+  try {
+    keep = await openJigdoFileKeeper(imageChecksum, o.jigdo.image.filename);
+  } catch (error) {
+    keepProblem = describeError(error);
+  }
   try {
     const result = await assembleJigdo({
       template,
@@ -157,7 +183,22 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         const e = template.entries[i];
         post({ type: 'event', event: { type: 'range-fetched', start: e.offset, end: e.offset + e.length } });
       },
+      keepFetched: async (i, data) => {
+        const e = template.entries[i];
+        if (!keep || e.kind !== 'file') return;
+        try {
+          await keep(bytesToHex(e.checksum), data);
+          keptNow++;
+        } catch (error) {
+          keepProblem ||= describeError(error);
+        }
+      },
     });
+    // A SHA-256 template was compared with the expected SHA-256 when the .jigdo was opened; an MD5 one only now.
+    if (request.expectedSha256 !== undefined && template.algorithm !== 'sha256') {
+      const actual = await output.sha256();
+      if (actual !== request.expectedSha256) throw builtImageMismatch(request.expectedSha256, actual, o.jigdo.image.filename);
+    }
     await output.commit();
     post({
       type: 'done',
@@ -170,16 +211,27 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         blocksRepaired: 0,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
+        expectedSha256Confirmed: request.expectedSha256 !== undefined,
         timings: { outputHash: output.busy.hash, outputWrite: output.busy.write, waitHash: output.busy.idle },
       },
     });
   } catch (error) {
     // Nothing unverified is left behind: the chosen file keeps its old content, an OPFS file is removed.
     await output.discard();
-    throw error;
+    throw withKeptFilesNote(error, keptNow + o.kept.length > 0, keepProblem);
   } finally {
-    for (const seed of o.seeds) seed?.close();
+    for (const seed of [...o.seeds, ...o.kept]) seed?.close();
   }
+}
+
+/** A failed download's error, saying what is kept in this browser and how to resume. */
+function withKeptFilesNote(error: unknown, anyKept: boolean, keepProblem: string): unknown {
+  if (!isTesseraError(error) || (!anyKept && !keepProblem)) return error;
+  const note = anyKept
+    ? '\n\nThe files fetched and verified so far are kept in this browser: Try again (or opening this .jigdo again) fetches only the rest.'
+    : '';
+  const problem = keepProblem ? `\n(Some fetched files could not be kept in this browser's storage: ${keepProblem}.)` : '';
+  return new TesseraError(error.code, error.message + note + problem, error.details, { cause: error });
 }
 
 function need(): Opened {
