@@ -115,6 +115,9 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** More references than any real [Servers] section leads to for one part. */
+const MAX_EXPANDED_REFS = 1000;
+
 /**
  * Every URL a part can be fetched from, in the order to try them: a part's
  * alternatives in file order, each `Label:path` expanded through [Servers]
@@ -123,7 +126,12 @@ export function isGzip(bytes: Uint8Array): boolean {
  */
 export function partUrls(jigdo: JigdoFile, checksumKey: string): string[] {
   const out: string[] = [];
+  // Each reference is expanded once, and only so many in all: labels that
+  // point at each other several times over would otherwise multiply at every level.
+  const seen = new Set<string>();
   const expand = (ref: string, depth: number) => {
+    if (seen.has(ref) || seen.size >= MAX_EXPANDED_REFS) return;
+    seen.add(ref);
     const m = /^([A-Za-z0-9_.-]+):(.*)$/.exec(ref);
     const label = m?.[1];
     if (!m || !label || !jigdo.servers.has(label) || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {
