@@ -23,7 +23,7 @@ export interface JigdoFile {
 }
 
 /** A .jigdo is a few MB at most; refuse anything far larger. */
-const MAX_JIGDO_BYTES = 64 << 20;
+export const MAX_JIGDO_BYTES = 64 << 20;
 
 /**
  * Parse a .jigdo file (already gunzipped: see isGzip). It is untrusted input:
