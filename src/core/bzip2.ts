@@ -5,13 +5,15 @@
  * blocks (only written by bzip2 before 0.9.5) are refused. Throws an Error
  * saying what is wrong on damaged input.
  */
-export function decompressBzip2(data: Uint8Array, expectedLength = 0): Uint8Array {
+export function decompressBzip2(data: Uint8Array, maxLength = Number.POSITIVE_INFINITY): Uint8Array {
   const bits = new BitReader(data);
-  let out = new Uint8Array(Math.max(expectedLength, 1 << 16));
+  let out = new Uint8Array(Math.min(maxLength, 1 << 16));
   let outLength = 0;
   const push = (byte: number) => {
     if (outLength === out.length) {
-      const bigger = new Uint8Array(out.length * 2);
+      // A few bytes of bzip2 can expand to gigabytes: stop at what the caller expects.
+      if (outLength >= maxLength) throw new Error(`bzip2 data holds more than the ${maxLength} bytes expected`);
+      const bigger = new Uint8Array(Math.min(out.length * 2, maxLength));
       bigger.set(out);
       out = bigger;
     }

@@ -23,7 +23,7 @@ export interface JigdoFile {
 }
 
 /** A .jigdo is a few MB at most; refuse anything far larger. */
-const MAX_JIGDO_BYTES = 64 << 20;
+export const MAX_JIGDO_BYTES = 64 << 20;
 
 /**
  * Parse a .jigdo file (already gunzipped: see isGzip). It is untrusted input:
@@ -33,7 +33,7 @@ export function decodeJigdo(bytes: Uint8Array, source = '.jigdo file'): JigdoFil
   const fail = (code: ErrorCode, what: string): never => {
     throw new TesseraError(code, `${source}: ${what}`, { source });
   };
-  if (bytes.length > MAX_JIGDO_BYTES) fail(ErrorCode.ManifestLimit, `${bytes.length} bytes is too large for a .jigdo file`);
+  if (bytes.length > MAX_JIGDO_BYTES) fail(ErrorCode.ManifestLimit, `${bytes.length} bytes is too large for a .jigdo file; check that this is the .jigdo file`);
   const text = new TextDecoder('utf-8').decode(bytes);
   const sections = new Map<string, [string, string][]>();
   let current: [string, string][] | null = null;
@@ -53,15 +53,15 @@ export function decodeJigdo(bytes: Uint8Array, source = '.jigdo file'): JigdoFil
       continue;
     }
     const eq = line.indexOf('=');
-    if (eq <= 0) fail(ErrorCode.ManifestCorrupt, `a line that is neither a [Section] nor Name=Value: ${JSON.stringify(line.slice(0, 60))}`);
+    if (eq <= 0) fail(ErrorCode.ManifestCorrupt, `a line that is neither a [Section] nor Name=Value: ${JSON.stringify(line.slice(0, 60))}; download it again`);
     current?.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
   }
-  if (!sections.has('Jigdo') && !sections.has('Image')) fail(ErrorCode.ManifestNotRecognized, 'this is not a .jigdo file (no [Jigdo] or [Image] section)');
+  if (!sections.has('Jigdo') && !sections.has('Image')) fail(ErrorCode.ManifestNotRecognized, 'this is not a .jigdo file (no [Jigdo] or [Image] section); give the .jigdo file made by jigdo-file');
   const get = (section: string, key: string) => sections.get(section)?.find(([k]) => k === key)?.[1];
 
   const version = get('Jigdo', 'Version') ?? '1.0';
   const major = Number.parseInt(version, 10);
-  if (!(major >= 0) || major > 2) fail(ErrorCode.ManifestUnsupportedVersion, `.jigdo format ${version} is not supported (Tessera reads 1.x and 2.x)`);
+  if (!(major >= 0) || major > 2) fail(ErrorCode.ManifestUnsupportedVersion, `.jigdo format ${version} is not supported (Tessera reads 1.x and 2.x); update Tessera`);
 
   const word = (section: string, key: string) => {
     const value = get(section, key);
@@ -69,18 +69,18 @@ export function decodeJigdo(bytes: Uint8Array, source = '.jigdo file'): JigdoFil
   };
   const filename = word('Image', 'Filename');
   const template = word('Image', 'Template');
-  if (!filename || !template) fail(ErrorCode.ManifestCorrupt, 'its [Image] section lacks Filename= or Template=');
+  if (!filename || !template) fail(ErrorCode.ManifestCorrupt, 'its [Image] section lacks Filename= or Template=; download it again');
   const checksum = (key: string, length: number) => {
     const value = word('Image', key);
     if (value === undefined) return undefined;
     const decoded = decodeJigdoBase64(value);
-    if (!decoded || decoded.length !== length) fail(ErrorCode.ManifestCorrupt, `${key} is not a checksum: ${JSON.stringify(value.slice(0, 60))}`);
+    if (!decoded || decoded.length !== length) fail(ErrorCode.ManifestCorrupt, `${key} is not a checksum: ${JSON.stringify(value.slice(0, 60))}; download it again`);
     return decoded!;
   };
 
   const parts = new Map<string, string[]>();
   for (const [key, value] of sections.get('Parts') ?? []) {
-    if (key.length !== 22 && key.length !== 43) fail(ErrorCode.ManifestCorrupt, `[Parts] has a key that is not an MD5 or SHA-256 checksum: ${JSON.stringify(key.slice(0, 60))}`);
+    if (key.length !== 22 && key.length !== 43) fail(ErrorCode.ManifestCorrupt, `[Parts] has a key that is not an MD5 or SHA-256 checksum: ${JSON.stringify(key.slice(0, 60))}; download it again`);
     const where = splitWords(value)[0];
     if (where) parts.set(key, [...(parts.get(key) ?? []), where]);
   }
@@ -115,6 +115,9 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** More references than any real [Servers] section leads to for one part. */
+const MAX_EXPANDED_REFS = 1000;
+
 /**
  * Every URL a part can be fetched from, in the order to try them: a part's
  * alternatives in file order, each `Label:path` expanded through [Servers]
@@ -123,7 +126,12 @@ export function isGzip(bytes: Uint8Array): boolean {
  */
 export function partUrls(jigdo: JigdoFile, checksumKey: string): string[] {
   const out: string[] = [];
+  // Each reference is expanded once, and only so many in all: labels that
+  // point at each other several times over would otherwise multiply at every level.
+  const seen = new Set<string>();
   const expand = (ref: string, depth: number) => {
+    if (seen.has(ref) || seen.size >= MAX_EXPANDED_REFS) return;
+    seen.add(ref);
     const m = /^([A-Za-z0-9_.-]+):(.*)$/.exec(ref);
     const label = m?.[1];
     if (!m || !label || !jigdo.servers.has(label) || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref)) {

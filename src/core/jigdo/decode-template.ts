@@ -56,7 +56,7 @@ export function decodeTemplate(bytes: Uint8Array, source = 'template'): JigdoTem
 
   // Header: three CRLF-terminated lines.
   const head = ascii(bytes.subarray(0, Math.min(bytes.length, 1024)));
-  if (!head.startsWith('JigsawDownload template ')) fail(ErrorCode.ManifestNotRecognized, 'this is not a jigdo .template (it does not start with "JigsawDownload template")');
+  if (!head.startsWith('JigsawDownload template ')) fail(ErrorCode.ManifestNotRecognized, 'this is not a jigdo .template (it does not start with "JigsawDownload template"); give the .template the .jigdo names');
   let at = 0;
   const lines: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -67,7 +67,7 @@ export function decodeTemplate(bytes: Uint8Array, source = 'template'): JigdoTem
   }
   const [, , version = '', creator = ''] = lines[0].split(' ');
   const major = Number.parseInt(version, 10);
-  if (!(major >= 1 && major <= 2)) fail(ErrorCode.ManifestUnsupportedVersion, `template format ${version} is not supported (Tessera reads 1.x and 2.x)`);
+  if (!(major >= 1 && major <= 2)) fail(ErrorCode.ManifestUnsupportedVersion, `template format ${version} is not supported (Tessera reads 1.x and 2.x); update Tessera`);
 
   // DESC: its length is repeated in the file's last 6 bytes.
   if (bytes.length < at + 16) truncated(`only ${bytes.length} bytes`);
@@ -116,7 +116,7 @@ export function decodeTemplate(bytes: Uint8Array, source = 'template'): JigdoTem
       }
       case 7:
       case 10:
-        fail(ErrorCode.FormatUnsupported, "this is an unfinished image's .tmp table, not a published template");
+        fail(ErrorCode.FormatUnsupported, "this is an unfinished image's .tmp table, not a published template; give the .template the .jigdo names");
         break;
       default:
         corrupt(`an entry of unknown type ${type}`);
@@ -125,7 +125,7 @@ export function decodeTemplate(bytes: Uint8Array, source = 'template'): JigdoTem
   if (!image) corrupt('no image information entry');
   const info = image!;
   if (info.length !== offset) corrupt(`its entries add up to ${offset} bytes, but the image has ${info.length}`);
-  if (info.length > MANIFEST_LIMITS.maxImageLength) fail(ErrorCode.ManifestLimit, `an image of ${info.length} bytes is larger than Tessera accepts`);
+  if (info.length > MANIFEST_LIMITS.maxImageLength) fail(ErrorCode.ManifestLimit, `an image of ${info.length} bytes is larger than Tessera accepts (4 TiB); check that this is the right template`);
   const wrongKind = entries.find((e) => e.kind === 'file' && e.checksum.length !== (info.algorithm === 'md5' ? 16 : 32));
   if (wrongKind) corrupt('file entries and the image use different checksums');
 

@@ -1,7 +1,7 @@
 import { ErrorCode, TesseraError, describeError } from '../errors.ts';
 import { type StreamHasherFactory, bytesToHex } from '../hashing.ts';
 import { checksumName } from '../manifest/manifest.ts';
-import { type JigdoFile, decodeJigdo, isGzip } from './decode-jigdo.ts';
+import { type JigdoFile, MAX_JIGDO_BYTES, decodeJigdo, isGzip } from './decode-jigdo.ts';
 import type { Decompressor } from './template-data.ts';
 
 // What the command line and the page do alike with a .jigdo before any file
@@ -19,7 +19,7 @@ export async function readJigdo(raw: Uint8Array, source: string, decompress: Dec
   if (!isGzip(raw)) return decodeJigdo(raw, source);
   let text: Uint8Array;
   try {
-    text = await decompress('gzip', raw);
+    text = await decompress('gzip', raw, MAX_JIGDO_BYTES);
   } catch (error) {
     throw new TesseraError(ErrorCode.ManifestCorrupt, `${source}: this gzipped .jigdo could not be decompressed (${describeError(error)}); download it again`, { source }, { cause: error });
   }

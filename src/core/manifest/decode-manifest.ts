@@ -55,7 +55,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   const integer = (key: string, min: number, max: number, code: ErrorCode = ErrorCode.ManifestCorrupt): number => {
     const v = header[key];
     if (typeof v !== 'number' || !Number.isInteger(v)) return corrupt(`"${key}" is not an integer`);
-    if (v < min || v > max) fail(code, `"${key}" is ${v}, outside ${min}..${max}; the manifest is damaged or not meant for this program`);
+    if (v < min || v > max) fail(code, `"${key}" is ${v}, outside ${min}..${max}; the manifest is damaged or not meant for this program; download it again`);
     return v;
   };
   const length = integer('length', 1, L.maxImageLength, ErrorCode.ManifestLimit);

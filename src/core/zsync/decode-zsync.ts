@@ -40,7 +40,7 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
 
   // The header: "Name: value" lines, ended by an empty line; the block table follows.
   const startsRight = bytes.length >= 7 && new TextDecoder().decode(bytes.subarray(0, 7)) === 'zsync: ';
-  if (!startsRight) fail(ErrorCode.ManifestNotRecognized, 'this is not a .zsync control file (it does not start with "zsync: ")');
+  if (!startsRight) fail(ErrorCode.ManifestNotRecognized, 'this is not a .zsync control file (it does not start with "zsync: "); give the .zsync file made by zsyncmake');
   const headers = new Map<string, string[]>();
   const text = new TextDecoder('utf-8', { fatal: false });
   let end = -1;
@@ -86,7 +86,7 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
     if (text === undefined) corrupt(`no ${name} header`);
     if (!/^\d{1,16}$/.test(text!)) corrupt(`${name} is not a number: ${JSON.stringify(text!.slice(0, 30))}`);
     const value = Number(text);
-    if (value < min || value > max) fail(ErrorCode.ManifestLimit, `${name} ${value} is outside what Tessera accepts (${min} to ${max})`);
+    if (value < min || value > max) fail(ErrorCode.ManifestLimit, `${name} ${value} is outside what Tessera accepts (${min} to ${max}); the file is damaged or not meant for this program: download it again`);
     return value;
   };
   const blockSize = integer('blocksize', 1, MANIFEST_LIMITS.maxBlockSize);
@@ -101,7 +101,7 @@ export function decodeZsync(bytes: Uint8Array, source = 'control file'): ZsyncCo
   }
 
   const sha1 = (one('sha-1') ?? '').toLowerCase();
-  if (!sha1) fail(ErrorCode.FormatUnsupported, 'it has no SHA-1 line, so the result could not be verified');
+  if (!sha1) fail(ErrorCode.FormatUnsupported, 'it has no SHA-1 line, so the result could not be verified; use a .zsync made by zsyncmake 0.6.2, which writes one');
   if (!/^[0-9a-f]{40}$/.test(sha1)) corrupt(`SHA-1 is not 40 hex digits: ${JSON.stringify(sha1.slice(0, 50))}`);
   const urls = headers.get('url') ?? [];
   if (urls.some((u) => u.length === 0 || u.length > MANIFEST_LIMITS.maxUrlLength)) corrupt('an empty or overlong URL line');
