@@ -40,7 +40,9 @@ describe('the page over https with an http mirror (mixed content)', () => {
     await writeFile(join(www, 'both.tessera'), await encodeManifest(both));
     const httpOnly = await makeManifest(memorySeed('new.img', next), { mirrors: [HTTP_MIRROR] });
     await writeFile(join(www, 'http-only.tessera'), await encodeManifest(httpOnly));
-    browser = await launchChromium();
+    // Trust the test's self-signed certificate everywhere, workers started by workers included
+    // (a context's ignoreHTTPSErrors does not reliably reach those).
+    browser = await launchChromium(['--ignore-certificate-errors']);
   });
   afterAll(async () => {
     await browser?.close();

@@ -27,6 +27,9 @@ export interface OutputClient {
   sha256(): Promise<string>;
 }
 
+/** A worker's error event has no message when its script could not be loaded (a page updated or served from a broken cache). */
+const workerProblem = (e: ErrorEvent) => e.message || 'its script could not be loaded; reload the page and try again';
+
 export interface OutputOptions {
   /** The manifest's SHA-256 checkpoints: hash segments on several workers. */
   chain?: Sha256Chain;
@@ -90,12 +93,12 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
       notify();
     };
     hasher.onerror = (e) => {
-      failure = new Error(`the hash worker failed: ${e.message}`);
+      failure = new Error(`the hash worker failed: ${workerProblem(e)}`);
       notify();
     };
   });
   writer.onerror = (e) => {
-    failure = new Error(`${what}: the output worker failed: ${e.message}`);
+    failure = new Error(`${what}: the output worker failed: ${workerProblem(e)}`);
     notify();
   };
   const toWriter = (request: WriteRequest, transfer: Transferable[] = []) => writer.postMessage(request, transfer);
