@@ -7,8 +7,9 @@ import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import { runGetJigdo } from './get-jigdo-command.ts';
 import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
-import { createNativeHasher, sha256OfFile } from '../node/native-hasher.ts';
-import { builtImageMismatch, checkDescribedImage } from '../core/expected-sha256.ts';
+import { createNativeHasher } from '../node/native-hasher.ts';
+import { checkDescribedImage } from '../core/expected-sha256.ts';
+import { commitIfExpected } from './commit-if-expected.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import type { CliIo } from './cli-io.ts';
 import { openSeeds } from './open-seeds.ts';
@@ -130,14 +131,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       throw error;
     }
     reporter.done();
-    if (hashBuiltImage) {
-      const actual = await sha256OfFile(fileOutput.partPath);
-      if (actual !== args.sha256) {
-        await fileOutput.discard();
-        throw builtImageMismatch(args.sha256!, actual, output);
-      }
-    }
-    await fileOutput.commit();
+    await commitIfExpected(fileOutput, hashBuiltImage ? args.sha256 : undefined, output);
     const seconds = (performance.now() - started) / 1000;
     io.info(`Verified: ${checksumName(manifest.checksum.algorithm)} ${result.digest} matches the ${manifest.checksum.algorithm === 'sha256' ? 'manifest' : 'control file'}${args.sha256 ? ', and its SHA-256 is the one you gave' : ''}.`);
     io.info(

@@ -9,8 +9,9 @@ import { checksumName } from '../core/manifest/manifest.ts';
 import { openFileOutput } from '../node/file-output.ts';
 import { keepFile, keptFilesFolderFor, listKeptFiles, removeKeptFiles } from '../node/kept-jigdo-files.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
-import { createNativeHasher, sha256OfFile } from '../node/native-hasher.ts';
-import { builtImageMismatch, checkDescribedImage } from '../core/expected-sha256.ts';
+import { createNativeHasher } from '../node/native-hasher.ts';
+import { checkDescribedImage } from '../core/expected-sha256.ts';
+import { commitIfExpected } from './commit-if-expected.ts';
 import { platformDecompress } from '../platform/decompress.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
@@ -106,14 +107,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
       throw await withKeptFilesNote(error, keptFolder);
     }
     io.progressDone();
-    if (hashBuiltImage) {
-      const actual = await sha256OfFile(out.partPath);
-      if (actual !== args.sha256) {
-        await out.discard();
-        throw builtImageMismatch(args.sha256!, actual, output);
-      }
-    }
-    await out.commit();
+    await commitIfExpected(out, hashBuiltImage ? args.sha256 : undefined, output);
     await removeKeptFiles(keptFolder);
     const seconds = (performance.now() - started) / 1000;
     io.info(`Verified: ${checksumName(template.algorithm)} ${result.digest} matches the template.`);

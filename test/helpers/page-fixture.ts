@@ -28,6 +28,10 @@ export async function startPageFixture(image: Uint8Array, options: { mirrorRate?
   if (made.code !== 0) throw new Error(`tessera make failed: ${made.stderr}`);
   return {
     dir: dir.path,
+    /** The mirror's folder (new.img and new.img.tessera), for tests that publish more there. */
+    www,
+    pageUrl: page.url,
+    mirrorUrl: mirror.url,
     requests,
     /** The page's address, opening the image's manifest. */
     address: `${page.url}?manifest=${encodeURIComponent(mirror.url + 'new.img.tessera')}`,

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { encodeManifest } from '../../src/core/manifest/encode-manifest.ts';
-import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { SAVE_TO_OPFS, launchChromium } from '../helpers/browser.ts';
+import { SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
-import { tempDir } from '../helpers/temp-dir.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 
 const MiB = 1 << 20;
 const SEGMENT = 16 * MiB;
@@ -20,44 +19,25 @@ const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 describe('the page checks the SHA-256 in segments, from the manifest checkpoints', () => {
   // 4 segments of 16 MiB (the last one short); the old image holds all but 2 MiB of it.
   const next = randomBytes(3 * SEGMENT + 5 * MiB + 123, 41);
-  const old = concat([next.subarray(0, 20 * MiB), randomBytes(2 * MiB, 42), next.subarray(22 * MiB)]);
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  let browser: Browser;
-  let site: RunningServer;
-  let mirror: RunningServer;
+  const env = usePageFixture(next, { seed: concat([next.subarray(0, 20 * MiB), randomBytes(2 * MiB, 42), next.subarray(22 * MiB)]) });
 
   beforeAll(async () => {
-    dir = await tempDir();
-    const www = join(dir.path, 'www');
-    await mkdir(www);
-    await writeFile(join(www, 'new.img'), next);
-    await writeFile(join(dir.path, 'old.img'), old);
+    // The fixture's manifest has one 32 MiB checkpoint; these have three 16 MiB ones.
     const manifest = await makeManifest(memorySeed('new.img', next), { mirrors: ['new.img'], segmentBytes: SEGMENT });
     expect(manifest.sha256Chain!.states).toHaveLength(3);
-    await writeFile(join(www, 'new.img.tessera'), await encodeManifest(manifest));
+    await writeFile(join(env.fixture.www, 'new.img.tessera'), await encodeManifest(manifest));
     // The same manifest with a made-up checkpoint at 32 MiB: the segment ending there fails first.
     const states = [...manifest.sha256Chain!.states];
     states[1] = '5a'.repeat(32);
-    await writeFile(join(www, 'forged.img.tessera'), await encodeManifest({ ...manifest, sha256Chain: { segmentBytes: SEGMENT, states } }));
-    const pageDir = join(dir.path, 'site');
-    await mkdir(pageDir);
-    for (const entry of await readdir(resolve('dist/web'))) await symlink(resolve('dist/web', entry), join(pageDir, entry));
-    site = await startStaticServer({ root: pageDir });
-    mirror = await startStaticServer({ root: www });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([site?.close(), mirror?.close()]);
-    await dir?.remove();
+    await writeFile(join(env.fixture.www, 'forged.img.tessera'), await encodeManifest({ ...manifest, sha256Chain: { segmentBytes: SEGMENT, states } }));
   });
 
   async function rebuild(manifestName: string): Promise<Page> {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
     const page = await context.newPage();
-    await page.goto(`${site.url}?manifest=${encodeURIComponent(mirror.url + manifestName)}`);
-    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + manifestName)}`);
+    await page.getByTestId('seed-files').setInputFiles(env.seed);
     await page.getByTestId('start').click();
     await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout: 60_000 });
     return page;
