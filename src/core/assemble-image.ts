@@ -1,5 +1,5 @@
 import { type BlockTable, strongMatches } from './block-table.ts';
-import { type BlockSources, FROM_NETWORK, FROM_ZEROS } from './block-sources.ts';
+import { type BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction, StreamHasher } from './hashing.ts';
 import type { OutputSink, SeedReader } from './io.ts';
@@ -103,6 +103,21 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     const stop = range ? range.start / bs : table.blockCount;
     const seed = sources.seed[k];
     if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
+
+    if (seed === FROM_OUTPUT) {
+      // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
+      if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
+      let n = 1;
+      while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
+      const bytes = imageBytes(k, n);
+      lap('verifyLocal');
+      await sink.skip(bytes);
+      lap('write');
+      written += bytes;
+      input.onProgress?.(written);
+      k += n;
+      continue;
+    }
 
     if (seed === FROM_ZEROS) {
       let n = 1;

@@ -2,9 +2,15 @@
 export const FROM_NETWORK = -1;
 /** The block is all zeros: written without reading or fetching anything. */
 export const FROM_ZEROS = -2;
+/**
+ * The block is already at its own place in the output: the page writes the
+ * blocks its scan finds straight into the output file, so the assembly only
+ * steps over them (OutputSink.skip).
+ */
+export const FROM_OUTPUT = -3;
 
 export class BlockSources {
-  /** Seed number (index into the seed list), FROM_ZEROS, or FROM_NETWORK. */
+  /** Seed number (index into the seed list), FROM_ZEROS, FROM_OUTPUT, or FROM_NETWORK. */
   readonly seed: Int32Array;
   /** Byte offset in that seed. */
   readonly offset: Float64Array;

@@ -53,4 +53,10 @@ export interface OutputSink {
    * provides it here, after the last write; the engine then does not hash.
    */
   digest?(): Promise<string>;
+  /**
+   * The next `length` bytes are already in the output (blocks marked
+   * FROM_OUTPUT): step over them. Only a sink that writes in place into a
+   * file holding them provides it; it must still include them in digest().
+   */
+  skip?(length: number): Promise<void>;
 }

@@ -20,6 +20,13 @@ export interface ScanOptions {
    */
   start?: number;
   end?: number;
+  /**
+   * Called for each block this scan fills, with its content: a view into the
+   * scan's buffer, valid only during the call (copy what you keep). The image's
+   * last block, if short, comes zero-padded to a whole block. Lets the page
+   * write what it finds straight into the output while it is in memory.
+   */
+  onBlock?: (block: number, data: Uint8Array) => void;
 }
 
 export interface ScanResult {
@@ -78,7 +85,7 @@ export async function scanSeed(
   };
   readAhead();
 
-  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf);
+  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf, options.onBlock);
   window.position = first;
   let readWaitMs = 0;
   let bufStart = first; // file offset of buf[0]
@@ -149,6 +156,7 @@ class WindowMatcher {
     private readonly sources: BlockSources,
     private readonly seedNumber: number,
     private readonly buf: Uint8Array,
+    private readonly onBlock?: (block: number, data: Uint8Array) => void,
   ) {
     this.bs = index.table.blockSize;
     this.shift = Math.log2(this.bs);
@@ -227,7 +235,7 @@ class WindowMatcher {
         this.expected = -1;
         break;
       }
-      this.record(t, p);
+      this.record(t, p, at);
       p += bs;
       this.expected = t + 1 < table.blockCount ? t + 1 : -1;
     }
@@ -274,7 +282,7 @@ class WindowMatcher {
       digest ??= this.blockHash(this.buf.subarray(at, at + table.blockSize));
       if (!strongMatches(table, i, digest)) continue;
       if (matched < 0) matched = i;
-      this.record(i, position);
+      this.record(i, position, at);
     }
     return matched;
   }
@@ -297,18 +305,22 @@ class WindowMatcher {
       d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs));
       if (!strongMatches(table, i + 1, d2)) continue;
       if (matched < 0) matched = i + 1;
-      this.record(i, position);
-      this.record(i + 1, position + bs);
+      this.record(i, position, at);
+      this.record(i + 1, position + bs, at + bs);
     }
     return matched;
   }
 
-  /** Block k's content is at `position` of this seed: record it for k and every identical block. */
-  private record(k: number, position: number): void {
+  /** Block k's content is at `position` of this seed (`at` in the buffer): record it for k and every identical block. */
+  private record(k: number, position: number, at: number): void {
     const { index, sources } = this;
     const r = index.representative[k];
     if (sources.has(r)) return; // identical blocks are always filled together
-    for (let j = r; j >= 0; j = index.duplicates[j]) if (sources.set(j, this.seedNumber, position)) this.found++;
+    for (let j = r; j >= 0; j = index.duplicates[j]) {
+      if (!sources.set(j, this.seedNumber, position)) continue;
+      this.found++;
+      this.onBlock?.(j, this.buf.subarray(at, at + this.bs));
+    }
   }
 }
 

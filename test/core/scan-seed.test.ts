@@ -169,3 +169,34 @@ describe('scanSeed with seqMatches 2 (two consecutive blocks must match)', () =>
     expect((await scanSeed(memorySeed('other', randomBytes(BS * 64, 83)), 0, none.index, none.hash, none.sources)).blocksFound).toBe(0);
   });
 });
+
+describe('scanSeed reporting block contents (onBlock)', () => {
+  /** The target's block k as the scan hands it over: zero-padded to a whole block. */
+  const blockOf = (target: Uint8Array, k: number) => {
+    const out = new Uint8Array(BS);
+    out.set(target.subarray(k * BS, Math.min(target.length, (k + 1) * BS)));
+    return out;
+  };
+
+  for (const pairs of [false, true]) {
+    it(`hands over each block it fills, once, with the target's bytes (seqMatches ${pairs ? 2 : 1})`, async () => {
+      // Moved runs, a duplicated block, and a short last block at the seed's end, read in small pieces.
+      const dup = randomBytes(BS, 90);
+      const target = concat([randomBytes(BS * 6, 91), dup, randomBytes(BS * 5, 92), dup, dup, randomBytes(BS * 3 + 700, 93)]);
+      const seedData = concat([randomBytes(333, 94), target.subarray(7 * BS, 16 * BS), randomBytes(50, 95), target.subarray(0, 7 * BS), target.subarray(16 * BS)]);
+      const { index, hash, sources } = pairs ? await setupPairs(target) : await setup(target);
+      const given = new Map<number, Uint8Array>();
+      await scanSeed(memorySeed('seed', seedData), 0, index, hash, sources, {
+        readSize: BS * 4 + 100,
+        onBlock: (k, data) => {
+          expect(given.has(k)).toBe(false);
+          given.set(k, data.slice());
+        },
+      });
+      const filled = [...Array(sources.blockCount).keys()].filter((k) => sources.seed[k] === 0);
+      expect(filled.length).toBe(sources.blockCount);
+      expect([...given.keys()].sort((a, b) => a - b)).toEqual(filled);
+      for (const [k, data] of given) expect(data).toEqual(blockOf(target, k));
+    });
+  }
+});
