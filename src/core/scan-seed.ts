@@ -27,6 +27,8 @@ export interface ScanOptions {
    * write what it finds straight into the output while it is in memory.
    */
   onBlock?: (block: number, data: Uint8Array) => void;
+  /** Awaited after each stretch of the buffer is scanned: lets onBlock's consumer hold the scan until it caught up. */
+  afterChunk?: () => Promise<void>;
 }
 
 export interface ScanResult {
@@ -126,6 +128,7 @@ export async function scanSeed(
       if (bufStart + bufLen < Math.min(readEnd, p + span) && !eof) continue;
     }
     window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
+    if (options.afterChunk) await options.afterChunk();
     if (sources.complete) break;
   }
   options.onProgress?.(limit - first);

@@ -14,6 +14,7 @@ import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes } from '../shared/format.ts';
 import { explainNetworkError, explainStorageError } from './engine/explain-error.ts';
 import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
+import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
@@ -105,6 +106,9 @@ async function listKeptWork(): Promise<KeptWork[]> {
   return [...blocks, ...files];
 }
 
+/** Names of the image files being built in the site's storage (see Controller.openImageFile). */
+const IMAGE_FILE_PREFIX = '.tessera-building-';
+
 /** Per-block states drawn by the block map. */
 export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as const;
 
@@ -119,6 +123,8 @@ export class Controller {
   blockStates = new Uint8Array(0);
   blockVersion = 0;
   private pool: ScanPool | null = null;
+  /** Where the scan writes the blocks it finds (the site's storage), when there is room: see image-file-worker.ts. */
+  private imageFile: ImageFile | null = null;
   private jigdo: JigdoFlow | null = null;
   private listeners = new Set<() => void>();
   private scanning: Promise<void> = Promise.resolve();
@@ -222,6 +228,7 @@ export class Controller {
     } catch (error) {
       this.pool?.terminate();
       this.pool = null;
+      void this.dropImageFile();
       this.set({ image: { status: 'error', message: describeError(error) }, phase: 'setup', plan: null });
     }
   }
@@ -278,15 +285,23 @@ export class Controller {
     this.pool?.terminate();
     this.jigdo?.terminate();
     this.jigdo = null;
+    await this.dropImageFile();
+    this.imageFile = await this.openImageFile(manifest);
     const refused = mirrors.flatMap((url): MirrorProbe[] => {
       const problem = mixedContentProblem(url, location.href);
       return problem ? [{ url, ok: false, problem }] : [];
     });
-    const pool = new ScanPool(bytes, source, manifest.blocks.blockCount, {
-      key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
-      get: getScanFindings,
-      put: putScanFindings,
-    });
+    const pool = new ScanPool(
+      bytes,
+      source,
+      manifest.blocks.blockCount,
+      {
+        key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
+        get: getScanFindings,
+        put: putScanFindings,
+      },
+      this.imageFile ?? undefined,
+    );
     this.pool = pool;
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
     // Resume: what an interrupted download of this image verified is used first, as a seed.
@@ -319,6 +334,7 @@ export class Controller {
   private async useJigdo(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
     this.pool?.terminate();
     this.pool = null;
+    await this.dropImageFile();
     this.jigdo?.terminate();
     this.jigdo = null;
     let flow: JigdoFlow;
@@ -346,6 +362,34 @@ export class Controller {
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
     this.set({ image: { status: 'jigdo', image: flow.image, bytes, source }, seeds: [...resumed, ...others], phase: 'scanning', plan: null, probes: null, result: null, error: null, progress: null });
     await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
+  }
+
+  /**
+   * The file the scan writes the blocks it finds into, so they are not read
+   * from the user's files a second time: in the site's storage, at the
+   * image's size. It becomes the output where the page saves there (no "Save
+   * as"); otherwise the assembly copies from it. None when the storage has
+   * no room (or no OPFS): the page then reads the files again.
+   */
+  private async openImageFile(manifest: Manifest): Promise<ImageFile | null> {
+    if (!navigator.storage?.getDirectory) return null;
+    const length = manifest.blocks.length;
+    const estimate = await navigator.storage.estimate?.().catch(() => undefined);
+    if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < length) return null;
+    // Files left by a closed tab go first (one in use by another tab stays: it cannot be removed).
+    const root = await navigator.storage.getDirectory().catch(() => null);
+    if (!root) return null;
+    for await (const name of (root as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) {
+      if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
+    }
+    const opened = await ImageFile.open(`${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}`, length).catch(() => ({ file: null }));
+    return opened.file;
+  }
+
+  private async dropImageFile(): Promise<void> {
+    const file = this.imageFile;
+    this.imageFile = null;
+    await file?.discard();
   }
 
   /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool. */
@@ -468,6 +512,11 @@ export class Controller {
     const { output, outputName } = chosen;
     this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
 
+    // The image file the scan wrote into: completed in place when the image is kept in the site's storage, else copied from.
+    const file = this.imageFile;
+    this.imageFile = null;
+    const inPlace = file !== null && output.kind === 'opfs';
+    const ports = file ? [file.connect()] : [];
     const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
     const request: AssembleRequest = {
       type: 'assemble',
@@ -477,16 +526,22 @@ export class Controller {
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: this.pool.sources.offset.slice(),
       mirrors,
-      output,
+      output: inPlace ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
+      staged: file ? { blocks: this.pool.staged.slice(), port: inPlace ? undefined : ports[0] } : undefined,
     };
     const finished = new Promise<void>((resolve) => {
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {
         const reply = e.data;
         if (reply.type === 'event') this.onEvent(reply.event);
         else if (reply.type === 'done') {
-          this.finish(reply.summary, output, outputName).then(resolve, resolve);
+          const kept = inPlace ? file.keep(output.name).then((name) => ({ kind: 'opfs' as const, name })) : file ? file.discard().then(() => output) : Promise.resolve(output);
+          kept.then((where) => this.finish(reply.summary, where, outputName)).then(resolve, (error: unknown) => {
+            this.set({ phase: 'failed', error: explainStorageError(error, 'Keeping the image in the browser storage') });
+            resolve();
+          });
         } else {
+          void file?.discard();
           const advice =
             reply.code === 'E_MIRRORS_FAILED'
               ? '\n\nTry again later, or ask the mirror’s operator to allow Range requests from this site (see docs/mirrors.md).'
@@ -496,11 +551,12 @@ export class Controller {
         }
       };
       worker.onerror = (e) => {
+        void file?.discard();
         this.set({ phase: 'failed', error: `The download stopped: ${e.message}` });
         resolve();
       };
     });
-    worker.postMessage(request);
+    worker.postMessage(request, ports);
     await finished;
     worker.terminate();
   }
@@ -539,7 +595,8 @@ export class Controller {
       // No "Save as" in this browser: build in the origin's private storage, offer it once verified.
       const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
       const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : undefined;
-      if (free !== undefined && free < length) {
+      // The image file the scan wrote into already holds the room.
+      if (free !== undefined && free < length && !this.imageFile) {
         this.set({
           phase: 'failed',
           error: `Not enough storage: the image needs ${formatBytes(length)}, and this browser lets this site use ${formatBytes(free)} more. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,

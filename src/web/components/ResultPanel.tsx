@@ -43,7 +43,8 @@ export function ResultPanel({
         {expectedSha256 && result.expectedSha256Confirmed && <span data-testid="result-expected"> Its SHA-256 is the one you gave ({expectedSha256.slice(0, 16)}…).</span>}
       </p>
       <p class="muted" data-testid="result-figures" data-timings={JSON.stringify(result.timings)}>
-        {formatBytes(result.bytesLocal)} from your files, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
+        {formatBytes(result.bytesLocal)} from your files
+        {result.fromScan > 0 && <span data-testid="result-from-scan" data-bytes={result.fromScan}> ({formatBytes(result.fromScan)} of it written while they were scanned)</span>}, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
         {result.hashing.segments > 1 && ` ${checksumName(result.algorithm)} checked in ${result.hashing.segments} segments on ${result.hashing.workers} threads.`}
       </p>
       {result.downloadUrl && (

@@ -3,7 +3,9 @@
 // the seed files, verifies everything and writes the image in order, so the
 // page's main thread only draws progress.
 import { imageKey } from '../../core/manifest/manifest.ts';
-import { BlockSources } from '../../core/block-sources.ts';
+import { BlockSources, FROM_OUTPUT } from '../../core/block-sources.ts';
+import { blockLength } from '../../core/block-table.ts';
+import type { SeedReader } from '../../core/io.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
 import { decodeDescription } from '../../core/decode-description.ts';
 import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
@@ -11,6 +13,8 @@ import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
+import { ImageFilePort } from './image-file-port.ts';
+import { openInPlaceOutput } from './in-place-output.ts';
 import { openOutput } from './output-client.ts';
 import { builtImageMismatch } from '../../core/expected-sha256.ts';
 import { openPartialWriter } from '../storage/partial-store.ts';
@@ -22,14 +26,26 @@ const post = (reply: AssembleReply) => self.postMessage(reply);
 async function assemble(request: AssembleRequest): Promise<void> {
   const started = performance.now();
   const manifest = await decodeDescription(request.manifest, request.source);
-  const sources = new BlockSources(manifest.blocks.blockCount);
+  const table = manifest.blocks;
+  const sources = new BlockSources(table.blockCount);
+  const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
+  const target = request.output;
+  const inPlace = target.kind === 'image-file' ? new ImageFilePort(target.port) : null;
+  // Blocks the scan wrote into the image file: stepped over when it is the output, else read back from it (faster than the seeds).
+  const staged = request.staged?.blocks;
+  const stagedFrom = inPlace ? null : request.staged?.port ? new ImageFilePort(request.staged.port) : null;
+  if (stagedFrom) seeds.push(imageFileSeed(stagedFrom, table.length));
+  let fromScan = 0;
+  for (let k = 0; k < sources.blockCount; k++) {
+    if (request.seedOf[k] < 0 || !staged?.[k] || (!inPlace && !stagedFrom)) continue;
+    sources.set(k, inPlace ? FROM_OUTPUT : seeds.length - 1, inPlace ? 0 : k * table.blockSize);
+    fromScan += blockLength(table, k);
+  }
   for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
-  const seeds = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const session = await sessionFromSources(manifest, seeds, sources);
-  const output = await openOutput(request.output, manifest.checksum.algorithm, {
-    chain: manifest.sha256Chain,
-    alsoSha256: request.expectedSha256 !== undefined,
-  });
+  const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
+  const output =
+    target.kind === 'image-file' ? openInPlaceOutput(inPlace!, manifest.checksum.algorithm, outputOptions) : await openOutput(target, manifest.checksum.algorithm, outputOptions);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;
@@ -68,6 +84,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         bytesFetched: result.bytesFetched,
         requests: result.requests,
         blocksRepaired: result.blocksRepaired,
+        fromScan,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
         // A SHA-256 manifest was compared with it before the download, and the image with the manifest now.
@@ -82,6 +99,21 @@ async function assemble(request: AssembleRequest): Promise<void> {
   } finally {
     for (const seed of seeds) seed.close();
   }
+}
+
+/** The blocks the scan wrote into the image file, read back as a seed (at their offsets in the image). */
+function imageFileSeed(file: ImageFilePort, length: number): SeedReader & { close(): void } {
+  return {
+    name: 'the blocks found by the scan (kept in the browser storage)',
+    size: length,
+    async readInto(position, target) {
+      const n = Math.min(target.length, length - position);
+      if (n <= 0) return 0;
+      target.set(await file.read(position, n));
+      return n;
+    },
+    close: () => file.close(),
+  };
 }
 
 self.onmessage = (e: MessageEvent<AssembleRequest>) => {

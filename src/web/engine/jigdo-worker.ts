@@ -209,6 +209,7 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         bytesFetched: result.bytesFetched,
         requests: result.filesFetched,
         blocksRepaired: 0,
+        fromScan: 0,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
         expectedSha256Confirmed: request.expectedSha256 !== undefined,

@@ -11,18 +11,26 @@ export interface SeedFile {
 
 // Scan workers ---------------------------------------------------------------
 export type ScanRequest =
-  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean }
+  /** `imageFile`: a port to the image file, to write the blocks found into it (see found-block-writer.ts). */
+  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean; imageFile?: MessagePort }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
 export type ScanReply =
   | { type: 'ready'; zeroBlocks: Int32Array }
   | { type: 'progress'; task: number; bytes: number }
-  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array; ms: number; readWaitMs: number }
+  /** `staged`: every block found was also written into the image file. */
+  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array; staged: boolean; ms: number; readWaitMs: number }
   | { type: 'failed'; task: number; message: string }
   | { type: 'fatal'; message: string };
 
 // The assembly worker --------------------------------------------------------
 export type OutputTarget = { kind: 'file-handle'; handle: FileSystemFileHandle } | { kind: 'opfs'; name: string };
+/** The image file the scan wrote its blocks into (image-file-worker.ts), completed in place. */
+export interface InPlaceTarget {
+  kind: 'image-file';
+  name: string;
+  port: MessagePort;
+}
 
 export interface AssembleRequest {
   type: 'assemble';
@@ -33,9 +41,14 @@ export interface AssembleRequest {
   seedOf: Int32Array;
   offsetOf: Float64Array;
   mirrors: string[];
-  output: OutputTarget;
+  output: OutputTarget | InPlaceTarget;
   /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex. */
   expectedSha256?: string;
+  /**
+   * Blocks the scan wrote into the image file (1 per block), and a port to
+   * read them from it when the output is elsewhere ("Save as").
+   */
+  staged?: { blocks: Uint8Array; port?: MessagePort };
 }
 
 export interface AssembleSummary {
@@ -46,6 +59,8 @@ export interface AssembleSummary {
   bytesFetched: number;
   requests: number;
   blocksRepaired: number;
+  /** Bytes of the image the scan had already written into the image file (stepped over or copied from it, not read from the seeds again). */
+  fromScan: number;
   seconds: number;
   /** The image's SHA-256 is the one the user gave (when they gave one). */
   expectedSha256Confirmed?: boolean;
@@ -95,3 +110,24 @@ export type WriteReply =
   | { type: 'written'; bytes: number }
   | { type: 'done'; request: 'open' | 'flush' | 'commit' | 'discard'; writeMs: number }
   | { type: 'failed'; error: StorageErrorInfo };
+
+// The image file (built in place in the site's storage) -------------------------
+/** From the page, which owns the image file's worker. */
+export type ImageFileControl =
+  | { type: 'open'; name: string; length: number }
+  /** Serve requests arriving on this port (a scan worker's, the assembly's). */
+  | { type: 'connect'; port: MessagePort }
+  /** Built and verified: close the file and keep it, renamed to `name` where the browser can rename. */
+  | { type: 'keep'; name: string }
+  /** Close the file and delete it. */
+  | { type: 'discard' };
+export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string } | { type: 'discarded' } | { type: 'failed'; error: StorageErrorInfo };
+
+/** Over a connected port; answered on that port with the same id. */
+export type ImageFileRequest =
+  | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
+  | { type: 'read'; id: number; position: number; length: number };
+export type ImageFileReply =
+  | { type: 'written'; id: number }
+  | { type: 'read'; id: number; data: Uint8Array<ArrayBuffer> }
+  | { type: 'failed'; id: number; error: StorageErrorInfo };

@@ -31,6 +31,8 @@ export interface ScanCallbacks {
  */
 export class ScanPool {
   readonly sources: BlockSources;
+  /** 1 for each block the scan also wrote into the image file (when there is one), at its place in the image. */
+  readonly staged: Uint8Array;
   /** Where the scan workers' time went, summed over tasks (ms). */
   readonly stats = { tasks: 0, ms: 0, readWaitMs: 0, cachedSeeds: 0 };
   private readonly workers: Worker[] = [];
@@ -45,16 +47,19 @@ export class ScanPool {
 
   /**
    * `cache` (optional) remembers what was found in each file: a file seen
-   * before, unchanged, is not read again.
+   * before, unchanged, is not read again. `imageFile` (optional): the workers
+   * write the blocks they find into it.
    */
   constructor(
     manifest: Uint8Array,
     source: string,
     blockCount: number,
     private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
+    imageFile?: { connect(): MessagePort },
     workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
   ) {
     this.sources = new BlockSources(blockCount);
+    this.staged = new Uint8Array(blockCount);
     const inits: Promise<void>[] = [];
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { type: 'module', name: `scan-${w}` });
@@ -73,8 +78,9 @@ export class ScanPool {
           worker.onerror = (e) => reject(new Error(`scan worker failed to start: ${e.message}`));
         }),
       );
-      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0 };
-      worker.postMessage(init);
+      const port = imageFile?.connect();
+      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0, imageFile: port };
+      worker.postMessage(init, port ? [port] : []);
     }
     this.ready = Promise.all(inits).then(() => undefined);
   }
@@ -160,6 +166,7 @@ export class ScanPool {
     }
     if (reply.type === 'result' && !state.failed) {
       for (let i = 0; i < reply.blocks.length; i++) this.sources.set(reply.blocks[i], task.seed, reply.offsets[i]);
+      if (reply.staged) for (const k of reply.blocks) this.staged[k] = 1;
       state.blocks.push(reply.blocks);
       state.offsets.push(reply.offsets);
     }

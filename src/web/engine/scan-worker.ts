@@ -9,12 +9,17 @@ import { decodeDescription } from '../../core/decode-description.ts';
 import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
 import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
+import { FoundBlockWriter } from './found-block-writer.ts';
+import { ImageFilePort } from './image-file-port.ts';
 import type { ScanReply, ScanRequest } from './messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
 let index: BlockIndex | undefined;
 let blockHash: BlockHashFunction | undefined;
+/** The image's all-zero blocks: never looked for in seeds (nor written: the image file starts as zeros). */
+let zeroBlocks = new Int32Array(0);
+let imageFile: ImageFilePort | null = null;
 let queue = Promise.resolve();
 
 const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
@@ -26,12 +31,13 @@ async function handle(request: ScanRequest): Promise<void> {
     blockHash = await createBlockHash(manifest.blocks.strongHash);
     const sources = new BlockSources(manifest.blocks.blockCount);
     const zeros: number[] = [];
-    if (request.findZeros) {
-      findZeroBlocks(index, blockHash, sources);
-      for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === FROM_ZEROS) zeros.push(k);
-    }
-    const zeroBlocks = Int32Array.from(zeros);
-    post({ type: 'ready', zeroBlocks }, [zeroBlocks.buffer]);
+    findZeroBlocks(index, blockHash, sources);
+    for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === FROM_ZEROS) zeros.push(k);
+    zeroBlocks = Int32Array.from(zeros);
+    imageFile = request.imageFile ? new ImageFilePort(request.imageFile) : null;
+    // One worker tells the pool (the list can be long).
+    const reported = request.findZeros ? zeroBlocks.slice() : new Int32Array(0);
+    post({ type: 'ready', zeroBlocks: reported }, [reported.buffer]);
     return;
   }
   if (!index || !blockHash) throw new Error('scan worker used before init');
@@ -39,7 +45,10 @@ async function handle(request: ScanRequest): Promise<void> {
   // Each slice starts from nothing, so it reports every block it holds (not only
   // blocks new to this worker): what is found in a file can then be cached per file.
   // A slice that fails is simply not reported.
-  const sources = new BlockSources(index.table.blockCount);
+  const table = index.table;
+  const sources = new BlockSources(table.blockCount);
+  for (const k of zeroBlocks) sources.set(k, FROM_ZEROS, 0);
+  const writer = imageFile ? new FoundBlockWriter(imageFile, table.blockSize, table.length) : null;
   let last = 0;
   const started = performance.now();
   let readWaitMs = 0;
@@ -49,6 +58,8 @@ async function handle(request: ScanRequest): Promise<void> {
       start: request.start,
       end: request.end,
       readSize: 4 << 20, // the reader reads ahead on its own
+      onBlock: writer ? (k, data) => writer.add(k, data) : undefined,
+      afterChunk: writer ? () => writer.catchUp() : undefined,
       onProgress: (bytes) => {
         const now = performance.now();
         if (now - last > 50) {
@@ -62,11 +73,13 @@ async function handle(request: ScanRequest): Promise<void> {
     // A picked file that changed or vanished fails with a DOMException (NotReadableError…): say what to do.
     const cause = (error as { cause?: unknown }).cause;
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
+    await writer?.finish();
     post({ type: 'failed', task, message });
     return;
   } finally {
     reader.close();
   }
+  const staged = writer ? await writer.finish() : false;
   const blocks: number[] = [];
   const offsets: number[] = [];
   for (let k = 0; k < sources.blockCount; k++) {
@@ -78,7 +91,7 @@ async function handle(request: ScanRequest): Promise<void> {
   const b = Int32Array.from(blocks);
   const o = Float64Array.from(offsets);
   post({ type: 'progress', task, bytes: request.end - request.start });
-  post({ type: 'result', task, blocks: b, offsets: o, ms: performance.now() - started, readWaitMs }, [b.buffer, o.buffer]);
+  post({ type: 'result', task, blocks: b, offsets: o, staged, ms: performance.now() - started, readWaitMs }, [b.buffer, o.buffer]);
 }
 
 self.onmessage = (e: MessageEvent<ScanRequest>) => {

@@ -1,0 +1,50 @@
+import type { ImageFileReply, ImageFileRequest, StorageErrorInfo } from './messages.ts';
+
+/** A storage error from the image file's worker, with the DOMException's name kept for explainStorageError. */
+export class ImageFileError extends Error {
+  constructor(readonly info: StorageErrorInfo) {
+    super(info.message);
+    this.name = info.name;
+  }
+}
+
+/**
+ * A worker's side of a port to the image file (image-file-worker.ts): reads
+ * and writes at positions, answered in order.
+ */
+export class ImageFilePort {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: ImageFileReply) => void }>();
+
+  constructor(private readonly port: MessagePort) {
+    port.onmessage = (e: MessageEvent<ImageFileReply>) => {
+      const waiter = this.pending.get(e.data.id);
+      this.pending.delete(e.data.id);
+      waiter?.resolve(e.data);
+    };
+  }
+
+  /** Write `data` (transferred: the caller must not use it again) at `position`. */
+  async write(position: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
+    await this.request({ type: 'write', id: this.nextId++, position, data }, [data.buffer]);
+  }
+
+  /** Read `length` bytes at `position` (within the image). */
+  async read(position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
+    const reply = await this.request({ type: 'read', id: this.nextId++, position, length });
+    return (reply as Extract<ImageFileReply, { type: 'read' }>).data;
+  }
+
+  close(): void {
+    this.port.close();
+  }
+
+  private async request(m: ImageFileRequest, transfer: Transferable[] = []): Promise<ImageFileReply> {
+    const reply = await new Promise<ImageFileReply>((resolve) => {
+      this.pending.set(m.id, { resolve });
+      this.port.postMessage(m, transfer);
+    });
+    if (reply.type === 'failed') throw new ImageFileError(reply.error);
+    return reply;
+  }
+}

@@ -1,0 +1,64 @@
+import type { ImageFileControl, ImageFileStatus, StorageErrorInfo } from './messages.ts';
+
+/**
+ * The page's handle on the image file built in place in the site's storage
+ * (see image-file-worker.ts): opens it at the image's length, hands out ports
+ * to the workers that read and write it, and keeps or deletes it at the end.
+ */
+export class ImageFile {
+  private waiting: ((s: ImageFileStatus) => void) | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    /** The file's name in the site's storage. */
+    readonly name: string,
+    readonly length: number,
+  ) {
+    worker.onmessage = (e: MessageEvent<ImageFileStatus>) => this.waiting?.(e.data);
+  }
+
+  /**
+   * Open (create or empty) `name` at `length` bytes. Resolves to null, with
+   * the reason, when the site's storage cannot hold it (no OPFS, the quota,
+   * a file locked by another tab): the page then works without it.
+   */
+  static async open(name: string, length: number): Promise<{ file: ImageFile } | { file: null; problem: StorageErrorInfo }> {
+    const worker = new Worker(new URL('./image-file-worker.ts', import.meta.url), { type: 'module', name: 'image-file' });
+    const file = new ImageFile(worker, name, length);
+    const s = await file.send({ type: 'open', name, length });
+    if (s.type === 'opened') return { file };
+    await file.send({ type: 'discard' });
+    worker.terminate();
+    return { file: null, problem: s.type === 'failed' ? s.error : { name: 'Error', message: `unexpected ${s.type}` } };
+  }
+
+  /** A port for one worker to read and write the file (ImageFilePort on its side). */
+  connect(): MessagePort {
+    const channel = new MessageChannel();
+    const request: ImageFileControl = { type: 'connect', port: channel.port1 };
+    this.worker.postMessage(request, [channel.port1]);
+    return channel.port2;
+  }
+
+  /** The image is built and verified: close the file and keep it as `name` if the browser can rename it; resolves to its name. */
+  async keep(name: string): Promise<string> {
+    const s = await this.send({ type: 'keep', name });
+    this.worker.terminate();
+    if (s.type !== 'kept') throw new Error(s.type === 'failed' ? s.error.message : `unexpected ${s.type}`);
+    return s.name;
+  }
+
+  /** Close the file and delete it. */
+  async discard(): Promise<void> {
+    await this.send({ type: 'discard' });
+    this.worker.terminate();
+  }
+
+  private send(m: ImageFileControl): Promise<ImageFileStatus> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.worker.onerror = (e) => resolve({ type: 'failed', error: { name: 'Error', message: e.message || 'the image file worker could not start' } });
+      this.worker.postMessage(m);
+    });
+  }
+}

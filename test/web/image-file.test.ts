@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeManifest } from '../../src/core/make-manifest.ts';
+import { encodeManifest } from '../../src/core/manifest/encode-manifest.ts';
+import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
+import { NO_SAVE_PICKER, SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { memorySeed } from '../helpers/memory-seed.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
+
+const MiB = 1 << 20;
+const SEGMENT = 16 * MiB;
+const sha256 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
+
+// The scan writes the blocks it finds into a file in the site's storage while
+// they are in memory (src/web/engine/image-file-worker.ts): the image is then
+// completed in place (no "Save as"), or copied from it to the chosen file.
+describe('the page writes what the scan finds straight into the image file', () => {
+  // 4 SHA-256 segments (the last one short); the old image holds all but 2 MiB of it.
+  const next = randomBytes(3 * SEGMENT + 5 * MiB + 123, 141);
+  const env = usePageFixture(next, { seed: concat([next.subarray(0, 20 * MiB), randomBytes(2 * MiB, 142), next.subarray(22 * MiB)]) });
+  const imageBytesSent = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
+
+  beforeAll(async () => {
+    const manifest = await makeManifest(memorySeed('new.img', next), { mirrors: ['new.img'], segmentBytes: SEGMENT });
+    await writeFile(join(env.fixture.www, 'new.img.tessera'), await encodeManifest(manifest));
+    const states = [...manifest.sha256Chain!.states];
+    states[1] = '5a'.repeat(32);
+    await writeFile(join(env.fixture.www, 'forged.img.tessera'), await encodeManifest({ ...manifest, sha256Chain: { segmentBytes: SEGMENT, states } }));
+  });
+
+  async function rebuild(saving: string, manifestName = 'new.img.tessera'): Promise<{ page: Page; sent: number }> {
+    const context = await env.browser.newContext();
+    await context.addInitScript(saving);
+    const page = await context.newPage();
+    const before = imageBytesSent();
+    await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + manifestName)}`);
+    await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
+    await page.getByTestId('seed-files').setInputFiles(env.seed);
+    await page.locator('[data-testid=seed-list] li[data-state=done]').waitFor({ timeout: 60_000 });
+    await page.getByTestId('start').click();
+    await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout: 60_000 });
+    return { page, sent: imageBytesSent() - before };
+  }
+  /** The site's storage: file names and the SHA-256 of new.img if there. */
+  const storage = (page: Page) =>
+    page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const names: string[] = [];
+      for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+      let sha: string | null = null;
+      if (names.includes('new.img')) {
+        const file = await (await root.getFileHandle('new.img')).getFile();
+        sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer())), (b) => b.toString(16).padStart(2, '0')).join('');
+      }
+      return { names: names.sort(), sha };
+    });
+
+  for (const [mode, saving] of [
+    ['completed in place (no "Save as")', NO_SAVE_PICKER],
+    ['copied to the file chosen with "Save as"', SAVE_TO_OPFS],
+  ] as const) {
+    it(`rebuilds and verifies the image, ${mode}, without reading the old image again`, async () => {
+      const { page, sent } = await rebuild(saving);
+      expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+      // Everything the old image gave went through the image file.
+      expect(Number(await page.getByTestId('result-from-scan').getAttribute('data-bytes'))).toBe(next.length - 2 * MiB);
+      expect(await page.getByTestId('result-figures').textContent()).toContain('SHA-256 checked in 4 segments');
+      // The 2 MiB the old image lacks, plus the 1-byte probe of the mirror.
+      expect(sent).toBe(2 * MiB + 1);
+      const { names, sha } = await storage(page);
+      expect(sha).toBe(sha256(next));
+      expect(names.filter((n) => n.startsWith('.tessera-building-'))).toEqual([]);
+      await page.context().close();
+    });
+  }
+
+  it('removes the image file when a checkpoint is wrong, leaving nothing that looks like the image', async () => {
+    const { page } = await rebuild(NO_SAVE_PICKER, 'forged.img.tessera');
+    expect(await page.getByTestId('error').textContent()).toContain(`bytes ${SEGMENT}-${2 * SEGMENT - 1} of the rebuilt image do not hash to the manifest's SHA-256 checkpoint`);
+    const { names } = await storage(page);
+    expect(names.filter((n) => n === 'new.img' || n.startsWith('.tessera-building-'))).toEqual([]);
+    await page.context().close();
+  });
+});
