@@ -3,7 +3,7 @@
 // the seed files, verifies everything and writes the image in order, so the
 // page's main thread only draws progress.
 import { imageKey } from '../../core/manifest/manifest.ts';
-import { BlockSources, FROM_OUTPUT } from '../../core/block-sources.ts';
+import { BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from '../../core/block-sources.ts';
 import { blockLength } from '../../core/block-table.ts';
 import type { SeedReader } from '../../core/io.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
@@ -41,7 +41,11 @@ async function assemble(request: AssembleRequest): Promise<void> {
     sources.set(k, inPlace ? FROM_OUTPUT : seeds.length - 1, inPlace ? 0 : k * table.blockSize);
     fromScan += blockLength(table, k);
   }
-  for (let k = 0; k < sources.blockCount; k++) if (request.seedOf[k] !== -1) sources.set(k, request.seedOf[k], request.offsetOf[k]);
+  for (let k = 0; k < sources.blockCount; k++) {
+    // The image file starts as zeros and the scan never writes zero blocks there: in place, they are already right.
+    if (inPlace && request.seedOf[k] === FROM_ZEROS) sources.set(k, FROM_OUTPUT, 0);
+    else if (request.seedOf[k] !== FROM_NETWORK) sources.set(k, request.seedOf[k], request.offsetOf[k]);
+  }
   const session = await sessionFromSources(manifest, seeds, sources);
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
   const output =
@@ -101,15 +105,43 @@ async function assemble(request: AssembleRequest): Promise<void> {
   }
 }
 
-/** The blocks the scan wrote into the image file, read back as a seed (at their offsets in the image). */
+/** The image file is read back in windows this large, one ahead. */
+const WINDOW_BYTES = 8 << 20;
+
+/**
+ * The blocks the scan wrote into the image file, read back as a seed (at their
+ * offsets in the image). The assembly reads it forward, stepping over the
+ * ranges it downloads, so it is read in windows with the next one always asked
+ * for: the round trip to the image file's worker overlaps the assembly's work.
+ */
 function imageFileSeed(file: ImageFilePort, length: number): SeedReader & { close(): void } {
+  type Window = { start: number; data: Promise<Uint8Array> };
+  const windowAt = (start: number): Window => {
+    const data = file.read(start, Math.min(WINDOW_BYTES, length - start));
+    data.catch(() => {}); // a window read ahead and never used must not be reported
+    return { start, data };
+  };
+  const holds = (w: Window | null, p: number): w is Window => w !== null && p >= w.start && p < w.start + WINDOW_BYTES;
+  let current: Window | null = null;
+  let next: Window | null = null;
   return {
     name: 'the blocks found by the scan (kept in the browser storage)',
     size: length,
     async readInto(position, target) {
-      const n = Math.min(target.length, length - position);
-      if (n <= 0) return 0;
-      target.set(await file.read(position, n));
+      const n = Math.max(0, Math.min(target.length, length - position));
+      let filled = 0;
+      while (filled < n) {
+        const p = position + filled;
+        if (!holds(current, p)) {
+          current = holds(next, p) ? next : windowAt(p);
+          const after = current.start + WINDOW_BYTES;
+          next = after < length ? windowAt(after) : null;
+        }
+        const data = await current.data;
+        const k = Math.min(n - filled, current.start + data.length - p);
+        target.set(data.subarray(p - current.start, p - current.start + k), filled);
+        filled += k;
+      }
       return n;
     },
     close: () => file.close(),
