@@ -38,6 +38,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
   const template = decodeTemplate(templateBytes, templateRef);
   // A .jigdo of another image is refused before any file is read or fetched (an MD5 template: once built).
   const hashBuiltImage = checkDescribedImage(args.sha256, { algorithm: template.algorithm, hex: bytesToHex(template.imageChecksum) }, source);
+  if (hashBuiltImage) io.info(`The ${checksumName(template.algorithm)} template cannot confirm --sha256 in advance; the built image's SHA-256 is checked before it is kept.`);
   const output = args.output ?? jigdo.image.filename;
   const imageSum = `${checksumName(template.algorithm)} ${bytesToHex(template.imageChecksum)}`;
   io.info(`Image: ${jigdo.image.filename}, ${formatBytes(template.imageLength)}, ${imageSum}${jigdo.image.shortInfo ? ` (${jigdo.image.shortInfo})` : ''}`);

@@ -181,6 +181,7 @@ describe('tessera get with a .jigdo file', () => {
     const right = createHash('sha256').update(await readFile(md5.iso)).digest('hex');
     const bad = await runCli(['get', `${server.url}md5/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', join(dir.path, 'md5-bad.iso'), '--sha256', wrong]);
     expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain("The MD5 template cannot confirm --sha256 in advance; the built image's SHA-256 is checked before it is kept.");
     expect(bad.stderr).toContain(`its SHA-256 is ${right}, not the ${wrong} you asked for; it was not kept`);
     expect(existsSync(join(dir.path, 'md5-bad.iso'))).toBe(false);
     const good = await runCli(['get', `${server.url}md5/image.jigdo`, '--seed', join(dir.path, 'seeds-md5'), '-o', join(dir.path, 'md5-good.iso'), '--sha256', right]);
