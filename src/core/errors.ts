@@ -30,8 +30,10 @@ export const ErrorCode = {
   ChecksumMismatch: 'E_CHECKSUM_MISMATCH',
   /** The image is not the one the user asked for (--sha256 / ?sha256=): refused before downloading, or after building when only the result can tell. */
   ExpectedChecksumMismatch: 'E_EXPECTED_CHECKSUM',
-  /** Writing the output failed (disk full, permission denied...). */
+  /** Writing the output failed (permission denied, I/O error...). */
   OutputWrite: 'E_OUTPUT_WRITE',
+  /** The output's disk is full, or has less free space than the image needs. */
+  OutputNoSpace: 'E_NO_SPACE',
   /** The work was cancelled by the user. */
   Aborted: 'E_ABORTED',
 } as const;
