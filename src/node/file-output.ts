@@ -1,4 +1,5 @@
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { OutputSink } from '../core/io.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
@@ -37,6 +38,8 @@ export async function takeOverPartialOutput(out: string): Promise<string | undef
 export interface FileOutput {
   readonly sink: OutputSink;
   readonly partPath: string;
+  /** Bytes in the part file: written in order, then any kept aside. */
+  readonly bytes: number;
   /** The image is verified: move it to its final name and drop the resume seed. */
   commit(): Promise<void>;
   /** Stop, keeping the verified prefix for a later resume. */
@@ -50,22 +53,30 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
   const partPath = partPathFor(out);
   const handle: FileHandle = await open(partPath, 'w');
   let closed = false;
+  let bytes = 0;
   const close = async () => {
     if (!closed) {
       closed = true;
       await handle.close();
     }
   };
+  const write = async (chunk: Uint8Array) => {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+      done += bytesWritten;
+      bytes += bytesWritten;
+    }
+  };
   return {
     partPath,
+    get bytes() {
+      return bytes;
+    },
     sink: {
-      async write(chunk) {
-        let done = 0;
-        while (done < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
-          done += bytesWritten;
-        }
-      },
+      write,
+      // After what was written in order: the part file is a seed for the resume, read by content.
+      keepAside: (_start, data) => write(data),
     },
     async commit() {
       await handle.sync();
@@ -79,4 +90,15 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       await rm(partPath, { force: true });
     },
   };
+}
+
+/** Bytes free for this user in the folder that will hold `out`, or undefined when that cannot be told. */
+export async function freeSpaceFor(out: string): Promise<{ folder: string; bytes: number } | undefined> {
+  const folder = dirname(resolve(out));
+  try {
+    const s = await statfs(folder);
+    return { folder, bytes: s.bavail * s.bsize };
+  } catch {
+    return undefined;
+  }
 }
