@@ -47,6 +47,8 @@ export interface MirrorReport {
   problems: string[];
   /** Why it was set aside, if it was. */
   disabled?: string;
+  /** Ranges that failed on it and were then fetched from another mirror. */
+  rangesTakenOver: number;
   /** It no longer holds the manifest's image (the file changed, or has another size): set aside for that. */
   changed?: boolean;
   /** Where it redirected requests to (other URLs that answered for it; at most a few). */
@@ -55,7 +57,13 @@ export interface MirrorReport {
 
 /** A failed attempt: `permanent` faults set the mirror aside at once; `changed` ones say it holds another file. */
 class MirrorFault extends Error {
-  constructor(message: string, readonly permanent: boolean, readonly changed = false) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly changed = false,
+    /** It sent bytes that fail their checksum: counted against it even after verified ones. */
+    readonly badData = false,
+  ) {
     super(message);
   }
 }
@@ -126,7 +134,7 @@ export class RangeDownloader {
       maxConsecutiveFailures: options.maxConsecutiveFailures ?? 3,
     };
     this.mirrors = mirrorUrls.map((url) => ({
-      report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [] },
+      report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [], rangesTakenOver: 0 },
       active: 0,
       consecutiveFailures: 0,
       validators: new Map(),
@@ -256,6 +264,7 @@ export class RangeDownloader {
     this.unfinished.add(progress);
     let last: MirrorState | undefined;
     let fruitless = 0; // tries that brought no verified byte
+    const failedOn = new Set<MirrorState>();
     for (let attempt = 1; ; attempt++) {
       if (this.failure) throw this.failure;
       const mirror = this.pickMirror(last);
@@ -265,6 +274,7 @@ export class RangeDownloader {
       try {
         await this.fetchOnce(mirror, progress);
         mirror.consecutiveFailures = 0;
+        for (const m of failedOn) if (m !== mirror) m.report.rangesTakenOver++;
         this.unfinished.delete(progress);
         this.options.onRangeFetched?.(range);
         return progress.data;
@@ -274,6 +284,7 @@ export class RangeDownloader {
         // A try that delivered verified blocks is progress: the next one asks only for the rest.
         const progressed = progress.verified > before;
         if (!progressed) fruitless++;
+        failedOn.add(mirror);
         this.recordFault(mirror, fault, progressed);
         if (fruitless >= this.opts.maxAttempts) throw this.allMirrorsFailed(range, attempt);
         this.options.onRetry?.({ mirror: mirror.report.url, range, problem: fault.message, attempt });
@@ -288,8 +299,9 @@ export class RangeDownloader {
   private recordFault(mirror: MirrorState, fault: MirrorFault, progressed: boolean): void {
     const r = mirror.report;
     r.failures++;
-    // Failures in a row that brought nothing: a mirror that drops connections but delivers is kept.
-    mirror.consecutiveFailures = progressed ? 0 : mirror.consecutiveFailures + 1;
+    // Failures in a row that brought nothing: a mirror that drops connections but delivers is kept
+    // (one that sends bad data is not).
+    mirror.consecutiveFailures = progressed && !fault.badData ? 0 : mirror.consecutiveFailures + 1;
     if (!r.problems.includes(fault.message)) {
       r.problems.push(fault.message);
       if (r.problems.length > 5) r.problems.shift();
@@ -298,7 +310,7 @@ export class RangeDownloader {
       r.disabled = fault.message;
       if (fault.changed) r.changed = true;
     } else if (mirror.consecutiveFailures >= this.opts.maxConsecutiveFailures) {
-      r.disabled = `${mirror.consecutiveFailures} failures in a row (last: ${fault.message})`;
+      r.disabled = `${mirror.consecutiveFailures} failures in a row, the last: ${fault.message}`;
     }
   }
 
@@ -370,11 +382,17 @@ export class RangeDownloader {
       const verifyUpTo = (end: number) => {
         const from = progress.verified;
         if (end <= from) return;
-        // A corrupt block stops the request at once; what came before it is kept.
-        this.verify(data.subarray(from, end), range.start + from);
-        progress.verified = end;
-        mirror.report.bytesGood += end - from;
-        this.options.onVerified?.(range.start + from, data.subarray(from, end));
+        // A corrupt block stops the request at once; the blocks before it are kept.
+        const good = this.verifiedLength(data.subarray(from, end), range.start + from);
+        if (good > 0) {
+          progress.verified = from + good;
+          mirror.report.bytesGood += good;
+          this.options.onVerified?.(range.start + from, data.subarray(from, from + good));
+        }
+        if (from + good < end) {
+          const k = (range.start + from + good) / bs;
+          throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false, false, true);
+        }
       };
       const counted = (n: number, filled: Uint8Array) => {
         arm();
@@ -428,8 +446,8 @@ export class RangeDownloader {
     }
   }
 
-  /** Check block-aligned `data` that starts at byte `start` of the image against the block table. */
-  private verify(data: Uint8Array, start: number): void {
+  /** How many bytes of block-aligned `data`, which starts at byte `start` of the image, pass their checksums before the first that does not. */
+  private verifiedLength(data: Uint8Array, start: number): number {
     const bs = this.table.blockSize;
     let padded: Uint8Array | undefined;
     for (let off = 0, k = start / bs; off < data.length; off += bs, k++) {
@@ -440,10 +458,8 @@ export class RangeDownloader {
         padded.set(block);
         block = padded;
       }
-      if (!strongMatches(this.table, k, this.blockHash(block))) {
-        throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false);
-      }
+      if (!strongMatches(this.table, k, this.blockHash(block))) return off;
     }
+    return data.length;
   }
-
 }
