@@ -150,7 +150,8 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         await fileOutput.keep();
         // The new part holds all the earlier one did: one leftover is enough.
         if (resumeSeed && keptAside?.complete) await rm(resumeSeed, { force: true });
-        const what = keptAside && keptAside.bytes > 0 ? `${formatBytes(fileOutput.bytes)}, of which ${formatBytes(keptAside.bytes)} fetched ahead or kept from the earlier run` : formatBytes(fileOutput.bytes);
+        const aside = resumeSeed ? 'fetched ahead or kept from the earlier run' : 'fetched ahead';
+        const what = keptAside && keptAside.bytes > 0 ? `${formatBytes(fileOutput.bytes)}, of which ${formatBytes(keptAside.bytes)} ${aside}` : formatBytes(fileOutput.bytes);
         const advice = isTesseraError(error, ErrorCode.MirrorsFailed)
           ? ', with --mirror URL to add a working mirror'
           : isTesseraError(error, ErrorCode.OutputNoSpace)
@@ -200,7 +201,8 @@ function mirrorSummary(mirrors: readonly MirrorReport[]): string[] {
     let line = `  ${m.url}: ${m.requests} request${m.requests === 1 ? '' : 's'}, ${formatBytes(m.bytesGood)} verified`;
     if (m.redirectedTo) line += `, redirected to ${m.redirectedTo.join(', ')}`;
     if (m.failures > 0) line += `, ${m.failures} failed (${m.problems.join('; ')})`;
-    if (m.disabled) line += `; set aside (${m.disabled})${mirrors.length > 1 ? ', the other mirrors took over its ranges' : ''}`;
+    if (m.disabled) line += `; set aside: ${m.disabled}`;
+    if (m.rangesTakenOver > 0) line += `; ${m.rangesTakenOver} of its ranges fetched from the other mirrors`;
     lines.push(line);
   }
   return lines;

@@ -1,5 +1,6 @@
 import { open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
 import type { OutputSink } from '../core/io.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
@@ -51,7 +52,14 @@ export interface FileOutput {
 /** Write the image to OUT.tessera-part, sequentially. */
 export async function openFileOutput(out: string): Promise<FileOutput> {
   const partPath = partPathFor(out);
-  const handle: FileHandle = await open(partPath, 'w');
+  let handle: FileHandle;
+  try {
+    handle = await open(partPath, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `the folder ${dirname(resolve(out))} does not exist` : code === 'EACCES' ? 'permission denied' : describeError(error);
+    throw new TesseraError(ErrorCode.OutputWrite, `cannot write ${partPath}: ${why}; choose another place with -o PATH`, { path: partPath }, { cause: error });
+  }
   let closed = false;
   let bytes = 0;
   const close = async () => {
