@@ -33,6 +33,8 @@ export interface ServedImageRequest {
   bytesSent: number;
   /** 1, or 2 once the file has changed (options.changed). */
   version: 1 | 2;
+  /** When it arrived (performance.now()), to check retry delays. */
+  at: number;
 }
 
 export interface FaultServer {
@@ -85,7 +87,7 @@ export async function startFaultServer(data: Uint8Array, choose: (n: number) => 
     const behaviour = choose(n);
     const changed = options.changed && n >= options.changed.from ? options.changed : undefined;
     const image = changed ? changed.data : data;
-    const record: ServedImageRequest = { range: req.headers.range, behaviour, bytesSent: 0, version: changed ? 2 : 1 };
+    const record: ServedImageRequest = { range: req.headers.range, behaviour, bytesSent: 0, version: changed ? 2 : 1, at: performance.now() };
     state.requests.push(record);
     /** Write body bytes, counting them; `then` runs once they are flushed. */
     const write = (body: Uint8Array, end: boolean, then?: () => void) => {
