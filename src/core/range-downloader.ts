@@ -111,6 +111,8 @@ export class RangeDownloader {
   private mirrorCursor = 0;
   /** Ranges not yet fetched whole, with what of them is verified (kept after a failure). */
   private readonly unfinished = new Set<Progress>();
+  /** The range last taken, until released: the writer may fail before it is written. */
+  private taken: { start: number; data: Uint8Array } | undefined;
   /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
   private readonly spare: ArrayBuffer[] = [];
   private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified'>>;
@@ -170,6 +172,7 @@ export class RangeDownloader {
     if (i !== this.nextToTake) throw new Error(`ranges must be taken in order (expected ${this.nextToTake}, got ${i})`);
     this.pump();
     const data = await this.slots[i].promise;
+    this.taken = { start: this.ranges[i].start, data };
     this.nextToTake++;
     this.heldBytes -= data.length;
     this.slots[i] = undefined as unknown as Slot; // release memory
@@ -179,6 +182,7 @@ export class RangeDownloader {
 
   /** The caller is done with data returned by take(): its memory can hold another range. */
   release(data: Uint8Array): void {
+    if (this.taken?.data === data) this.taken = undefined;
     if (this.spare.length < 8 && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
   }
 
@@ -188,12 +192,12 @@ export class RangeDownloader {
   }
 
   /**
-   * Verified bytes not taken yet: ranges fetched ahead of the writer, and the
-   * verified start of ranges not finished. After a failure they can be kept
+   * Verified bytes not written yet: the range taken but not released, ranges
+   * fetched ahead of the writer, and the verified start of ranges not finished. After a failure they can be kept
    * for a resume (OutputSink.keepAside).
    */
-  verifiedNotTaken(): { start: number; data: Uint8Array }[] {
-    const pieces: { start: number; data: Uint8Array }[] = [];
+  verifiedNotWritten(): { start: number; data: Uint8Array }[] {
+    const pieces: { start: number; data: Uint8Array }[] = this.taken ? [this.taken] : [];
     for (let i = this.nextToTake; i < this.slots.length; i++) {
       const data = this.slots[i]?.data;
       if (data) pieces.push({ start: this.ranges[i].start, data });

@@ -207,7 +207,7 @@ async function keepAside(
 ): Promise<{ bytes: number; complete: boolean }> {
   let bytes = 0;
   try {
-    for (const piece of downloader.verifiedNotTaken()) {
+    for (const piece of downloader.verifiedNotWritten()) {
       if (piece.start + piece.data.length <= written) continue;
       await keep(piece.start, piece.data);
       bytes += piece.data.length;
