@@ -3,7 +3,7 @@ import type { SeedReader } from '../core/io.ts';
 import { type ImageChecksum, checksumName } from '../core/manifest/manifest.ts';
 import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
 import { rm } from 'node:fs/promises';
-import { fileSize, freeSpaceFor, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
+import { checkFreeSpace, fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import type { MirrorReport } from '../core/range-downloader.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
@@ -116,16 +116,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       throw new TesseraError(ErrorCode.MirrorsFailed, `${formatBytes(plan.bytesToFetch)} must be downloaded, but there is no mirror to download from; add one with --mirror URL`);
     }
 
-    // Said now rather than when the disk fills up half-way.
-    const free = await freeSpaceFor(output);
-    if (free && free.bytes < table.length) {
-      throw new TesseraError(
-        ErrorCode.OutputNoSpace,
-        `not enough free space in ${free.folder}: the image needs ${formatBytes(table.length)} (${table.length} bytes), only ${formatBytes(free.bytes)} is free; ` +
-          `free ${formatBytes(table.length - free.bytes)} more, or write the image elsewhere with -o PATH`,
-        { folder: free.folder, needed: table.length, free: free.bytes },
-      );
-    }
+    await checkFreeSpace(output, table.length);
     fileOutput = await openFileOutput(output);
     let keptAside: { bytes: number; complete: boolean } | undefined;
     let result: RebuildResult;

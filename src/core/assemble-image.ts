@@ -1,6 +1,6 @@
 import { type BlockTable, strongMatches } from './block-table.ts';
 import { type BlockSources, FROM_NETWORK, FROM_ZEROS } from './block-sources.ts';
-import { ErrorCode, TesseraError, describeError } from './errors.ts';
+import { ErrorCode, TesseraError, describeError, outputWriteError } from './errors.ts';
 import type { BlockHashFunction, StreamHasher } from './hashing.ts';
 import type { OutputSink, SeedReader } from './io.ts';
 import type { DownloadPlan } from './plan.ts';
@@ -80,7 +80,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     try {
       await sink.write(chunk);
     } catch (error) {
-      throw outputError(error, written);
+      throw outputWriteError(error, written);
     }
     lap('write');
     written += chunk.length;
@@ -163,19 +163,4 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const digest = hasher ? await hasher.digest() : await sink.digest!();
   lap('sha256');
   return { digest, bytesWritten: written, blocksRepaired: repaired, timings };
-}
-
-/** A failed write, as the user should read it: a full disk (or storage quota) is said plainly. */
-function outputError(error: unknown, at: number): TesseraError {
-  const code = (error as { code?: unknown } | null)?.code;
-  const name = (error as { name?: unknown } | null)?.name;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || name === 'QuotaExceededError') {
-    return new TesseraError(
-      ErrorCode.OutputNoSpace,
-      `the disk is full: could not write the image at byte ${at} (${describeError(error)}); free some space, or write the image elsewhere`,
-      { at },
-      { cause: error },
-    );
-  }
-  return new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${at}: ${describeError(error)}`, { at }, { cause: error });
 }

@@ -62,3 +62,18 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** A failed write, as the user should read it: a full disk (or storage quota) is said plainly. */
+export function outputWriteError(error: unknown, at: number): TesseraError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || name === 'QuotaExceededError') {
+    return new TesseraError(
+      ErrorCode.OutputNoSpace,
+      `the disk is full: could not write the image at byte ${at} (${describeError(error)}); free some space, or write the image elsewhere`,
+      { at },
+      { cause: error },
+    );
+  }
+  return new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${at}: ${describeError(error)}`, { at }, { cause: error });
+}

@@ -2,6 +2,7 @@ import { open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promise
 import { dirname, resolve } from 'node:path';
 import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
 import type { OutputSink } from '../core/io.ts';
+import { formatBytes } from '../shared/format.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
 export const partPathFor = (out: string) => `${out}.tessera-part`;
@@ -98,6 +99,18 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       await rm(partPath, { force: true });
     },
   };
+}
+
+/** Refuse to start when the folder that will hold `out` has less free space than `bytes` (said now rather than when the disk fills up half-way). */
+export async function checkFreeSpace(out: string, bytes: number): Promise<void> {
+  const free = await freeSpaceFor(out);
+  if (!free || free.bytes >= bytes) return;
+  throw new TesseraError(
+    ErrorCode.OutputNoSpace,
+    `not enough free space in ${free.folder}: the image needs ${formatBytes(bytes)} (${bytes} bytes), only ${formatBytes(free.bytes)} is free; ` +
+      `free ${formatBytes(bytes - free.bytes)} more, or write the image elsewhere with -o PATH`,
+    { folder: free.folder, needed: bytes, free: free.bytes },
+  );
 }
 
 /** Bytes free for this user in the folder that will hold `out`, or undefined when that cannot be told. */
