@@ -2,7 +2,9 @@ import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import type { SeedReader } from '../core/io.ts';
 import { type ImageChecksum, checksumName } from '../core/manifest/manifest.ts';
 import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
-import { fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
+import { rm } from 'node:fs/promises';
+import { checkFreeSpace, fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
+import type { MirrorReport } from '../core/range-downloader.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import { runGetJigdo } from './get-jigdo-command.ts';
@@ -27,6 +29,8 @@ export interface GetArgs {
   mergeGap?: number;
   /** The SHA-256 the user expects (from --sha256), lowercase hex. */
   sha256?: string;
+  /** Seconds without a byte before a request is abandoned and retried (--stall-timeout). */
+  stallTimeout?: number;
 }
 
 /** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
@@ -78,7 +82,10 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   }
   if ((await fileSize(output)) !== undefined) leftovers.push(output);
 
-  const readers = await openSeeds([...leftovers, ...args.seeds], io);
+  const opened = await openSeeds([...leftovers, ...args.seeds], io);
+  // The earlier run's kept part: if this run fails too, the new part takes over what it holds.
+  const resumeSeed = leftovers[0] !== undefined && leftovers[0] === resumePathFor(output) ? leftovers[0] : undefined;
+  const readers = opened.map((r) => (r.name === resumeSeed ? { ...r, leftover: true } : r));
 
   const reporter = new ProgressReporter(io.stderr, false);
   reporter.setScanTotal(readers.reduce((s, r) => s + r.size, 0));
@@ -109,7 +116,9 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       throw new TesseraError(ErrorCode.MirrorsFailed, `${formatBytes(plan.bytesToFetch)} must be downloaded, but there is no mirror to download from; add one with --mirror URL`);
     }
 
+    await checkFreeSpace(output, table.length);
     fileOutput = await openFileOutput(output);
+    let keptAside: { bytes: number; complete: boolean } | undefined;
     let result: RebuildResult;
     try {
       result = await downloadAndAssemble(session, {
@@ -118,15 +127,28 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         sink: fileOutput.sink,
         createHasher: createNativeHasher,
         connections: args.connections,
+        stallTimeoutMs: args.stallTimeout === undefined ? undefined : args.stallTimeout * 1000,
         signal: controller.signal,
-        onEvent: (e) => reporter.handle(e),
+        onEvent: (e) => {
+          if (e.type === 'kept-aside') keptAside = e;
+          reporter.handle(e);
+        },
       });
     } catch (error) {
       reporter.done();
       if (isTesseraError(error, ErrorCode.ChecksumMismatch)) await fileOutput.discard();
       else {
         await fileOutput.keep();
-        io.warn(`everything verified so far is kept in ${fileOutput.partPath}; run the same command again to resume` + (isTesseraError(error, ErrorCode.MirrorsFailed) ? ', with --mirror URL to add a working mirror' : ''));
+        // The new part holds all the earlier one did: one leftover is enough.
+        if (resumeSeed && keptAside?.complete) await rm(resumeSeed, { force: true });
+        const aside = resumeSeed ? 'fetched ahead or kept from the earlier run' : 'fetched ahead';
+        const what = keptAside && keptAside.bytes > 0 ? `${formatBytes(fileOutput.bytes)}, of which ${formatBytes(keptAside.bytes)} ${aside}` : formatBytes(fileOutput.bytes);
+        const advice = isTesseraError(error, ErrorCode.MirrorsFailed)
+          ? ', with --mirror URL to add a working mirror'
+          : isTesseraError(error, ErrorCode.OutputNoSpace)
+            ? ' once there is space'
+            : '';
+        io.warn(`everything verified so far is kept in ${fileOutput.partPath} (${what}); run the same command again to resume${advice}`);
       }
       throw error;
     }
@@ -138,9 +160,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       `Wrote ${output}: ${formatBytes(table.length)}, ${formatBytes(result.bytesLocal)} from your files, ` +
         `${formatBytes(result.bytesFetched)} downloaded in ${result.requests} request${result.requests === 1 ? '' : 's'}, ${formatSeconds(seconds)}.`,
     );
-    for (const m of result.mirrors) {
-      if (m.failures > 0 || m.disabled) io.info(`  ${m.url}: ${m.requests} requests, ${m.failures} failed${m.disabled ? `, set aside: ${m.disabled}` : ''}`);
-    }
+    for (const line of mirrorSummary(result.mirrors)) io.info(line);
     if (args.json) {
       io.json({
         ok: true,
@@ -162,6 +182,21 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     process.off('SIGTERM', onSignal);
     await Promise.all(readers.map((r) => r.close().catch(() => {})));
   }
+}
+
+/** What each mirror did, when one of them had a problem or redirected (a failure's message lists them itself). */
+function mirrorSummary(mirrors: readonly MirrorReport[]): string[] {
+  if (!mirrors.some((m) => m.failures > 0 || m.redirectedTo)) return [];
+  const lines = ['Mirrors:'];
+  for (const m of mirrors) {
+    let line = `  ${m.url}: ${m.requests} request${m.requests === 1 ? '' : 's'}, ${formatBytes(m.bytesGood)} verified`;
+    if (m.redirectedTo) line += `, redirected to ${m.redirectedTo.join(', ')}`;
+    if (m.failures > 0) line += `, ${m.failures} failed (${m.problems.join('; ')})`;
+    if (m.disabled) line += `; set aside: ${m.disabled}`;
+    if (m.rangesTakenOver > 0) line += `; ${m.rangesTakenOver} of its ranges fetched from the other mirrors`;
+    lines.push(line);
+  }
+  return lines;
 }
 
 /** The checksum in --json output: `sha256` (as before) or `sha1`, named by its algorithm. */

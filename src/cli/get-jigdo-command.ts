@@ -6,7 +6,7 @@ import { decodeTemplate } from '../core/jigdo/decode-template.ts';
 import { fileUrls, planJigdo } from '../core/jigdo/jigdo-plan.ts';
 import { readJigdo, templateUrl, verifyTemplate } from '../core/jigdo/open-jigdo.ts';
 import { checksumName } from '../core/manifest/manifest.ts';
-import { openFileOutput } from '../node/file-output.ts';
+import { checkFreeSpace, openFileOutput } from '../node/file-output.ts';
 import { keepFile, keptFilesFolderFor, listKeptFiles, removeKeptFiles } from '../node/kept-jigdo-files.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
@@ -66,6 +66,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
       return 0;
     }
 
+    await checkFreeSpace(output, template.imageLength);
     const out = await openFileOutput(output);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);

@@ -29,6 +29,8 @@ Usage:
       --mirror URL    another place to download the image from (repeatable)
       --connections N requests in flight at once (default 6)
       --merge-gap N   fetch two missing runs as one request when at most N bytes apart (default 0)
+      --stall-timeout S  a request that receives nothing for S seconds is abandoned and
+                      retried, on another mirror if there is one (default 30)
       --json          print the result as one JSON object on the last line
 
   tessera serve DIR [--port N] [--host ADDR] [--rate BYTES_PER_SECOND]
@@ -49,6 +51,13 @@ function integer(value: string | undefined, name: string, min: number): number |
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min) usage(`${name} must be a whole number of at least ${min}, not "${value}"`);
+  return n;
+}
+
+function seconds(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || value.trim() === '') usage(`${name} must be a number of seconds above 0, not "${value}"`);
   return n;
 }
 
@@ -99,6 +108,7 @@ export async function main(argv: string[]): Promise<number> {
             connections: { type: 'string' },
             'merge-gap': { type: 'string' },
             sha256: { type: 'string' },
+            'stall-timeout': { type: 'string' },
           },
         });
         if (positionals.length !== 1) usage('get takes exactly one MANIFEST (a path or URL)');
@@ -113,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
             connections: integer(values.connections, '--connections', 1),
             mergeGap: integer(values['merge-gap'], '--merge-gap', 0),
             sha256: values.sha256 === undefined ? undefined : parseExpectedSha256(values.sha256),
+            stallTimeout: seconds(values['stall-timeout'], '--stall-timeout'),
           },
           io,
         );

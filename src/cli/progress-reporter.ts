@@ -100,7 +100,7 @@ export class ProgressReporter {
         this.warn(`${event.mirror}: ${event.problem}; retrying (try ${event.attempt + 1})`);
         break;
       case 'repair':
-        this.warn(`${event.seed}: block ${event.block} ${event.reason}; downloading it instead`);
+        this.warn(`seed ${event.seed} ${event.reason}; what of it no longer matches is downloaded instead`);
         break;
     }
   }

@@ -1,6 +1,6 @@
 import { type BlockTable, strongMatches } from './block-table.ts';
 import { type BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from './block-sources.ts';
-import { ErrorCode, TesseraError, describeError } from './errors.ts';
+import { ErrorCode, TesseraError, describeError, outputWriteError } from './errors.ts';
 import type { BlockHashFunction, StreamHasher } from './hashing.ts';
 import type { OutputSink, SeedReader } from './io.ts';
 import type { DownloadPlan } from './plan.ts';
@@ -20,7 +20,10 @@ export interface AssembleInput {
   signal?: AbortSignal;
   /** Bytes written so far (after each write). */
   onProgress?: (bytesWritten: number) => void;
-  /** A local block was no longer what the scan saw (the seed changed) and was fetched instead. */
+  /**
+   * A seed no longer held what the scan saw (it changed, or cannot be read):
+   * said once per seed, at its first bad block; its bad blocks are fetched instead.
+   */
   onRepair?: (event: { seed: string; block: number; reason: string }) => void;
 }
 
@@ -77,7 +80,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     try {
       await sink.write(chunk);
     } catch (error) {
-      throw new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${written}: ${describeError(error)}`, {}, { cause: error });
+      throw outputWriteError(error, written);
     }
     lap('write');
     written += chunk.length;
@@ -85,6 +88,10 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   };
   const imageBytes = (firstBlock: number, blocks: number) => Math.min(table.length, (firstBlock + blocks) * bs) - firstBlock * bs;
 
+  /** Seeds that failed a read during assembly, with the reason: not read again. */
+  const unreadable = new Map<number, string>();
+  /** Seeds whose problem was already reported. */
+  const warned = new Set<number>();
   let k = 0;
   let r = 0;
   while (k < table.blockCount) {
@@ -133,24 +140,37 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
     const reader = seeds[seed];
     const buf = runBuffer.subarray(0, n * bs);
-    let problem: string | undefined;
+    let problem = unreadable.get(seed);
     lap('verifyLocal');
-    try {
-      const got = await readFully(reader, start, buf);
-      buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
-    } catch (error) {
-      problem = `could not read it again: ${describeError(error)}`;
+    if (problem === undefined) {
+      try {
+        const got = await readFully(reader, start, buf);
+        buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
+      } catch (error) {
+        // Not read again: its remaining blocks are fetched.
+        problem = `could not be read again (${describeError(error)})`;
+        unreadable.set(seed, problem);
+      }
     }
     lap('readSeeds');
-    for (let i = 0; i < n; i++) {
-      const block = buf.subarray(i * bs, (i + 1) * bs);
-      if (problem === undefined && strongMatches(table, k + i, blockHash(block))) continue;
-      const reason = problem ?? 'its content changed since it was scanned';
-      input.onRepair?.({ seed: reader.name, block: k + i, reason });
-      const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + i + 1) * bs) });
-      block.fill(0);
-      block.set(fetched);
-      repaired++;
+    // Blocks that fail re-verification are fetched, consecutive ones in one request.
+    for (let i = 0; i < n; ) {
+      if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < n && (problem !== undefined || !strongMatches(table, k + j, blockHash(buf.subarray(j * bs, (j + 1) * bs))))) j++;
+      if (!warned.has(seed)) {
+        warned.add(seed);
+        input.onRepair?.({ seed: reader.name, block: k + i, reason: problem ?? `changed since it was scanned (block ${k + i} differs)` });
+      }
+      const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + j) * bs) });
+      const part = buf.subarray(i * bs, j * bs);
+      part.fill(0);
+      part.set(fetched);
+      repaired += j - i;
+      i = j;
     }
     await emit(buf.subarray(0, imageBytes(k, n)));
     k += n;

@@ -30,8 +30,10 @@ export const ErrorCode = {
   ChecksumMismatch: 'E_CHECKSUM_MISMATCH',
   /** The image is not the one the user asked for (--sha256 / ?sha256=): refused before downloading, or after building when only the result can tell. */
   ExpectedChecksumMismatch: 'E_EXPECTED_CHECKSUM',
-  /** Writing the output failed (disk full, permission denied...). */
+  /** Writing the output failed (permission denied, I/O error...). */
   OutputWrite: 'E_OUTPUT_WRITE',
+  /** The output's disk is full, or has less free space than the image needs. */
+  OutputNoSpace: 'E_NO_SPACE',
   /** The work was cancelled by the user. */
   Aborted: 'E_ABORTED',
 } as const;
@@ -59,4 +61,19 @@ export function isTesseraError(value: unknown, code?: ErrorCode): value is Tesse
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** A failed write, as the user should read it: a full disk (or storage quota) is said plainly. */
+export function outputWriteError(error: unknown, at: number): TesseraError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || name === 'QuotaExceededError') {
+    return new TesseraError(
+      ErrorCode.OutputNoSpace,
+      `the disk is full: could not write the image at byte ${at} (${describeError(error)}); free some space, or write the image elsewhere`,
+      { at },
+      { cause: error },
+    );
+  }
+  return new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${at}: ${describeError(error)}`, { at }, { cause: error });
 }

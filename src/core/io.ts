@@ -10,6 +10,12 @@ export interface SeedReader {
   readonly name: string;
   readonly size: number;
   /**
+   * What an earlier, interrupted run of this download kept (to be replaced by
+   * this run's output): when this run fails too, its blocks not yet written
+   * are kept aside with the new output (OutputSink.keepAside).
+   */
+  readonly leftover?: boolean;
+  /**
    * Read up to target.length bytes at `position` into `target`; resolves to the
    * number of bytes read, which is less only at the end of the file.
    */
@@ -22,14 +28,15 @@ export type CancelSignal = AbortSignal;
 /** The answer to one `Range: bytes=start-(end-1)` request, before the body is read. */
 export interface RangeResponse {
   readonly status: number;
+  /** The URL that answered, after redirects (when the platform tells). */
+  readonly url?: string;
   /** A response header (case-insensitive name), or null. */
   header(name: string): string | null;
   /**
-   * Read the body into `into` (with a BYOB reader where the platform has one:
-   * no intermediate chunks to copy and collect). `into`'s buffer may be
-   * transferred: use the returned `data` (same memory, new view). `onBytes` is
-   * called as bytes arrive, with what has arrived so far; `overflow` says the
-   * body was longer than `into`.
+   * Read the body into `into`, in place: `data` is `into`, and the bytes
+   * reported through `onBytes` stay in it even when the read then fails (a
+   * retry continues after them). `onBytes` is called as bytes arrive, with
+   * what has arrived so far; `overflow` says the body was longer than `into`.
    */
   readAll(into: Uint8Array, onBytes: (bytes: number, filled: Uint8Array) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
   /** Stop receiving the body (on error or cancellation). */
@@ -48,6 +55,13 @@ export interface RangeFetcher {
  */
 export interface OutputSink {
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * The work stopped (a failure, a cancel): `data`, verified bytes of the
+   * image from byte `start`, will not be written in order. A sink that keeps
+   * its output for a resume stores them after what it wrote (a resume finds
+   * blocks by content, wherever they are).
+   */
+  keepAside?(start: number, data: Uint8Array): Promise<void>;
   /**
    * A sink that computes the SHA-256 of what it writes (on another thread, say)
    * provides it here, after the last write; the engine then does not hash.

@@ -10,7 +10,7 @@ export interface DownloaderOptions {
   connections?: number;
   /** Bytes fetched or in flight but not yet written; bounds memory. Default 16 MiB. */
   windowBytes?: number;
-  /** Tries per range before giving up, over all mirrors. Default 8. */
+  /** Tries per range that bring no verified byte, over all mirrors, before giving up. Default 8. */
   maxAttempts?: number;
   /** First retry delay; doubles per retry of a range, capped at 16x. Default 250 ms. */
   backoffMs?: number;
@@ -47,11 +47,23 @@ export interface MirrorReport {
   problems: string[];
   /** Why it was set aside, if it was. */
   disabled?: string;
+  /** Ranges that failed on it and were then fetched from another mirror. */
+  rangesTakenOver: number;
+  /** It no longer holds the manifest's image (the file changed, or has another size): set aside for that. */
+  changed?: boolean;
+  /** Where it redirected requests to (other URLs that answered for it; at most a few). */
+  redirectedTo?: string[];
 }
 
-/** A failed attempt: `permanent` faults set the mirror aside at once. */
+/** A failed attempt: `permanent` faults set the mirror aside at once; `changed` ones say it holds another file. */
 class MirrorFault extends Error {
-  constructor(message: string, readonly permanent: boolean) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly changed = false,
+    /** It sent bytes that fail their checksum: counted against it even after verified ones. */
+    readonly badData = false,
+  ) {
     super(message);
   }
 }
@@ -61,14 +73,23 @@ interface Slot {
   resolve(data: Uint8Array): void;
   reject(error: unknown): void;
   started: boolean;
+  /** The verified bytes, once fetched (until taken). */
+  data?: Uint8Array;
+}
+
+/** A range being fetched: its buffer, and how many bytes of it, from its start, are verified. */
+interface Progress {
+  range: FetchRange;
+  data: Uint8Array;
+  verified: number;
 }
 
 interface MirrorState {
   report: MirrorReport;
   active: number;
   consecutiveFailures: number;
-  etag?: string;
-  lastModified?: string;
+  /** ETag and Last-Modified first seen, per URL that answered (a redirector's targets each have their own). */
+  validators: Map<string, { etag?: string; lastModified?: string }>;
 }
 
 /**
@@ -88,6 +109,10 @@ export class RangeDownloader {
   private failure: unknown = null;
   private readonly controllers = new Set<AbortController>();
   private mirrorCursor = 0;
+  /** Ranges not yet fetched whole, with what of them is verified (kept after a failure). */
+  private readonly unfinished = new Set<Progress>();
+  /** The range last taken, until released: the writer may fail before it is written. */
+  private taken: { start: number; data: Uint8Array } | undefined;
   /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
   private readonly spare: ArrayBuffer[] = [];
   private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified'>>;
@@ -111,9 +136,10 @@ export class RangeDownloader {
       maxConsecutiveFailures: options.maxConsecutiveFailures ?? 3,
     };
     this.mirrors = mirrorUrls.map((url) => ({
-      report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [] },
+      report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [], rangesTakenOver: 0 },
       active: 0,
       consecutiveFailures: 0,
+      validators: new Map(),
     }));
     this.slots = ranges.map(() => {
       let resolve!: (d: Uint8Array) => void;
@@ -146,6 +172,7 @@ export class RangeDownloader {
     if (i !== this.nextToTake) throw new Error(`ranges must be taken in order (expected ${this.nextToTake}, got ${i})`);
     this.pump();
     const data = await this.slots[i].promise;
+    this.taken = { start: this.ranges[i].start, data };
     this.nextToTake++;
     this.heldBytes -= data.length;
     this.slots[i] = undefined as unknown as Slot; // release memory
@@ -155,6 +182,7 @@ export class RangeDownloader {
 
   /** The caller is done with data returned by take(): its memory can hold another range. */
   release(data: Uint8Array): void {
+    if (this.taken?.data === data) this.taken = undefined;
     if (this.spare.length < 8 && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
   }
 
@@ -163,7 +191,22 @@ export class RangeDownloader {
     return i >= 0 ? new Uint8Array(this.spare.splice(i, 1)[0], 0, size) : new Uint8Array(size);
   }
 
-  /** Fetch a range outside the plan at once (a local block that failed re-verification). */
+  /**
+   * Verified bytes not written yet: the range taken but not released, ranges
+   * fetched ahead of the writer, and the verified start of ranges not finished. After a failure they can be kept
+   * for a resume (OutputSink.keepAside).
+   */
+  verifiedNotWritten(): { start: number; data: Uint8Array }[] {
+    const pieces: { start: number; data: Uint8Array }[] = this.taken ? [this.taken] : [];
+    for (let i = this.nextToTake; i < this.slots.length; i++) {
+      const data = this.slots[i]?.data;
+      if (data) pieces.push({ start: this.ranges[i].start, data });
+    }
+    for (const p of this.unfinished) if (p.verified > 0) pieces.push({ start: p.range.start, data: p.data.subarray(0, p.verified) });
+    return pieces.sort((a, b) => a.start - b.start);
+  }
+
+  /** Fetch a range outside the plan at once (local blocks that failed re-verification). */
   async fetchNow(range: FetchRange): Promise<Uint8Array> {
     return this.fetchWithRetries(range);
   }
@@ -194,6 +237,7 @@ export class RangeDownloader {
       this.fetchWithRetries(this.ranges[i]).then(
         (data) => {
           this.inFlight--;
+          slot.data = data;
           slot.resolve(data);
           this.pump();
         },
@@ -220,43 +264,57 @@ export class RangeDownloader {
   }
 
   private async fetchWithRetries(range: FetchRange): Promise<Uint8Array> {
+    const progress: Progress = { range, data: this.acquire(range.end - range.start), verified: 0 };
+    this.unfinished.add(progress);
     let last: MirrorState | undefined;
+    let fruitless = 0; // tries that brought no verified byte
+    const failedOn = new Set<MirrorState>();
     for (let attempt = 1; ; attempt++) {
       if (this.failure) throw this.failure;
       const mirror = this.pickMirror(last);
       if (!mirror) throw this.allMirrorsFailed(range);
       mirror.active++;
+      const before = progress.verified;
       try {
-        const data = await this.fetchOnce(mirror, range);
+        await this.fetchOnce(mirror, progress);
         mirror.consecutiveFailures = 0;
-        mirror.report.bytesGood += data.length;
+        for (const m of failedOn) if (m !== mirror) m.report.rangesTakenOver++;
+        this.unfinished.delete(progress);
         this.options.onRangeFetched?.(range);
-        return data;
+        return progress.data;
       } catch (error) {
         if (this.failure) throw this.failure;
         const fault = error instanceof MirrorFault ? error : new MirrorFault(describeError(error), false);
-        this.recordFault(mirror, fault);
-        if (attempt >= this.opts.maxAttempts) throw this.allMirrorsFailed(range, attempt);
+        // A try that delivered verified blocks is progress: the next one asks only for the rest.
+        const progressed = progress.verified > before;
+        if (!progressed) fruitless++;
+        failedOn.add(mirror);
+        this.recordFault(mirror, fault, progressed);
+        if (fruitless >= this.opts.maxAttempts) throw this.allMirrorsFailed(range, attempt);
         this.options.onRetry?.({ mirror: mirror.report.url, range, problem: fault.message, attempt });
         last = mirror;
-        await this.sleep(this.opts.backoffMs * 2 ** Math.min(attempt - 1, 4));
+        await this.sleep(this.opts.backoffMs * 2 ** Math.min(Math.max(fruitless - 1, 0), 4));
       } finally {
         mirror.active--;
       }
     }
   }
 
-  private recordFault(mirror: MirrorState, fault: MirrorFault): void {
+  private recordFault(mirror: MirrorState, fault: MirrorFault, progressed: boolean): void {
     const r = mirror.report;
     r.failures++;
-    mirror.consecutiveFailures++;
+    // Failures in a row that brought nothing: a mirror that drops connections but delivers is kept
+    // (one that sends bad data is not).
+    mirror.consecutiveFailures = progressed && !fault.badData ? 0 : mirror.consecutiveFailures + 1;
     if (!r.problems.includes(fault.message)) {
       r.problems.push(fault.message);
       if (r.problems.length > 5) r.problems.shift();
     }
-    if (fault.permanent) r.disabled = fault.message;
-    else if (mirror.consecutiveFailures >= this.opts.maxConsecutiveFailures) {
-      r.disabled = `${mirror.consecutiveFailures} failures in a row (last: ${fault.message})`;
+    if (fault.permanent) {
+      r.disabled = fault.message;
+      if (fault.changed) r.changed = true;
+    } else if (mirror.consecutiveFailures >= this.opts.maxConsecutiveFailures) {
+      r.disabled = `${mirror.consecutiveFailures} failures in a row, the last: ${fault.message}`;
     }
   }
 
@@ -264,9 +322,19 @@ export class RangeDownloader {
     const lines = this.mirrors.map((m) => {
       const r = m.report;
       const what = r.problems.length > 0 ? r.problems.join('; ') : 'no problem seen';
-      return `  ${r.url}: ${what}${r.failures > 1 ? ` (${r.failures} failures)` : ''}`;
+      const good = r.bytesGood > 0 ? `; ${r.bytesGood} bytes from it were verified and kept` : '';
+      return `  ${r.url}: ${what}${r.failures > 1 ? ` (${r.failures} failures)` : ''}${good}`;
     });
     const why = attempts ? `gave up after ${attempts} tries` : 'no usable mirror is left';
+    // Every mirror now holds another file: most likely a new version was published.
+    if (this.mirrors.length > 0 && this.mirrors.every((m) => m.report.changed)) {
+      return new TesseraError(
+        ErrorCode.RemoteChanged,
+        `could not download bytes ${range.start}-${range.end - 1}: ${this.mirrors.length === 1 ? 'the mirror holds' : 'every mirror holds'} another file than the manifest describes ` +
+          `(it changed during the download, or a new version was published: get the new manifest, or add a mirror that has this image with --mirror URL). What each mirror did:\n${lines.join('\n')}`,
+        { range, mirrors: this.mirrorReports },
+      );
+    }
     return new TesseraError(
       ErrorCode.MirrorsFailed,
       `could not download bytes ${range.start}-${range.end - 1}: ${why}. What each mirror did:\n${lines.join('\n')}`,
@@ -278,10 +346,17 @@ export class RangeDownloader {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  /** One request to one mirror; any problem is a MirrorFault. */
-  private async fetchOnce(mirror: MirrorState, range: FetchRange): Promise<Uint8Array> {
+  /**
+   * One request to one mirror for what of the range is not verified yet; the
+   * blocks are verified as they arrive, so a failure keeps those before it.
+   * Any problem is a MirrorFault.
+   */
+  private async fetchOnce(mirror: MirrorState, progress: Progress): Promise<void> {
     const url = mirror.report.url;
-    const want = range.end - range.start;
+    const { range, data } = progress;
+    const base = progress.verified; // a whole number of blocks
+    const part: FetchRange = { start: range.start + base, end: range.end };
+    const want = part.end - part.start;
     const controller = new AbortController();
     this.controllers.add(controller);
     let stalled = false;
@@ -297,47 +372,52 @@ export class RangeDownloader {
     mirror.report.requests++;
     this.requests++;
     let response: RangeResponse | undefined;
+    let got = 0;
     try {
       try {
-        response = await this.fetcher.fetchRange(url, range.start, range.end, controller.signal);
+        response = await this.fetcher.fetchRange(url, part.start, part.end, controller.signal);
       } catch (error) {
         if (stalled) throw new MirrorFault(`no answer within ${this.opts.stallTimeoutMs / 1000} s`, false);
         throw new MirrorFault(describeError(error), false);
       }
-      this.checkHeaders(mirror, response, range);
-      let out: Uint8Array = this.acquire(want);
-      let got = 0;
-      let verified = 0; // bytes of the range verified so far, from its start
+      this.checkHeaders(mirror, response, part);
       const bs = this.table.blockSize;
-      /** Verify the whole blocks (or, at the end, the rest) that have arrived since last time. */
-      const verifyUpTo = (filled: Uint8Array, end: number) => {
-        if (end <= verified) return;
-        this.verify(filled.subarray(verified, end), range.start + verified);
-        this.options.onVerified?.(range.start + verified, filled.subarray(verified, end));
-        verified = end;
+      /** Verify what has arrived up to `end` (bytes of the range) and report it. */
+      const verifyUpTo = (end: number) => {
+        const from = progress.verified;
+        if (end <= from) return;
+        // A corrupt block stops the request at once; the blocks before it are kept.
+        const good = this.verifiedLength(data.subarray(from, end), range.start + from);
+        if (good > 0) {
+          progress.verified = from + good;
+          mirror.report.bytesGood += good;
+          this.options.onVerified?.(range.start + from, data.subarray(from, from + good));
+        }
+        if (from + good < end) {
+          const k = (range.start + from + good) / bs;
+          throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false, false, true);
+        }
       };
       const counted = (n: number, filled: Uint8Array) => {
         arm();
+        got = filled.length;
         mirror.report.bytes += n;
         this.bytesFetched += n;
         this.options.onBytes?.(n);
-        // A corrupt block stops the request at once, and what came before it is kept.
-        verifyUpTo(filled, filled.length - (filled.length % bs));
+        verifyUpTo(base + got - (got % bs));
       };
+      let all;
       try {
         arm();
-        const all = await response.readAll(out, counted);
-        out = all.data;
-        got = all.length;
-        if (all.overflow) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
+        all = await response.readAll(data.subarray(base), counted);
       } catch (error) {
         if (error instanceof MirrorFault) throw error;
         if (stalled) throw new MirrorFault(`stalled: nothing received for ${this.opts.stallTimeoutMs / 1000} s after ${got} of ${want} bytes`, false);
         throw new MirrorFault(`connection lost after ${got} of ${want} bytes: ${describeError(error)}`, false);
       }
-      if (got < want) throw new MirrorFault(`short body: ${got} of ${want} bytes`, false);
-      verifyUpTo(out, want); // the last, possibly partial, block
-      return out;
+      if (all.overflow) throw new MirrorFault(`sent more than the ${want} bytes asked for`, false);
+      if (all.length < want) throw new MirrorFault(`short body: ${all.length} of ${want} bytes`, false);
+      verifyUpTo(range.end - range.start); // the last, possibly partial, block
     } catch (error) {
       response?.cancel();
       throw error;
@@ -349,20 +429,29 @@ export class RangeDownloader {
 
   private checkHeaders(mirror: MirrorState, response: RangeResponse, range: FetchRange): void {
     const problem = rangeResponseProblem(response, range, this.table.length);
-    if (problem) throw new MirrorFault(problem.message, problem.permanent);
+    if (problem) throw new MirrorFault(problem.message, problem.permanent, problem.changed);
+    const answered = response.url ?? mirror.report.url;
+    if (answered !== mirror.report.url) {
+      const to = (mirror.report.redirectedTo ??= []);
+      if (!to.includes(answered) && to.length < 5) to.push(answered);
+    }
     // The file must not change between requests (zip.js's rule): a new ETag or date means a new file.
+    // Compared per URL that answered: a redirector's mirrors each have their own.
+    let seen = mirror.validators.get(answered);
+    if (!seen) mirror.validators.set(answered, (seen = {}));
     for (const [key, value] of [['etag', response.header('etag')], ['lastModified', response.header('last-modified')]] as const) {
       if (!value) continue;
-      const seen = mirror[key];
-      if (seen === undefined) mirror[key] = value;
-      else if (seen !== value) {
-        throw new MirrorFault(`the file changed on the mirror during the download (${key === 'etag' ? 'ETag' : 'Last-Modified'} ${seen} -> ${value})`, true);
+      const before = seen[key];
+      if (before === undefined) seen[key] = value;
+      else if (before !== value) {
+        const where = answered === mirror.report.url ? 'on the mirror' : `at ${answered}`;
+        throw new MirrorFault(`the file changed ${where} during the download (${key === 'etag' ? 'ETag' : 'Last-Modified'} ${before} -> ${value})`, true, true);
       }
     }
   }
 
-  /** Check block-aligned `data` that starts at byte `start` of the image against the block table. */
-  private verify(data: Uint8Array, start: number): void {
+  /** How many bytes of block-aligned `data`, which starts at byte `start` of the image, pass their checksums before the first that does not. */
+  private verifiedLength(data: Uint8Array, start: number): number {
     const bs = this.table.blockSize;
     let padded: Uint8Array | undefined;
     for (let off = 0, k = start / bs; off < data.length; off += bs, k++) {
@@ -373,10 +462,8 @@ export class RangeDownloader {
         padded.set(block);
         block = padded;
       }
-      if (!strongMatches(this.table, k, this.blockHash(block))) {
-        throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false);
-      }
+      if (!strongMatches(this.table, k, this.blockHash(block))) return off;
     }
+    return data.length;
   }
-
 }

@@ -5,6 +5,8 @@ import type { FetchRange } from './plan.ts';
 export interface ResponseProblem {
   message: string;
   permanent: boolean;
+  /** The mirror holds another file than the manifest describes (another size). */
+  changed?: boolean;
 }
 
 /**
@@ -19,7 +21,7 @@ export function rangeResponseProblem(response: RangeResponse, range: FetchRange,
   if (status !== 206) {
     const permanent = status === 404 || status === 410 || status === 401 || status === 403 || status === 416;
     const hint = status === 416 ? ' (the file there is shorter than the manifest says)' : status === 404 ? ' (not found)' : '';
-    return { message: `HTTP ${status}${hint}`, permanent };
+    return { message: `HTTP ${status}${hint}`, permanent, changed: status === 416 };
   }
   const encoding = response.header('content-encoding');
   if (encoding && encoding.toLowerCase() !== 'identity') {
@@ -36,7 +38,7 @@ export function rangeResponseProblem(response: RangeResponse, range: FetchRange,
         };
   }
   if (m[3] !== '*' && Number(m[3]) !== imageLength) {
-    return { message: `holds a different file: ${m[3]} bytes, the manifest says ${imageLength}`, permanent: true };
+    return { message: `holds a different file: ${m[3]} bytes, the manifest says ${imageLength}`, permanent: true, changed: true };
   }
   if (Number(m[1]) !== range.start || Number(m[2]) !== range.end - 1) {
     return { message: `sent bytes ${m[1]}-${m[2]} when asked for ${range.start}-${range.end - 1}`, permanent: false };

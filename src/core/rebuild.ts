@@ -7,6 +7,7 @@ import type { OutputSink, RangeFetcher, SeedReader } from './io.ts';
 import { type Manifest, checksumName } from './manifest/manifest.ts';
 import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
 import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
+import { readFully } from './read-fully.ts';
 import { findZeroBlocks, scanSeed } from './scan-seed.ts';
 
 /** What happens during a rebuild, for progress displays. */
@@ -19,7 +20,9 @@ export type RebuildEvent =
   | { type: 'progress'; bytesWritten: number; bytesFetched: number; imageLength: number }
   | { type: 'range-fetched'; start: number; end: number }
   | { type: 'retry'; mirror: string; problem: string; attempt: number }
-  | { type: 'repair'; seed: string; block: number; reason: string };
+  | { type: 'repair'; seed: string; block: number; reason: string }
+  /** After a failure: verified bytes not written in order were kept aside (OutputSink.keepAside); `complete` when nothing verified was left out. */
+  | { type: 'kept-aside'; bytes: number; complete: boolean };
 
 export interface ScanSeedsOptions {
   signal?: AbortSignal;
@@ -162,6 +165,10 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     });
   } catch (error) {
     downloader.cancel(error);
+    if (options.sink.keepAside) {
+      const kept = await keepAside(session, downloader, bytesWritten, options.sink.keepAside.bind(options.sink));
+      options.onEvent?.({ type: 'kept-aside', ...kept });
+    }
     throw error;
   }
   report(true);
@@ -184,6 +191,52 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     mirrors: downloader.mirrorReports,
     timings: result.timings,
   };
+}
+
+/**
+ * After a failure, hand the sink what is verified but not written: ranges
+ * fetched ahead of the writer, the verified start of unfinished ones, and the
+ * blocks past `written` that a leftover seed (an earlier run's kept part)
+ * holds, so that this run's output can replace it.
+ */
+async function keepAside(
+  session: RebuildSession,
+  downloader: RangeDownloader,
+  written: number,
+  keep: (start: number, data: Uint8Array) => Promise<void>,
+): Promise<{ bytes: number; complete: boolean }> {
+  let bytes = 0;
+  try {
+    for (const piece of downloader.verifiedNotWritten()) {
+      if (piece.start + piece.data.length <= written) continue;
+      await keep(piece.start, piece.data);
+      bytes += piece.data.length;
+    }
+    const { sources, seeds } = session;
+    const table = session.manifest.blocks;
+    const bs = table.blockSize;
+    const buffer = new Uint8Array(Math.max(bs, (1 << 20) - ((1 << 20) % bs)));
+    for (let k = Math.floor(written / bs); k < table.blockCount; ) {
+      const seed = sources.seed[k];
+      if (seed < 0 || !seeds[seed].leftover) {
+        k++;
+        continue;
+      }
+      // A run of blocks one after another in the leftover: one read.
+      const offset = sources.offset[k];
+      let n = 1;
+      while (k + n < table.blockCount && (n + 1) * bs <= buffer.length && sources.seed[k + n] === seed && sources.offset[k + n] === offset + n * bs) n++;
+      const length = Math.min(table.length, (k + n) * bs) - k * bs;
+      const got = await readFully(seeds[seed], offset, buffer.subarray(0, length));
+      if (got < length) return { bytes, complete: false };
+      await keep(k * bs, buffer.subarray(0, length));
+      bytes += length;
+      k += n;
+    }
+  } catch {
+    return { bytes, complete: false };
+  }
+  return { bytes, complete: true };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SeedFile {
@@ -27,7 +27,11 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
       info = await stat(path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
+      let reason = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
+      if (code === 'ENOENT') {
+        const target = await readlink(path).catch(() => undefined);
+        if (target !== undefined) reason = `a link to ${target}, which does not exist`;
+      }
       if (given) problems.push({ path, reason });
       return;
     }
@@ -42,7 +46,12 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
       for (const entry of entries) await visit(join(path, entry), false);
       return;
     }
-    if (!info.isFile() || info.size === 0) return;
+    if (!info.isFile()) {
+      // A device or pipe given by name is worth a word; inside folders such entries are just passed over.
+      if (given) problems.push({ path, reason: 'not a regular file or folder' });
+      return;
+    }
+    if (info.size === 0) return;
     const real = await realpath(path);
     if (seen.has(real)) return;
     seen.add(real);

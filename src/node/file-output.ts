@@ -1,5 +1,8 @@
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
 import type { OutputSink } from '../core/io.ts';
+import { formatBytes } from '../shared/format.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
 export const partPathFor = (out: string) => `${out}.tessera-part`;
@@ -37,6 +40,8 @@ export async function takeOverPartialOutput(out: string): Promise<string | undef
 export interface FileOutput {
   readonly sink: OutputSink;
   readonly partPath: string;
+  /** Bytes in the part file: written in order, then any kept aside. */
+  readonly bytes: number;
   /** The image is verified: move it to its final name and drop the resume seed. */
   commit(): Promise<void>;
   /** Stop, keeping the verified prefix for a later resume. */
@@ -48,24 +53,39 @@ export interface FileOutput {
 /** Write the image to OUT.tessera-part, sequentially. */
 export async function openFileOutput(out: string): Promise<FileOutput> {
   const partPath = partPathFor(out);
-  const handle: FileHandle = await open(partPath, 'w');
+  let handle: FileHandle;
+  try {
+    handle = await open(partPath, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `the folder ${dirname(resolve(out))} does not exist` : code === 'EACCES' ? 'permission denied' : describeError(error);
+    throw new TesseraError(ErrorCode.OutputWrite, `cannot write ${partPath}: ${why}; choose another place with -o PATH`, { path: partPath }, { cause: error });
+  }
   let closed = false;
+  let bytes = 0;
   const close = async () => {
     if (!closed) {
       closed = true;
       await handle.close();
     }
   };
+  const write = async (chunk: Uint8Array) => {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+      done += bytesWritten;
+      bytes += bytesWritten;
+    }
+  };
   return {
     partPath,
+    get bytes() {
+      return bytes;
+    },
     sink: {
-      async write(chunk) {
-        let done = 0;
-        while (done < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
-          done += bytesWritten;
-        }
-      },
+      write,
+      // After what was written in order: the part file is a seed for the resume, read by content.
+      keepAside: (_start, data) => write(data),
     },
     async commit() {
       await handle.sync();
@@ -79,4 +99,27 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       await rm(partPath, { force: true });
     },
   };
+}
+
+/** Refuse to start when the folder that will hold `out` has less free space than `bytes` (said now rather than when the disk fills up half-way). */
+export async function checkFreeSpace(out: string, bytes: number): Promise<void> {
+  const free = await freeSpaceFor(out);
+  if (!free || free.bytes >= bytes) return;
+  throw new TesseraError(
+    ErrorCode.OutputNoSpace,
+    `not enough free space in ${free.folder}: the image needs ${formatBytes(bytes)} (${bytes} bytes), only ${formatBytes(free.bytes)} is free; ` +
+      `free ${formatBytes(bytes - free.bytes)} more, or write the image elsewhere with -o PATH`,
+    { folder: free.folder, needed: bytes, free: free.bytes },
+  );
+}
+
+/** Bytes free for this user in the folder that will hold `out`, or undefined when that cannot be told. */
+export async function freeSpaceFor(out: string): Promise<{ folder: string; bytes: number } | undefined> {
+  const folder = dirname(resolve(out));
+  try {
+    const s = await statfs(folder);
+    return { folder, bytes: s.bavail * s.bsize };
+  } catch {
+    return undefined;
+  }
 }

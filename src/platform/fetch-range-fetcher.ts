@@ -47,6 +47,7 @@ function toRangeResponse(response: Response): RangeResponse {
   let reader: { cancel(): Promise<void> } | undefined;
   return {
     status: response.status,
+    url: response.url || undefined,
     header: (name) => response.headers.get(name),
     async readAll(into, onBytes) {
       if (!body) return { data: into, length: 0, overflow: false };
@@ -70,25 +71,26 @@ function toRangeResponse(response: Response): RangeResponse {
   };
 }
 
-/** Read straight into `into`; each read hands the buffer back (transferred), so keep the latest one. */
+/**
+ * Read through one small buffer that each read hands back (no chunk is
+ * allocated per read), copying into `into`: `into` itself is never
+ * transferred, so what arrived before a failure is still there.
+ */
 async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
   const size = into.length;
-  let buffer = into.buffer as ArrayBuffer;
-  const base = into.byteOffset;
+  let bounce = new ArrayBuffer(Math.min(size + 1, 256 << 10));
   let length = 0;
-  while (length < size) {
-    const { done, value } = await byob.read(new Uint8Array(buffer, base + length, size - length));
-    if (value) buffer = value.buffer as ArrayBuffer;
-    if (done || !value) break;
-    length += value.byteLength;
-    onBytes(value.byteLength, new Uint8Array(buffer, base, length));
+  for (;;) {
+    // Ask for one byte more than is left, to see a body longer than asked for.
+    const { done, value } = await byob.read(new Uint8Array(bounce, 0, Math.min(bounce.byteLength, size + 1 - length)));
+    if (value) bounce = value.buffer as ArrayBuffer;
+    if (done || !value) return { data: into, length, overflow: false };
+    const n = Math.min(value.byteLength, size - length);
+    into.set(value.subarray(0, n), length);
+    length += n;
+    if (n > 0) onBytes(n, into.subarray(0, length));
+    if (n < value.byteLength) return { data: into, length, overflow: true };
   }
-  let overflow = false;
-  if (length === size) {
-    const { done, value } = await byob.read(new Uint8Array(1));
-    overflow = !done || (value?.byteLength ?? 0) > 0;
-  }
-  return { data: new Uint8Array(buffer, base, size), length, overflow };
 }
 
 /** Copy the stream's chunks into `into`. */
@@ -97,12 +99,10 @@ async function readChunks(chunks: ReadableStreamDefaultReader<Uint8Array>, into:
   for (;;) {
     const { done, value } = await chunks.read();
     if (done) return { data: into, length, overflow: false };
-    if (length + value.length > into.length) {
-      onBytes(value.length, into.subarray(0, length));
-      return { data: into, length, overflow: true };
-    }
-    into.set(value, length);
-    length += value.length;
-    onBytes(value.length, into.subarray(0, length));
+    const n = Math.min(value.length, into.length - length);
+    into.set(value.subarray(0, n), length);
+    length += n;
+    if (n > 0) onBytes(n, into.subarray(0, length));
+    if (n < value.length) return { data: into, length, overflow: true };
   }
 }

@@ -12,13 +12,16 @@ export interface CliRun {
 }
 
 /** Run the built `tessera` command line as a user would (npm test builds it first). */
-export function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+export function runCli(args: string[], options: { cwd?: string; onStderr?: (soFar: string) => void } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      options.onStderr?.(stderr); // lets a test act at a point of the run (after the plan, say)
+    });
     child.on('error', reject);
     child.on('close', (code) =>
       resolve({

@@ -1,4 +1,4 @@
-import { ErrorCode, TesseraError, describeError, isTesseraError } from '../errors.ts';
+import { ErrorCode, TesseraError, describeError, isTesseraError, outputWriteError } from '../errors.ts';
 import type { StreamHasherFactory } from '../hashing.ts';
 import { bytesToHex } from '../hashing.ts';
 import type { OutputSink, RangeFetcher, SeedReader } from '../io.ts';
@@ -124,7 +124,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     try {
       await sink.write(chunk);
     } catch (error) {
-      throw new TesseraError(ErrorCode.OutputWrite, `could not write the image at byte ${written}: ${describeError(error)}`, {}, { cause: error });
+      throw outputWriteError(error, written);
     }
     written += chunk.length;
     input.onProgress?.(written, fetched);
