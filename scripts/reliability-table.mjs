@@ -39,7 +39,7 @@ function outcome(outcomes) {
 }
 
 function parserTable(files) {
-  const rows = ['| parser | input kind | cases | outcome | slowest case |', '| --- | --- | ---: | --- | ---: |'];
+  const rows = ['| parser | input kind | cases | outcome | slowest case (CPU) |', '| --- | --- | ---: | --- | ---: |'];
   let total = 0;
   for (const r of files) {
     for (const kind of KINDS) {
