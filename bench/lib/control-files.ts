@@ -2,7 +2,7 @@
 // next to it in the mirror's folder: Tessera's manifest, zsync's .zsync, and
 // jigdo's .jigdo + .template (from the new image's files, extracted with xorriso).
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TimedRun, runTimed } from './timed-run.ts';
 
@@ -13,6 +13,8 @@ export interface MadeControlFile {
   bytes: number;
   /** The maker's run (one run, default settings). */
   made: TimedRun;
+  /** Its settings, e.g. the block size. */
+  detail?: string;
 }
 
 /** Names the mirror serves them under (the image itself is `new.iso`). */
@@ -21,22 +23,25 @@ export const CONTROL_NAMES = ['new.iso.tessera', 'new.iso.zsync', 'new.jigdo', '
 /** The folder of the new image's files, for jigdo's [Servers] line. */
 export const JIGDO_FILES = 'files';
 
-function made(www: string, names: string[], run: TimedRun, what: string): MadeControlFile {
+function made(www: string, names: string[], run: TimedRun, what: string, detail?: () => string): MadeControlFile {
   if (run.code !== 0) throw new Error(`${what} failed (exit ${run.code}): ${run.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   const files = names.map((name) => ({ name, bytes: statSync(join(www, name)).size }));
-  return { files, bytes: files.reduce((s, f) => s + f.bytes, 0), made: run };
+  return { files, bytes: files.reduce((s, f) => s + f.bytes, 0), made: run, detail: detail?.() };
 }
 
 /** `tessera make`, without --url: the image is expected next to the manifest. */
 export async function makeTesseraManifest(www: string): Promise<MadeControlFile> {
-  const run = await runTimed(process.execPath, ['bin/tessera.mjs', 'make', join(www, IMAGE), '-o', join(www, 'new.iso.tessera')]);
-  return made(www, ['new.iso.tessera'], run, 'tessera make');
+  const run = await runTimed(process.execPath, ['bin/tessera.mjs', 'make', join(www, IMAGE), '-o', join(www, 'new.iso.tessera'), '--json']);
+  return made(www, ['new.iso.tessera'], run, 'tessera make', () => `${(JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { blockSize: number }).blockSize}-byte blocks`);
 }
 
 /** `zsyncmake` with its defaults and a relative URL, which zsync resolves against the .zsync's URL. */
 export async function makeZsync(www: string): Promise<MadeControlFile> {
   const run = await runTimed('zsyncmake', ['-u', IMAGE, '-o', join(www, 'new.iso.zsync'), join(www, IMAGE)], { cwd: www });
-  return made(www, ['new.iso.zsync'], run, 'zsyncmake');
+  return made(www, ['new.iso.zsync'], run, 'zsyncmake', () => {
+    const head = readFileSync(join(www, 'new.iso.zsync')).subarray(0, 400).toString('latin1');
+    return `${/Blocksize: (\d+)/.exec(head)?.[1]}-byte blocks, Hash-Lengths ${/Hash-Lengths: ([\d,]+)/.exec(head)?.[1]}`;
+  });
 }
 
 /**

@@ -103,7 +103,7 @@ function controlNotes(results: Results): string[] {
     const f = results.control[id];
     if (!f) return [];
     const sizes = f.files.map((x) => `${x.name} ${n(x.bytes, 0)}`).join(' + ');
-    return [`${what}: ${sizes} bytes, made in ${f.made.wall.toFixed(1)} s (${f.made.cpu.toFixed(1)} s CPU, ${(f.made.maxRssKb / 1024).toFixed(0)} MB peak RSS)`];
+    return [`${what}${f.detail ? `, ${f.detail}` : ''}: ${sizes} bytes, made in ${f.made.wall.toFixed(1)} s (${f.made.cpu.toFixed(1)} s CPU, ${(f.made.maxRssKb / 1024).toFixed(0)} MB peak RSS)`];
   };
   return [...made('tessera', '`tessera make`'), ...made('zsync', '`zsyncmake` (defaults)'), ...made('jigdo', '`jigdo-file make-template` (defaults)')].map((l) => `- ${l}`);
 }
@@ -183,14 +183,14 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     '',
     ...comparisonTable(results),
     '',
-    'Medians of the runs that built the right image. In parentheses: the ratio to zsync (old ISO), to zsync / to jigdo-file (loose files). ' +
-      'wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result). ' +
-      'CPU: user+sys seconds of the client and its children (GNU time). peak RSS: the largest process (GNU time). ' +
-      '\\* the page: every process of the browser, sampled from /proc every 100 ms (CPU from opening the address; memory: the sum of each process\'s peak, VmHWM, which counts the shared program files once per process). ' +
-      '"Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream. ' +
-      'fetched, requests: the mirror\'s access log, control files left out (the page\'s count includes its 1-byte mirror check; zsync sends up to 20 ranges per request). ' +
-      'control file: `.tessera`; `.zsync`; `.jigdo` + `.template`. jigdo-file: as jigdo-lite drives it, wget for the .jigdo, .template and missing files.',
+    'Medians of the runs that built the right image; in parentheses the ratio to zsync (old ISO), or to zsync / to jigdo-file (loose files).',
     '',
+    '- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result).',
+    '- CPU: user+sys seconds of the client and its children; peak RSS: of its largest process (GNU time).',
+    "- \\* the page: every process of the browser, sampled from /proc every 100 ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.",
+    '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream.',
+    "- fetched, requests: nginx's access log, control files left out (the page's count includes its 1-byte mirror check; zsync sends up to 20 ranges per request).",
+    '- control file: `.tessera`; `.zsync`; `.jigdo` + `.template`. jigdo-file runs as jigdo-lite drives it, with wget for the .jigdo, the .template and the missing files.',
     ...pageMemory(results),
     ...controlNotes(results),
     ...(scan.length ? ['', ...scan] : []),
