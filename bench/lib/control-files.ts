@@ -2,7 +2,7 @@
 // next to it in the mirror's folder: Tessera's manifest, zsync's .zsync, and
 // jigdo's .jigdo + .template (from the new image's files, extracted with xorriso).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TimedRun, runTimed } from './timed-run.ts';
 
@@ -53,7 +53,8 @@ export async function makeZsync(www: string): Promise<MadeControlFile> {
 export async function makeJigdo(www: string, mirrorUrl: string): Promise<MadeControlFile> {
   const files = join(www, JIGDO_FILES);
   const extract = spawnSync('xorriso', ['-osirrox', 'on', '-indev', join(www, IMAGE), '-extract', '/', files], { encoding: 'utf8' });
-  if (extract.status !== 0) throw new Error(`xorriso could not extract the new image's files (is it an ISO 9660 image?): ${extract.stderr.trim().split('\n').at(-1)}`);
+  if (extract.status !== 0) throw new Error(`xorriso could not extract the new image's files: ${extract.stderr.trim().split('\n').at(-1)}`);
+  if (!existsSync(files) || readdirSync(files).length === 0) throw new Error("xorriso found no files in the new image (jigdo-file needs the image's files: an ISO 9660 image)");
   spawnSync('chmod', ['-R', 'u+w', files]); // extracted read-only; the work folder is deleted at the end
   const run = await runTimed('jigdo-file', [
     'make-template',
