@@ -149,6 +149,11 @@ const www = join(work, 'www');
 await mkdir(www);
 await symlink(inputs.new, join(www, IMAGE));
 const nginx = await startNginx(www, join(work, 'nginx'), { cors: true });
+const cleanUp = async () => {
+  await nginx.close();
+  await rm(work, { recursive: true, force: true });
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 const loadStart = loadAverage();
 try {
   log(`${nginxVersion()} (${NGINX}) serves ${inputs.new} at ${nginx.url}${IMAGE}, with CORS, for every client`);
@@ -205,7 +210,7 @@ try {
       for (const t of TOOLS_BY_CASE[c]) {
         if (!wanted(c, t)) continue;
         dropCaches();
-        const r = await runOne(c, t);
+        const r = await runOne(c, t).catch((e: Error): ToolRun => ({ ok: false, problem: e.message.split('\n')[0], wall: NaN, cpu: null, rssKb: null, fetched: 0, requests: 0 }));
         results.measured.set(key(c, t), [...(results.measured.get(key(c, t)) ?? []), r]);
         const figures = `${r.wall.toFixed(2)} s wall, ${r.cpu === null ? 'n/a' : r.cpu.toFixed(2)} s CPU, ${r.rssKb === null ? 'n/a' : (r.rssKb / 1024).toFixed(0)} MB RSS, ${r.fetched.toLocaleString('en')} B in ${r.requests} requests`;
         log(`run ${round}/${runs} ${CASE_LABEL[c]}: ${TOOL[t].label} ${figures}${r.note ? ` (${r.note})` : ''}, ${r.ok ? 'ok' : `FAILED: ${r.problem}`}`);
@@ -214,8 +219,7 @@ try {
   }
   await site?.close();
 } finally {
-  await nginx.close();
-  await rm(work, { recursive: true, force: true });
+  await cleanUp();
 }
 
 // --- report -------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
   await symlink(pair.new, join(www, 'new.img'));
   await symlink(manifest, join(www, 'new.img.tessera'));
   const nginx = await startNginx(www, join(work, 'nginx'));
+  const cleanUp = async () => {
+    await nginx.close();
+    await rm(work, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
   const load = loadAverage();
   const runs: { wall: number; cpu: number; rssMb: number; fetched: number }[] = [];
   try {
@@ -61,8 +66,7 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
       log(`run ${i}/${options.runs}: ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB, ${json.bytesFetched.toLocaleString('en')} bytes fetched`);
     }
   } finally {
-    await nginx.close();
-    await rm(work, { recursive: true, force: true });
+    await cleanUp();
   }
   const rss = median(runs.map((r) => r.rssMb));
   return [
