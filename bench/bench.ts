@@ -229,7 +229,7 @@ const header = [
   `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench\`${process.argv.length > 2 ? ` (${process.argv.slice(2).join(' ')})` : ''}: ${inputs.description}.`,
   '',
   `- Image: ${inputs.new} (${mb(newSize)}); old ISO: ${inputs.old} (${mb((await stat(inputs.old)).size)})${seedsLine}.`,
-  `- ${runs} run${runs === 1 ? '' : 's'} per client and case, alternating; page cache ${values['drop-caches'] ? 'dropped before each run' : 'warm'}; load average ${loadStart} at the start, ${loadAverage()} at the end.`,
+  `- ${runs} run${runs === 1 ? '' : 's'} per client and case, alternating${runs < 3 ? ' (**preliminary**: fewer than 3 runs, so no real median)' : ''}; page cache ${values['drop-caches'] ? 'dropped before each run' : 'warm'}; load average ${loadStart} at the start, ${loadAverage()} at the end.`,
   ...describeMachine().map((l) => `- ${l}`),
 ];
 const report = comparisonReport(results, header);

@@ -94,7 +94,7 @@ function pageMemory(results: Results): string[] {
     return kbs.length ? [`${TOOL[t].label} ${(median(kbs) / 1024).toFixed(0)} MB`] : [];
   });
   return parts.length
-    ? [`- The page's memory without the mapped program files (the peak, over the samples, of RssAnon + RssShmem summed over the browser's processes; median): ${parts.join('; ')}.`]
+    ? [`- The page's memory without the mapped program files (the peak, over the samples, of RssAnon + RssShmem summed over the browser's processes; shared memory counts once per process that maps it, so an upper bound; median): ${parts.join('; ')}.`]
     : [];
 }
 
