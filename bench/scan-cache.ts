@@ -2,19 +2,18 @@
 //   node scripts/run-ts.mjs bench/scan-cache.ts [--old FILE --new FILE] [--runs N]
 // Prints the scan phase's milliseconds (performance marks tessera:scan-start / scan-merged).
 import { mkdir, rm, symlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStaticServer } from '../src/node/static-server.ts';
 import { launchChromiumWithProfile } from '../test/helpers/browser.ts';
 import { runCli } from '../test/helpers/run-cli.ts';
 import { tempDir } from '../test/helpers/temp-dir.ts';
+import { CORPUS_DIR } from './lib/inputs.ts';
+import { median } from './lib/stats.ts';
 
 const { values } = parseArgs({ options: { old: { type: 'string' }, new: { type: 'string' }, runs: { type: 'string', default: '3' } } });
-const corpus = process.env.TESSERA_CORPUS_DIR ?? join(homedir(), '.cache/tessera/corpus');
-const oldImage = resolve(values.old ?? join(corpus, 'old.iso'));
-const newImage = resolve(values.new ?? join(corpus, 'new.iso'));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const oldImage = resolve(values.old ?? join(CORPUS_DIR, 'old.iso'));
+const newImage = resolve(values.new ?? join(CORPUS_DIR, 'new.iso'));
 
 const dir = await tempDir('tessera-bench-');
 await mkdir(join(dir.path, 'www'));

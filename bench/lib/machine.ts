@@ -1,0 +1,36 @@
+// The machine and the tools' versions, for the report.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { CHROMIUM } from '../../test/helpers/browser.ts';
+import { nginxVersion } from '../../test/helpers/nginx.ts';
+
+function firstLine(program: string, args: string[], stream: 'stdout' | 'stderr' = 'stdout'): string {
+  const r = spawnSync(program, args, { encoding: 'utf8' });
+  if (r.error) return 'not installed';
+  return (r[stream] || r.stdout || r.stderr).trim().split('\n')[0];
+}
+
+function osName(): string {
+  try {
+    return /PRETTY_NAME="([^"]*)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** The machine; Node.js; Chromium; the other clients and the server (one line each). */
+export function describeMachine(): string[] {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
+  const sha = /^flags\s*:.*\bsha_ni\b/m.test(cpuinfo) ? 'with' : 'without';
+  const chromium = existsSync(CHROMIUM) ? firstLine(CHROMIUM, ['--version']).replace(/^Chromium /, '') : 'not installed';
+  return [
+    `CPU: ${model}, ${cpus().length} cores (${sha} SHA extensions); memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ${osName()}, Linux ${firstLine('uname', ['-r'])}`,
+    `Node.js ${process.version}`,
+    `Chromium ${chromium} (headless, profile on disk)`,
+    `zsync: ${firstLine('zsync', ['-V'])}; jigdo-file: ${firstLine('jigdo-file', ['--version'])}; server: ${nginxVersion() ?? 'no nginx'} (Debian package nginx-light), on 127.0.0.1`,
+  ];
+}

@@ -1,0 +1,119 @@
+// One run of the web page (dist/web) in headless Chromium: open a manifest,
+// give the seed files, download and build, wait for the verified result.
+import { mkdir, rm, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
+import { NO_SAVE_PICKER, SAVE_TO_OPFS, launchChromiumWithProfile } from '../../test/helpers/browser.ts';
+import { ProcessTreeSampler, type TreeUsage } from './process-tree.ts';
+
+/**
+ * 'opfs': a browser without "Save as" (showSaveFilePicker): the page builds the
+ * image in place in the site's storage (the default outside Chromium).
+ * 'save-as': Chromium's "Save as" (a writable stream); pickers cannot be driven
+ * headlessly, so the picker returns a file in the site's storage.
+ */
+export type OutputMode = 'opfs' | 'save-as';
+
+/** The built page (dist/web) on a local port of its own (another origin than the mirror's). */
+export async function startPageSite(dir: string): Promise<RunningServer> {
+  await mkdir(dir, { recursive: true });
+  for (const entry of ['index.html', 'assets', 'favicon.svg']) await symlink(resolve('dist/web', entry), join(dir, entry));
+  return startStaticServer({ root: dir });
+}
+
+export interface PageRun {
+  ok: boolean;
+  /** What the page showed at the end (the error, when not ok). */
+  message: string;
+  /** The checksum the page says it verified. */
+  digest: string;
+  /** From opening the address to the verified result (the browser is already running). */
+  seconds: number;
+  /** Seeds given to the files' scan done and planned, in the page's clock. */
+  scanSeconds: number;
+  /** Page loaded and the mirror checked; plan shown (seconds since opening). */
+  loadedAt: number;
+  plannedAt: number;
+  /** The browser's processes over the same span as `seconds`. */
+  usage: TreeUsage;
+  /** Durations (ms) of the main thread's long tasks while scanning. */
+  longTasks: number[];
+  /** The page's performance marks (`tessera:…`), as text. */
+  marks: string[];
+  /** The assembly's own timings (JSON), from the result. */
+  assemblyTimings: string | null;
+  browserVersion: string;
+}
+
+export async function runPage(options: { siteUrl: string; manifestUrl: string; seeds: string[]; mode: OutputMode; profileDir: string; screenshots?: string }): Promise<PageRun> {
+  const sampler = new ProcessTreeSampler();
+  const context = await launchChromiumWithProfile(options.profileDir);
+  try {
+    const browserVersion = context.browser()?.version() ?? '';
+    await context.addInitScript(options.mode === 'save-as' ? SAVE_TO_OPFS : NO_SAVE_PICKER);
+    await context.addInitScript(`
+      window.__longTasks = [];
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration }); })
+        .observe({ type: 'longtask', buffered: true });
+    `);
+    const tab = context.pages()[0] ?? (await context.newPage());
+    const shot = async (name: string) => options.screenshots && tab.screenshot({ path: join(options.screenshots, name), fullPage: true });
+    sampler.start();
+    const t = performance.now();
+    await tab.goto(`${options.siteUrl}?manifest=${encodeURIComponent(options.manifestUrl)}`);
+    await tab.getByTestId('image-name').waitFor();
+    await tab.getByTestId('mirror').getByText('Range and CORS work').waitFor();
+    await shot('1-image.png');
+    const tLoaded = performance.now();
+    const scanStart = await tab.evaluate(() => performance.now());
+    await tab.getByTestId('seed-files').setInputFiles(options.seeds);
+    if (options.screenshots) {
+      await tab.locator('[data-testid=seed-list] li[data-state=scanning]').first().waitFor();
+      await shot('2-scanning.png');
+    }
+    await tab.locator('[data-testid=seed-list] li[data-state=done]').nth(options.seeds.length - 1).waitFor({ timeout: 1_800_000 });
+    await tab.locator('[data-testid=start]:enabled').waitFor();
+    const scanEnd = await tab.evaluate(() => performance.now());
+    await shot('3-plan.png');
+    const tPlanned = performance.now();
+    await tab.getByTestId('start').click();
+    if (options.screenshots) {
+      await tab.getByTestId('progress').waitFor();
+      await tab.waitForTimeout(1500);
+      await shot('4-progress.png');
+    }
+    const end = tab.locator('[data-testid=result], [data-testid=error]').first();
+    await end.waitFor({ timeout: 1_800_000 });
+    const seconds = (performance.now() - t) / 1000;
+    const usage = sampler.stop();
+    await shot('5-result.png');
+    const ok = (await end.getAttribute('data-testid')) === 'result';
+    const message = (await end.innerText()).replace(/\s+/g, ' ').trim();
+    const digest = ok ? await tab.getByTestId('result-checksum').innerText() : '';
+    const marks = await tab.evaluate(() =>
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('tessera:'))
+        .map((m) => `${m.name.slice(8)} ${m.startTime.toFixed(0)}${(m as PerformanceMark).detail ? ` ${JSON.stringify((m as PerformanceMark).detail)}` : ''}`),
+    );
+    const tasks: { start: number; duration: number }[] = await tab.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks);
+    return {
+      ok,
+      message,
+      digest,
+      seconds,
+      scanSeconds: (scanEnd - scanStart) / 1000,
+      loadedAt: (tLoaded - t) / 1000,
+      plannedAt: (tPlanned - t) / 1000,
+      usage,
+      longTasks: tasks.filter((x) => x.start >= scanStart && x.start <= scanEnd).map((x) => x.duration),
+      marks,
+      assemblyTimings: ok ? await tab.getByTestId('result-figures').getAttribute('data-timings') : null,
+      browserVersion,
+    };
+  } finally {
+    sampler.stop();
+    await context.close();
+    await rm(options.profileDir, { recursive: true, force: true });
+  }
+}
