@@ -106,6 +106,8 @@ async function listKeptWork(): Promise<KeptWork[]> {
   return [...blocks, ...files];
 }
 
+const hasSavePicker = () => typeof (window as { showSaveFilePicker?: unknown }).showSaveFilePicker === 'function';
+
 /** Names of the image files being built in the site's storage (see Controller.openImageFile). */
 const IMAGE_FILE_PREFIX = '.tessera-building-';
 
@@ -383,7 +385,15 @@ export class Controller {
       if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
     }
     const opened = await ImageFile.open(`${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}`, length).catch(() => ({ file: null }));
+    // Without "Save as" the image will be built in place: hash it as it becomes final, from the scan on.
+    if (opened.file && !hasSavePicker()) opened.file.verify(this.verification(manifest));
     return opened.file;
+  }
+
+  /** How the image file is verified when the image is built in place (it depends on the SHA-256 the user gave). */
+  private verification(manifest: Manifest) {
+    const algorithm = manifest.checksum.algorithm;
+    return { algorithm, chain: manifest.sha256Chain, alsoSha256: this.state.expectedSha256 !== null && algorithm !== 'sha256', blockSize: manifest.blocks.blockSize };
   }
 
   private async dropImageFile(): Promise<void> {
@@ -516,6 +526,10 @@ export class Controller {
     const file = this.imageFile;
     this.imageFile = null;
     const inPlace = file !== null && output.kind === 'opfs';
+    if (inPlace) {
+      const how = this.verification(image.manifest);
+      if (file.verifying !== `${how.algorithm}:${how.alsoSha256}`) file.verify(how);
+    }
     const ports = file ? [file.connect()] : [];
     const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
     const request: AssembleRequest = {

@@ -9,6 +9,7 @@ import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { NO_SAVE_PICKER, SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 import { usePageFixture } from '../helpers/page-fixture.ts';
+import { zsyncmake } from '../helpers/zsyncmake.ts';
 
 const MiB = 1 << 20;
 const SEGMENT = 16 * MiB;
@@ -30,14 +31,15 @@ describe('the page writes what the scan finds straight into the image file', () 
     const states = [...manifest.sha256Chain!.states];
     states[1] = '5a'.repeat(32);
     await writeFile(join(env.fixture.www, 'forged.img.tessera'), await encodeManifest({ ...manifest, sha256Chain: { segmentBytes: SEGMENT, states } }));
+    zsyncmake(join(env.fixture.www, 'new.img'), join(env.fixture.www, 'new.img.zsync'), ['-u', 'new.img']);
   });
 
-  async function rebuild(saving: string, manifestName = 'new.img.tessera'): Promise<{ page: Page; sent: number }> {
+  async function rebuild(saving: string, manifestName = 'new.img.tessera', query = ''): Promise<{ page: Page; sent: number }> {
     const context = await env.browser.newContext();
     await context.addInitScript(saving);
     const page = await context.newPage();
     const before = imageBytesSent();
-    await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + manifestName)}`);
+    await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + manifestName)}${query}`);
     await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
     await page.getByTestId('seed-files').setInputFiles(env.seed);
     await page.locator('[data-testid=seed-list] li[data-state=done]').waitFor({ timeout: 60_000 });
@@ -84,5 +86,27 @@ describe('the page writes what the scan finds straight into the image file', () 
     const { names } = await storage(page);
     expect(names.filter((n) => n === 'new.img' || n.startsWith('.tessera-building-'))).toEqual([]);
     await page.context().close();
+  });
+
+  it('builds from a .zsync in place, hashing the whole file in order (SHA-1, no checkpoints)', async () => {
+    const { page, sent } = await rebuild(NO_SAVE_PICKER, 'new.img.zsync');
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(createHash('sha1').update(next).digest('hex'));
+    expect(Number(await page.getByTestId('result-from-scan').getAttribute('data-bytes'))).toBeGreaterThan(next.length - 4 * MiB);
+    expect(sent).toBeLessThan(3 * MiB);
+    expect((await storage(page)).sha).toBe(sha256(next));
+    await page.context().close();
+  });
+
+  it('with a .zsync and the SHA-256 the user gave, also hashes the file with SHA-256, and keeps nothing when it differs', async () => {
+    const other = sha256(next.subarray(1));
+    const bad = await rebuild(NO_SAVE_PICKER, 'new.img.zsync', `&sha256=${other}`);
+    expect(await bad.page.getByTestId('error').textContent()).toContain(`its SHA-256 is ${sha256(next)}, not the ${other} you asked for; it was not kept`);
+    const { names } = await storage(bad.page);
+    expect(names.filter((n) => n === 'new.img' || n.startsWith('.tessera-building-'))).toEqual([]);
+    await bad.page.context().close();
+    const good = await rebuild(NO_SAVE_PICKER, 'new.img.zsync', `&sha256=${sha256(next)}`);
+    expect(await good.page.getByTestId('result-expected').textContent()).toContain('Its SHA-256 is the one you gave');
+    expect((await storage(good.page)).sha).toBe(sha256(next));
+    await good.page.context().close();
   });
 });

@@ -49,7 +49,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const session = await sessionFromSources(manifest, seeds, sources);
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
   const output =
-    target.kind === 'image-file' ? openInPlaceOutput(inPlace!, manifest.checksum.algorithm, outputOptions) : await openOutput(target, manifest.checksum.algorithm, outputOptions);
+    target.kind === 'image-file' ? openInPlaceOutput(inPlace!) : await openOutput(target, manifest.checksum.algorithm, outputOptions);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
   const origin = self.location.origin;

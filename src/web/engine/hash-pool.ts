@@ -4,7 +4,7 @@ import type { Sha256Chain } from '../../core/sha256-chain.ts';
 import type { HashReply, HashRequest } from './messages.ts';
 
 /** Hash workers when the manifest has SHA-256 checkpoints: one per core beside the writer, 2 to 4. */
-const chainWorkers = () => Math.min(4, Math.max(2, (navigator.hardwareConcurrency || 2) - 1));
+export const chainWorkers = () => Math.min(4, Math.max(2, (navigator.hardwareConcurrency || 2) - 1));
 
 /** A worker's error event has no message when its script could not be loaded (a page updated or served from a broken cache). */
 export const workerProblem = (e: ErrorEvent) => e.message || 'its script could not be loaded; reload the page and try again';
@@ -55,7 +55,8 @@ export class HashPool {
     this.all.forEach((hasher, i) => {
       hasher.onmessage = (e: MessageEvent<HashReply>) => {
         const reply = e.data;
-        if (reply.type === 'hashed') this.waiting--;
+        if (reply.type === 'failed') this.failure = new Error(`the hash worker failed: ${reply.message}`);
+        else if (reply.type === 'hashed') this.waiting--;
         else if (reply.type === 'segment') {
           if (reply.state !== this.segments!.states[reply.index]) this.badSegments.push(reply.index);
         } else this.digests[i] = reply;

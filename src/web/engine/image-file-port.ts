@@ -35,11 +35,21 @@ export class ImageFilePort {
     return (reply as Extract<ImageFileReply, { type: 'read' }>).data;
   }
 
+  /** Everything before `upTo` is final: sent after the writes it covers, on the same port, so it is served after them. */
+  finalUpTo(upTo: number): void {
+    this.port.postMessage({ type: 'final', upTo } satisfies ImageFileRequest);
+  }
+
+  /** The checksum of the file once all of it is final (the file's verifier, image-verifier.ts). */
+  async digest(): Promise<Extract<ImageFileReply, { type: 'digest' | 'mismatch' }>> {
+    return (await this.request({ type: 'digest', id: this.nextId++ })) as Extract<ImageFileReply, { type: 'digest' | 'mismatch' }>;
+  }
+
   close(): void {
     this.port.close();
   }
 
-  private async request(m: ImageFileRequest, transfer: Transferable[] = []): Promise<ImageFileReply> {
+  private async request(m: Exclude<ImageFileRequest, { type: 'final' }>, transfer: Transferable[] = []): Promise<ImageFileReply> {
     const reply = await new Promise<ImageFileReply>((resolve) => {
       this.pending.set(m.id, { resolve });
       this.port.postMessage(m, transfer);

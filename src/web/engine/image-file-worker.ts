@@ -5,6 +5,7 @@
 // hash it, or copies from it, all through message ports to this worker.
 // Requests are served in the order they arrive, so a read sent after a write
 // on the same port sees that write.
+import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
 import type { ImageFileControl, ImageFileReply, ImageFileRequest, ImageFileStatus, StorageErrorInfo } from './messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -13,6 +14,9 @@ let access: FileSystemSyncAccessHandle | null = null;
 let root: FileSystemDirectoryHandle | null = null;
 let fileName = '';
 let length = 0;
+let verifier: ImageVerifier | null = null;
+/** Blocks known final so far, kept for a verifier started later (or again, with other checksums). */
+const finalBlocks: Int32Array[] = [];
 
 const status = (s: ImageFileStatus) => self.postMessage(s);
 const errorInfo = (error: unknown): StorageErrorInfo => {
@@ -20,8 +24,33 @@ const errorInfo = (error: unknown): StorageErrorInfo => {
   return { name, message };
 };
 
+/** Read `n` bytes at `position` (within the image: the file was sized at open). */
+function readAt(position: number, n: number): Uint8Array<ArrayBuffer> {
+  const data = new Uint8Array(n);
+  let done = 0;
+  while (done < n) {
+    const got = access!.read(data.subarray(done), { at: position + done });
+    if (got === 0) break;
+    done += got;
+  }
+  return data;
+}
+
 function serve(port: MessagePort, m: ImageFileRequest): void {
   const reply = (r: ImageFileReply, transfer: Transferable[] = []) => port.postMessage(r, transfer);
+  if (m.type === 'final') {
+    verifier?.finalUpTo(m.upTo);
+    return;
+  }
+  if (m.type === 'digest') {
+    if (!verifier) return reply({ type: 'failed', id: m.id, error: { name: 'InvalidStateError', message: 'the image file is not being verified' } });
+    verifier.digest().then(
+      (v) => reply({ type: 'digest', id: m.id, ...v }),
+      (error: unknown) =>
+        reply(error instanceof SegmentMismatch ? { type: 'mismatch', id: m.id, segment: error.segment, message: error.message } : { type: 'failed', id: m.id, error: errorInfo(error) }),
+    );
+    return;
+  }
   try {
     if (!access) throw Object.assign(new Error('the image file is closed'), { name: 'InvalidStateError' });
     if (m.position < 0 || m.position + (m.type === 'write' ? m.data.length : m.length) > length) throw new RangeError(`bytes ${m.position}+ are outside the image`);
@@ -30,13 +59,7 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
       while (done < m.data.length) done += access.write(m.data.subarray(done), { at: m.position + done });
       reply({ type: 'written', id: m.id });
     } else {
-      const data = new Uint8Array(m.length);
-      let done = 0;
-      while (done < data.length) {
-        const n = access.read(data.subarray(done), { at: m.position + done });
-        if (n === 0) break; // cannot happen within `length`: the file was sized at open
-        done += n;
-      }
+      const data = readAt(m.position, m.length);
       reply({ type: 'read', id: m.id, data }, [data.buffer]);
     }
   } catch (error) {
@@ -57,10 +80,20 @@ async function control(m: ImageFileControl): Promise<void> {
       status({ type: 'opened' });
       return;
     }
+    case 'verify':
+      verifier?.terminate();
+      verifier = new ImageVerifier({ length, blockSize: m.blockSize, algorithm: m.algorithm, chain: m.chain, alsoSha256: m.alsoSha256, read: readAt });
+      for (const blocks of finalBlocks) verifier.markFinal(blocks);
+      return;
+    case 'final-blocks':
+      finalBlocks.push(m.blocks);
+      verifier?.markFinal(m.blocks);
+      return;
     case 'connect':
       m.port.onmessage = (e: MessageEvent<ImageFileRequest>) => serve(m.port, e.data);
       return;
     case 'keep': {
+      verifier?.terminate();
       access?.flush();
       access?.close();
       access = null;
@@ -78,6 +111,7 @@ async function control(m: ImageFileControl): Promise<void> {
       return;
     }
     case 'discard':
+      verifier?.terminate();
       access?.close();
       access = null;
       if (root && fileName) await root.removeEntry(fileName).catch(() => {});

@@ -32,6 +32,24 @@ export class ImageFile {
     return { file: null, problem: s.type === 'failed' ? s.error : { name: 'Error', message: `unexpected ${s.type}` } };
   }
 
+  /**
+   * Hash the file as it becomes final (the image will be built in place):
+   * with SHA-256 checkpoints, much of it while the seeds are still scanned.
+   * Sent again with other checksums, it starts over.
+   */
+  verify(how: Omit<Extract<ImageFileControl, { type: 'verify' }>, 'type'>): void {
+    this.verifying = `${how.algorithm}:${how.alsoSha256}`;
+    this.worker.postMessage({ type: 'verify', ...how } satisfies ImageFileControl);
+  }
+
+  /** What verify() was last asked for ("algorithm:alsoSha256"), if anything. */
+  verifying: string | null = null;
+
+  /** These blocks are final in the file: written by the scan (writes answered), or zero blocks. */
+  markFinal(blocks: Int32Array): void {
+    this.worker.postMessage({ type: 'final-blocks', blocks } satisfies ImageFileControl);
+  }
+
   /** A port for one worker to read and write the file (ImageFilePort on its side). */
   connect(): MessagePort {
     const channel = new MessageChannel();

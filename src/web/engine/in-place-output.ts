@@ -1,33 +1,25 @@
-import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
+import { ErrorCode, TesseraError } from '../../core/errors.ts';
 import { explainStorageError } from './explain-error.ts';
-import { HashPool } from './hash-pool.ts';
 import type { ImageFilePort } from './image-file-port.ts';
-import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient, type OutputOptions } from './output-client.ts';
+import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient } from './output-client.ts';
 
 /**
  * The output when the image is built in place in the image file the scan
  * already wrote its blocks into (image-file-worker.ts): the assembly steps
- * over those (sink.skip) and writes only the rest, and the checksum is taken
- * by reading the file back, batch by batch as the assembly passes them, so
- * what is hashed is what is stored.
+ * over those (sink.skip) and writes only the rest. The file's own verifier
+ * (image-verifier.ts) hashes it: the scan's blocks as they were written,
+ * the rest as the assembly passes it, so what is hashed is what is stored.
  */
-export function openInPlaceOutput(file: ImageFilePort, algorithm: ChecksumAlgorithm, options: OutputOptions = {}): OutputClient {
-  const what = 'writing to the browser storage';
+export function openInPlaceOutput(file: ImageFilePort): OutputClient {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   const notify = () => {
     wake?.();
     wake = null;
   };
-  const hashes = new HashPool(algorithm, { ...options, batchBytes: BATCH_BYTES }, notify);
   const waitFor = async (ready: () => boolean) => {
-    while (!ready() && !failure && !hashes.failure) await new Promise<void>((resolve) => (wake = resolve));
+    while (!ready() && !failure) await new Promise<void>((resolve) => (wake = resolve));
     if (failure) throw failure;
-    if (hashes.failure) throw hashes.failure;
-  };
-  const fail = (error: unknown) => {
-    failure ??= new Error(explainStorageError(error, what));
-    notify();
   };
 
   /** Bytes written or stepped over so far. */
@@ -37,45 +29,39 @@ export function openInPlaceOutput(file: ImageFilePort, algorithm: ChecksumAlgori
   let pendingLength = 0;
   let pendingStart = 0;
   let unwritten = 0;
-  /** Bytes asked back from the file for hashing; reads not yet handed to the hashing. */
-  let hashedTo = 0;
-  let reading = 0;
   const busy = { hash: 0, write: 0, idle: 0 };
+  const hashing = { segments: 1, workers: 1 };
+  let sha256: string | undefined;
 
+  /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
-    if (pendingLength === 0) return;
-    const data = pendingLength === pending.length ? pending : pending.slice(0, pendingLength);
-    if (data === pending) pending = new Uint8Array(BATCH_BYTES);
-    unwritten++;
-    file.write(pendingStart, data).then(() => {
-      unwritten--;
-      notify();
-    }, fail);
-    pendingLength = 0;
-  };
-  /** Read [hashedTo, hashedTo + length) back and hash it; a write before it on the port is done first. */
-  const hashBack = (length: number) => {
-    reading++;
-    file.read(hashedTo, length).then((data) => {
-      reading--;
-      hashes.update(data); // replies come in order, so batches reach the hashing in order
-      notify();
-    }, fail);
-    hashedTo += length;
+    if (pendingLength > 0) {
+      const data = pendingLength === pending.length ? pending : pending.slice(0, pendingLength);
+      if (data === pending) pending = new Uint8Array(BATCH_BYTES);
+      unwritten++;
+      file.write(pendingStart, data).then(
+        () => {
+          unwritten--;
+          notify();
+        },
+        (error: unknown) => {
+          failure ??= new Error(explainStorageError(error, 'writing to the browser storage'));
+          notify();
+        },
+      );
+      pendingLength = 0;
+    }
+    file.finalUpTo(position);
   };
   const keepUp = async () => {
-    while (position - hashedTo >= BATCH_BYTES) {
-      if (pendingLength > 0 && pendingStart < hashedTo + BATCH_BYTES) writePending();
-      hashBack(BATCH_BYTES);
-    }
     const w = performance.now();
-    await waitFor(() => unwritten < BATCHES_AHEAD && reading + hashes.waiting < BATCHES_AHEAD * hashes.workers);
+    await waitFor(() => unwritten < BATCHES_AHEAD);
     busy.idle += performance.now() - w;
   };
 
   return {
     busy,
-    hashing: hashes.hashing,
+    hashing,
     sink: {
       async write(chunk) {
         let done = 0;
@@ -86,30 +72,36 @@ export function openInPlaceOutput(file: ImageFilePort, algorithm: ChecksumAlgori
           pendingLength += n;
           done += n;
           position += n;
-          if (pendingLength === pending.length) writePending();
-          await keepUp();
+          if (pendingLength === pending.length) {
+            writePending();
+            await keepUp();
+          }
         }
       },
       async skip(length) {
         writePending();
         position += length;
-        await keepUp();
+        file.finalUpTo(position);
       },
       async digest() {
         writePending();
-        while (hashedTo < position) hashBack(Math.min(BATCH_BYTES, position - hashedTo));
-        await waitFor(() => unwritten === 0 && reading === 0);
-        const { hex, ms } = await hashes.digest(waitFor);
-        busy.hash = ms;
-        return hex;
+        await waitFor(() => unwritten === 0);
+        const w = performance.now();
+        const verified = await file.digest();
+        busy.idle += performance.now() - w;
+        if (verified.type === 'mismatch') throw new TesseraError(ErrorCode.ChecksumMismatch, verified.message, { segment: verified.segment });
+        busy.hash = verified.hashMs;
+        hashing.segments = verified.segments;
+        hashing.workers = verified.workers;
+        sha256 = verified.sha256;
+        return verified.hex;
       },
     },
-    sha256: () => hashes.sha256(waitFor),
-    async commit() {
-      hashes.terminate();
+    async sha256() {
+      if (sha256 === undefined) throw new Error('internal: the image file was verified without its SHA-256');
+      return sha256;
     },
-    async discard() {
-      hashes.terminate();
-    },
+    async commit() {},
+    async discard() {},
   };
 }

@@ -85,12 +85,15 @@ export type AssembleReply =
 export type HashRequest =
   | { type: 'init'; algorithm: ChecksumAlgorithm; chain?: Sha256Chain }
   | { type: 'update'; data: Uint8Array<ArrayBuffer>; segment?: number; endsSegment?: boolean }
-  | { type: 'digest' };
+  /** `segment`: the image's last segment, when segments came interleaved. */
+  | { type: 'digest'; segment?: number };
 export type HashReply =
   | { type: 'hashed'; bytes: number }
   /** The state after a whole segment (to compare with its checkpoint). */
   | { type: 'segment'; index: number; state: string }
-  | { type: 'digest'; hex: string; ms: number };
+  | { type: 'digest'; hex: string; ms: number }
+  /** The worker hit an internal error; it hashes nothing more. */
+  | { type: 'failed'; message: string };
 
 // The output (write) worker ----------------------------------------------------
 export type WriteRequest =
@@ -117,6 +120,10 @@ export type ImageFileControl =
   | { type: 'open'; name: string; length: number }
   /** Serve requests arriving on this port (a scan worker's, the assembly's). */
   | { type: 'connect'; port: MessagePort }
+  /** Hash the file as it becomes final (image-verifier.ts): the image will be built in place. */
+  | { type: 'verify'; algorithm: ChecksumAlgorithm; chain?: Sha256Chain; alsoSha256: boolean; blockSize: number }
+  /** These blocks are final in the file (written by the scan, or zero blocks). */
+  | { type: 'final-blocks'; blocks: Int32Array }
   /** Built and verified: close the file and keep it, renamed to `name` where the browser can rename. */
   | { type: 'keep'; name: string }
   /** Close the file and delete it. */
@@ -126,8 +133,15 @@ export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =
   | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
-  | { type: 'read'; id: number; position: number; length: number };
+  | { type: 'read'; id: number; position: number; length: number }
+  /** Everything before `upTo` is final (sent after the writes it covers, on the same port; not answered). */
+  | { type: 'final'; upTo: number }
+  /** The checksum of the file, once all of it is final. */
+  | { type: 'digest'; id: number };
 export type ImageFileReply =
   | { type: 'written'; id: number }
   | { type: 'read'; id: number; data: Uint8Array<ArrayBuffer> }
+  | { type: 'digest'; id: number; hex: string; sha256?: string; hashMs: number; segments: number; workers: number }
+  /** A SHA-256 segment did not end on its checkpoint. */
+  | { type: 'mismatch'; id: number; segment: number; message: string }
   | { type: 'failed'; id: number; error: StorageErrorInfo };

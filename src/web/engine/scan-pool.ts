@@ -50,16 +50,19 @@ export class ScanPool {
    * before, unchanged, is not read again. `imageFile` (optional): the workers
    * write the blocks they find into it.
    */
+  private readonly imageFile?: { connect(): MessagePort; markFinal(blocks: Int32Array): void };
+
   constructor(
     manifest: Uint8Array,
     source: string,
     blockCount: number,
     private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
-    imageFile?: { connect(): MessagePort },
+    imageFile?: { connect(): MessagePort; markFinal(blocks: Int32Array): void },
     workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
   ) {
     this.sources = new BlockSources(blockCount);
     this.staged = new Uint8Array(blockCount);
+    this.imageFile = imageFile;
     const inits: Promise<void>[] = [];
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { type: 'module', name: `scan-${w}` });
@@ -71,6 +74,8 @@ export class ScanPool {
             const reply = e.data;
             if (reply.type === 'ready') {
               for (const k of reply.zeroBlocks) this.sources.set(k, FROM_ZEROS, 0);
+              // Zero blocks are final in the image file from the start (it starts as zeros).
+              if (reply.zeroBlocks.length > 0) imageFile?.markFinal(reply.zeroBlocks);
               worker.onmessage = (m: MessageEvent<ScanReply>) => this.onReply(w, m.data);
               resolve();
             } else if (reply.type === 'fatal') reject(new Error(reply.message));
@@ -166,7 +171,10 @@ export class ScanPool {
     }
     if (reply.type === 'result' && !state.failed) {
       for (let i = 0; i < reply.blocks.length; i++) this.sources.set(reply.blocks[i], task.seed, reply.offsets[i]);
-      if (reply.staged) for (const k of reply.blocks) this.staged[k] = 1;
+      if (reply.staged) {
+        for (const k of reply.blocks) this.staged[k] = 1;
+        this.imageFile?.markFinal(reply.blocks);
+      }
       state.blocks.push(reply.blocks);
       state.offsets.push(reply.offsets);
     }
