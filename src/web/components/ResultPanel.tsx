@@ -1,4 +1,5 @@
 import { checksumName } from '../../core/manifest/manifest.ts';
+import type { MirrorReport } from '../../core/range-downloader.ts';
 import { formatBytes, formatSeconds } from '../../shared/format.ts';
 import type { AppState } from '../controller.ts';
 
@@ -47,11 +48,33 @@ export function ResultPanel({
         {result.fromScan > 0 && <span data-testid="result-from-scan" data-bytes={result.fromScan}> ({formatBytes(result.fromScan)} of it written while they were scanned)</span>}, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
         {result.hashing.segments > 1 && ` ${checksumName(result.algorithm)} checked in ${result.hashing.segments} segments on ${result.hashing.workers} threads.`}
       </p>
+      <MirrorTrouble mirrors={result.mirrors} />
       {result.downloadUrl && (
         <a class="button primary" href={result.downloadUrl} download={result.output} data-testid="save-link">
           Save {result.output}
         </a>
       )}
+    </div>
+  );
+}
+
+/** What each mirror did, when one of them had a problem or redirected (as `tessera get` says it). */
+function MirrorTrouble({ mirrors }: { mirrors?: readonly MirrorReport[] }) {
+  if (!mirrors?.some((m) => m.failures > 0 || m.redirectedTo)) return null;
+  return (
+    <div data-testid="result-mirrors">
+      <p class="muted">Every byte was checked before it was written. The mirrors:</p>
+      <ul class="retries">
+        {mirrors.map((m) => (
+          <li key={m.url} data-testid="result-mirror">
+            <span class="mono">{m.url}</span>: {m.requests} request{m.requests === 1 ? '' : 's'}, {formatBytes(m.bytesGood)} verified
+            {m.redirectedTo && `, redirected to ${m.redirectedTo.join(', ')}`}
+            {m.failures > 0 && `, ${m.failures} failed (${m.problems.join('; ')})`}
+            {m.disabled && `; set aside: ${m.disabled}`}
+            {m.rangesTakenOver > 0 && `; ${m.rangesTakenOver} of its ranges fetched from the other mirrors`}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

@@ -89,6 +89,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         requests: result.requests,
         blocksRepaired: result.blocksRepaired,
         fromScan,
+        mirrors: result.mirrors,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
         // A SHA-256 manifest was compared with it before the download, and the image with the manifest now.

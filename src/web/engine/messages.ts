@@ -1,5 +1,6 @@
 /** The messages between the page and its workers (structured-cloned). */
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
+import type { MirrorReport } from '../../core/range-downloader.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
 import type { Sha256Chain } from '../../core/sha256-chain.ts';
 
@@ -62,6 +63,8 @@ export interface AssembleSummary {
   /** Bytes of the image the scan had already written into the image file (stepped over or copied from it, not read from the seeds again). */
   fromScan: number;
   seconds: number;
+  /** What each mirror did (requests, failures, problems, set aside), when ranges were downloaded. */
+  mirrors?: readonly MirrorReport[];
   /** The image's SHA-256 is the one the user gave (when they gave one). */
   expectedSha256Confirmed?: boolean;
   /** The checksum was computed in this many segments (from the manifest's SHA-256 checkpoints) on this many workers. */

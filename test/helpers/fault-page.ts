@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
+import { SAVE_TO_OPFS, launchChromium } from './browser.ts';
+import { type Behaviour, type FaultServer, startFaultServer } from './fault-server.ts';
+import { runCli } from './run-cli.ts';
+import { tempDir } from './temp-dir.ts';
+
+/** A fault server whose behaviour the test can change between (and during) downloads. */
+export interface FaultMirror extends FaultServer {
+  /** From now on, answer request n (counted from the server's first request) with choose(n). */
+  behave(choose: (n: number) => Behaviour): void;
+}
+
+export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The built page on one origin, serving a manifest of `image` (image.iso)
+ * whose mirrors are `mirrors` fault servers, each on an origin of its own
+ * (reached through CORS, as real mirrors are). Every mirror starts 'ok'.
+ */
+export async function startFaultPage(image: Uint8Array, mirrors: number) {
+  const dir = await tempDir();
+  const site = join(dir.path, 'site');
+  await mkdir(site);
+  const build = resolve('dist/web');
+  for (const entry of await readdir(build)) await symlink(join(build, entry), join(site, entry));
+  const page: RunningServer = await startStaticServer({ root: site });
+  const servers: FaultMirror[] = [];
+  for (let i = 0; i < mirrors; i++) {
+    let choose: (n: number) => Behaviour = () => 'ok';
+    const server = await startFaultServer(image, (n) => choose(n));
+    servers.push(Object.assign(server, { behave: (c: (n: number) => Behaviour) => void (choose = c) }));
+  }
+  const imagePath = join(dir.path, 'image.iso');
+  await writeFile(imagePath, image);
+  const made = await runCli(['make', imagePath, '-o', join(site, 'image.iso.tessera'), ...servers.flatMap((s) => ['--url', s.url])]);
+  if (made.code !== 0) throw new Error(`tessera make failed: ${made.stderr}`);
+  return {
+    dir: dir.path,
+    mirrors: servers,
+    /** The page's address, opening the image's manifest. */
+    address: `${page.url}?manifest=${encodeURIComponent(`${page.url}image.iso.tessera`)}`,
+    /** Write a file the user would pick (beside the site, not served). */
+    async seedFile(name: string, data: Uint8Array): Promise<string> {
+      const path = join(dir.path, name);
+      await writeFile(path, data);
+      return path;
+    },
+    async close() {
+      await Promise.all([page.close(), ...servers.map((s) => s.close())]);
+      await dir.remove();
+    },
+  };
+}
+
+/** For a describe block: the fault page fixture and a headless Chromium, started before its tests. */
+export function useFaultPage(image: Uint8Array, mirrors: number) {
+  const env = {} as { fixture: Awaited<ReturnType<typeof startFaultPage>>; browser: Browser };
+  beforeAll(async () => {
+    env.fixture = await startFaultPage(image, mirrors);
+    env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.fixture?.close();
+  });
+  return env;
+}
+
+/** A fresh browser context (its own OPFS and IndexedDB) whose "Save as" saves into OPFS. */
+export async function openImagePage(browser: Browser, address: string, init = SAVE_TO_OPFS): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext();
+  await context.addInitScript(init);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(address);
+  await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('image.iso');
+  return { context, page, errors };
+}
+
+/** Wait for the plan; the bytes it will fetch and the requests it will make, as the page shows them. */
+export async function readPlan(page: Page): Promise<{ bytes: number; requests: number }> {
+  await page.getByTestId('start').waitFor({ timeout: 30_000 });
+  const text = (await page.getByTestId('plan-bytes').textContent()) ?? '';
+  const summary = (await page.getByTestId('plan-summary').textContent()) ?? '';
+  const bytes = /([\d,]+) bytes to fetch/.exec(text);
+  expect(bytes, `plan text: ${text}`).not.toBeNull();
+  const requests = /in (\d+) requests?/.exec(summary);
+  return { bytes: Number(bytes![1].replace(/,/g, '')), requests: requests ? Number(requests[1]) : 0 };
+}
+
+/** Press start and wait for the verified result or the error; returns what the page shows. */
+export async function runDownload(page: Page, timeout = 60_000): Promise<{ ok: boolean; text: string }> {
+  await page.getByTestId('start').click();
+  await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout });
+  const ok = (await page.getByTestId('result').count()) > 0;
+  return { ok, text: (await page.getByTestId(ok ? 'result' : 'error').textContent()) ?? '' };
+}
+
+/** The SHA-256 of a file in the page's private storage (OPFS root), or null if there is none. */
+export function opfsFileSha256(page: Page, name: string): Promise<{ sha256: string; size: number } | null> {
+  return page.evaluate(async (name) => {
+    const root = await navigator.storage.getDirectory();
+    const handle = await root.getFileHandle(name).catch(() => null);
+    if (!handle) return null;
+    const file = await handle.getFile();
+    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+    return { sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join(''), size: file.size };
+  }, name);
+}
+
+/**
+ * The records of the page's partial-work logs (tessera-partial/*.log in OPFS:
+ * 12-byte headers, start as two u32 and length, then the bytes), each as
+ * start, length and the SHA-256 of its bytes.
+ */
+export function partialRecords(page: Page): Promise<{ start: number; length: number; sha256: string }[]> {
+  return page.evaluate(async () => {
+    const out: { start: number; length: number; sha256: string }[] = [];
+    const root = await navigator.storage.getDirectory();
+    const dir = await root.getDirectoryHandle('tessera-partial').catch(() => null);
+    if (!dir) return out;
+    for await (const handle of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
+      const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+      const view = new DataView(bytes.buffer);
+      for (let at = 0; at + 12 <= bytes.length; ) {
+        const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
+        const length = view.getUint32(at + 8, true);
+        if (length === 0 || at + 12 + length > bytes.length) break;
+        const digest = await crypto.subtle.digest('SHA-256', bytes.subarray(at + 12, at + 12 + length));
+        out.push({ start, length, sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('') });
+        at += 12 + length;
+      }
+    }
+    return out;
+  });
+}
+
+/** Bytes of a request's Range header (bytes=a-b), 0 without one. */
+export function rangeLength(range: string | undefined): number {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? '');
+  return m ? Number(m[2]) - Number(m[1]) + 1 : 0;
+}
+
+/** The range requests a mirror got, without its 1-byte checks (bytes=0-0) made when the page opens the image. */
+export const rangeRequests = (mirror: FaultServer) => mirror.requests.filter((r) => r.range !== 'bytes=0-0');
