@@ -12,7 +12,7 @@ import type { RebuildEvent } from '../core/rebuild.ts';
 import { resolveMirrors } from '../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes } from '../shared/format.ts';
-import { explainNetworkError, explainStorageError } from './engine/explain-error.ts';
+import { explainAssemblyFailure, explainNetworkError, explainStorageError } from './engine/explain-error.ts';
 import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
@@ -556,11 +556,8 @@ export class Controller {
           });
         } else {
           void file?.discard();
-          const advice =
-            reply.code === 'E_MIRRORS_FAILED'
-              ? '\n\nTry again later, or ask the mirror’s operator to allow Range requests from this site (see docs/mirrors.md).'
-              : '';
-          this.set({ phase: 'failed', error: reply.message + advice });
+          this.set({ phase: 'failed', error: explainAssemblyFailure(reply.code, reply.message) });
+          void this.refreshSaved(); // the verified part it kept is listed
           resolve();
         }
       };

@@ -38,3 +38,20 @@ export function explainStorageError(error: unknown, what: string): string {
       return `${what}: ${message}`;
   }
 }
+
+/**
+ * A failed assembly as the page shows it: what stopped it, then what to do.
+ * (The page's "Try again" button and its note say that verified work is kept.)
+ */
+export function explainAssemblyFailure(code: string, message: string): string {
+  if (code === 'E_MIRRORS_FAILED') {
+    // Only access problems are for the mirror's operator to fix; the rest (5xx, lost connections, bad data) usually pass.
+    const access = /CORS|Range|Content-Range|compressed/.test(message);
+    const advice = access
+      ? 'Ask the mirror’s operator to allow Range requests from this site (see docs/mirrors.md), or try again later.'
+      : 'The mirrors may be down or overloaded: try again later.';
+    return `The download stopped: ${message}\n\n${advice}`;
+  }
+  if (code === 'E_OUTPUT_WRITE' || code === 'E_NO_SPACE') return `The image could not be saved: ${message}`;
+  return message;
+}
