@@ -641,6 +641,20 @@ export class Controller {
         this.blockVersion++;
         this.notify();
         break;
+      case 'seed-skipped': {
+        // Changed or removed since the scan: the assembly leaves it out and downloads its part instead.
+        const seeds = this.state.seeds.map((s): SeedEntry => (s.name === event.seed ? { ...s, state: 'skipped', note: `skipped: ${event.reason}` } : s));
+        this.set({ seeds });
+        break;
+      }
+      case 'plan':
+        // The plan the assembly follows (seeds were left out): what it fetches is shown as missing, and counted.
+        for (const r of event.plan.ranges) {
+          for (let k = Math.floor(r.start / bs); k < Math.ceil(r.end / bs); k++) if (this.blockStates[k] === BlockState.Local) this.blockStates[k] = BlockState.Missing;
+        }
+        this.blockVersion++;
+        this.set({ plan: event.plan });
+        break;
       case 'retry':
       case 'repair': {
         const line = event.type === 'retry' ? `${event.mirror}: ${event.problem} (retrying)` : `${event.seed}: ${event.reason}; downloading that block instead`;

@@ -71,6 +71,22 @@ export function useFaultPage(image: Uint8Array, mirrors: number) {
   return env;
 }
 
+/**
+ * An init script: navigator.storage.estimate() reports `free` bytes left for
+ * the site (as a browser with a nearly full disk would; Chromium 156 always
+ * reports 10 GiB). The page then has no room for the image file its scan
+ * writes into, and reads the user's files again when it builds the image.
+ */
+export const reportFreeSpace = (free: number) => `
+  {
+    const real = navigator.storage.estimate.bind(navigator.storage);
+    navigator.storage.estimate = async () => {
+      const e = await real();
+      return { ...e, quota: (e.usage ?? 0) + ${free} };
+    };
+  }
+`;
+
 /** A fresh browser context (its own OPFS and IndexedDB) whose "Save as" saves into OPFS. */
 export async function openImagePage(browser: Browser, address: string, init = SAVE_TO_OPFS): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext();

@@ -48,6 +48,16 @@ export function ResultPanel({
         {result.fromScan > 0 && <span data-testid="result-from-scan" data-bytes={result.fromScan}> ({formatBytes(result.fromScan)} of it written while they were scanned)</span>}, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
         {result.hashing.segments > 1 && ` ${checksumName(result.algorithm)} checked in ${result.hashing.segments} segments on ${result.hashing.workers} threads.`}
       </p>
+      {result.skippedSeeds && result.skippedSeeds.length > 0 && (
+        <div data-testid="result-skipped">
+          <p class="muted">Not used, so what they held was downloaded instead:</p>
+          <ul class="retries">
+            {result.skippedSeeds.map((s) => (
+              <li key={s.seed}>{s.reason}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <MirrorTrouble mirrors={result.mirrors} />
       {result.downloadUrl && (
         <a class="button primary" href={result.downloadUrl} download={result.output} data-testid="save-link">

@@ -11,6 +11,7 @@ import { decodeDescription } from '../../core/decode-description.ts';
 import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
+import { dropUnreadableSeeds } from './check-seeds.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import type { AssembleReply, AssembleRequest } from './messages.ts';
 import { ImageFilePort } from './image-file-port.ts';
@@ -46,7 +47,11 @@ async function assemble(request: AssembleRequest): Promise<void> {
     if (inPlace && request.seedOf[k] === FROM_ZEROS) sources.set(k, FROM_OUTPUT, 0);
     else if (request.seedOf[k] !== FROM_NETWORK) sources.set(k, request.seedOf[k], request.offsetOf[k]);
   }
-  const session = await sessionFromSources(manifest, seeds, sources);
+  // A seed changed or removed since the scan is left out; what the plan would have read from it is downloaded instead.
+  const skippedSeeds = await dropUnreadableSeeds(request.seeds, sources);
+  const session = await sessionFromSources(manifest, seeds, sources, { skippedSeeds });
+  for (const skipped of skippedSeeds) post({ type: 'event', event: { type: 'seed-skipped', ...skipped } });
+  if (skippedSeeds.length > 0) post({ type: 'event', event: { type: 'plan', plan: session.plan } });
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
   const output =
     target.kind === 'image-file' ? openInPlaceOutput(inPlace!) : await openOutput(target, manifest.checksum.algorithm, outputOptions);
@@ -90,6 +95,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
         blocksRepaired: result.blocksRepaired,
         fromScan,
         mirrors: result.mirrors,
+        skippedSeeds,
         seconds: (performance.now() - started) / 1000,
         hashing: output.hashing,
         // A SHA-256 manifest was compared with it before the download, and the image with the manifest now.

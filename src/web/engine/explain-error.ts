@@ -33,7 +33,7 @@ export function explainStorageError(error: unknown, what: string): string {
     case 'NotReadableError':
       return `${what}: the file could not be read; it changed or was removed after you picked it. Pick it again.`;
     case 'NotFoundError':
-      return `${what}: the file is gone; pick it again.`;
+      return `${what}: the file is gone; it was removed or moved after you picked it. Pick it again.`;
     default:
       return `${what}: ${message}`;
   }

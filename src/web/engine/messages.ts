@@ -65,6 +65,8 @@ export interface AssembleSummary {
   seconds: number;
   /** What each mirror did (requests, failures, problems, set aside), when ranges were downloaded. */
   mirrors?: readonly MirrorReport[];
+  /** Seeds left out because they could no longer be read (changed or removed since the scan); their part was downloaded. */
+  skippedSeeds?: readonly { seed: string; reason: string }[];
   /** The image's SHA-256 is the one the user gave (when they gave one). */
   expectedSha256Confirmed?: boolean;
   /** The checksum was computed in this many segments (from the manifest's SHA-256 checkpoints) on this many workers. */

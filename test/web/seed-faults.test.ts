@@ -1,0 +1,96 @@
+import { rm, utimes, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
+import { recordFaultOutcome } from '../helpers/fault-results.ts';
+import { SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { openImagePage, opfsFileSha256, rangeLength, rangeRequests, readPlan, reportFreeSpace, runDownload, sha256, useFaultPage } from '../helpers/fault-page.ts';
+
+/**
+ * 24 chunks of 128 KiB. Seed A holds the even chunks of the first half, seed
+ * B those of the second half; the odd chunks are fetched (12 ranges).
+ */
+const CHUNK = 128 << 10;
+const chunks = Array.from({ length: 24 }, (_, i) => randomBytes(CHUNK, 7100 + i));
+const image = concat(chunks);
+const seedA = concat(chunks.filter((_, i) => i % 2 === 0 && i < 12));
+const seedB = concat(chunks.filter((_, i) => i % 2 === 0 && i >= 12));
+
+const changes = [
+  { change: 'deleted', act: (path: string) => rm(path) },
+  {
+    change: 'rewritten',
+    // Other content of the same size, with a new modification time (as any editor or download would leave).
+    act: async (path: string) => {
+      await writeFile(path, randomBytes(seedB.length, 7999));
+      const later = new Date(Date.now() + 5_000);
+      await utimes(path, later, later);
+    },
+  },
+];
+
+describe('a seed that becomes unreadable after the scan, in the page', () => {
+  const env = useFaultPage(image, 1);
+
+  /** Pick seeds A and B, wait for the plan, change B on disk, build: what the page showed and the mirror sent. */
+  async function buildAfterChange(change: string, act: (path: string) => Promise<void>, init: string) {
+    const [mirror] = env.fixture.mirrors;
+    const from = mirror.requests.length;
+    const { context, page, errors } = await openImagePage(env.browser, env.fixture.address, init);
+    const a = await env.fixture.seedFile(`a-${change}.img`, seedA);
+    const b = await env.fixture.seedFile(`b-${change}.img`, seedB);
+    await page.getByTestId('seed-files').setInputFiles([a, b]);
+    const plan = await readPlan(page);
+    expect(plan).toEqual({ bytes: 12 * CHUNK, requests: 12 });
+    await act(b);
+    const { ok, text } = await runDownload(page);
+    expect(ok, text).toBe(true);
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(image));
+    expect(await opfsFileSha256(page, 'image.iso')).toEqual({ sha256: sha256(image), size: image.length });
+    const fetched = rangeRequests({ ...mirror, requests: mirror.requests.slice(from) });
+    expect(fetched.every((r) => r.behaviour === 'ok')).toBe(true);
+    const sent = mirror.requests.slice(from).reduce((n, r) => n + r.bytesSent, 0);
+    const skipped = page.locator('[data-testid=seed-list] li[data-state=skipped]');
+    return { context, page, errors, plan, fetched, sent, skipped, b: `b-${change}.img` };
+  }
+
+  it.each(changes)("$change, while the scan's copy of its blocks is kept: not needed again, nothing more fetched", async ({ change, act }) => {
+    const { context, page, errors, plan, sent, skipped } = await buildAfterChange(change, act, SAVE_TO_OPFS);
+    // The scan wrote the blocks it found into the image file in the site's storage; the seeds are not read again.
+    expect(Number(await page.getByTestId('result-from-scan').getAttribute('data-bytes'))).toBe(seedA.length + seedB.length);
+    expect(await skipped.count()).toBe(0);
+    expect(sent).toBe(1 + plan.bytes);
+    expect(errors).toEqual([]);
+    await context.close();
+    recordFaultOutcome(import.meta.url, {
+      surface: 'page',
+      fault: `a picked seed file is ${change} after the scan, before the download`,
+      cases: 1,
+      outcome: 'not needed: the blocks the scan found were kept in the site storage; image verified, bytes = plan',
+    });
+  });
+
+  it.each(changes)("$change, with no room to keep the scan's copy: skipped with a warning naming it, its part fetched instead", async ({ change, act }) => {
+    const { context, page, errors, plan, fetched, sent, skipped, b } = await buildAfterChange(change, act, SAVE_TO_OPFS + reportFreeSpace(image.length / 2));
+    expect(await page.getByTestId('result-from-scan').count()).toBe(0); // the seeds were read again
+    // The seed list says which file was skipped and why; the other is used.
+    expect(await skipped.count()).toBe(1);
+    const note = (await skipped.textContent()) ?? '';
+    expect(note).toContain(b);
+    expect(note).toMatch(change === 'deleted' ? /the file is gone; it was removed or moved after you picked it/ : /could not be read; it changed or was removed after you picked it/);
+    // The result says it too.
+    expect(await page.getByTestId('result-skipped').textContent()).toContain(b);
+    // What seed B would have given (its 6 chunks) was fetched, in whole ranges; nothing else beyond the plan.
+    expect(fetched.reduce((n, r) => n + rangeLength(r.range), 0)).toBe(plan.bytes + seedB.length);
+    expect(sent).toBe(1 + plan.bytes + seedB.length);
+    expect(await page.getByTestId('result-figures').textContent()).toContain(`${fetched.length} requests`);
+    expect(errors).toEqual([]);
+    await context.close();
+    recordFaultOutcome(import.meta.url, {
+      surface: 'page',
+      fault: `a picked seed file is ${change} after the scan, before the download (no room to keep the scan's copy)`,
+      cases: 1,
+      outcome: `seed skipped with a warning naming it (seed list and result); the ${seedB.length} bytes it would have given fetched in ${fetched.length - plan.requests} more request${fetched.length - plan.requests === 1 ? '' : 's'}; image verified`,
+    });
+  });
+});
+
