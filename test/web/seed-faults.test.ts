@@ -1,4 +1,5 @@
-import { rm, utimes, writeFile } from 'node:fs/promises';
+import { open, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
@@ -94,3 +95,47 @@ describe('a seed that becomes unreadable after the scan, in the page', () => {
   });
 });
 
+describe('a seed that changes on disk while it is scanned, in the page', () => {
+  const env = useFaultPage(image, 1);
+
+  it('is skipped with a warning naming it, what it held is fetched, and the image is verified', async () => {
+    // 320 MB (5 scan slices of 64 MB; 2 workers here), sparse, with the image's even chunks in its last MB:
+    // changed after the first slices started, the later ones cannot be read.
+    const path = join(env.fixture.dir, 'big-old.img');
+    const file = await open(path, 'w');
+    await file.truncate(320 << 20);
+    await file.write(seedA, 0, seedA.length, (320 << 20) - seedA.length - seedB.length);
+    await file.write(seedB, 0, seedB.length, (320 << 20) - seedB.length);
+    await file.close();
+    const [mirror] = env.fixture.mirrors;
+    const from = mirror.bytesSent;
+    const { context, page, errors } = await openImagePage(env.browser, env.fixture.address);
+    await page.getByTestId('seed-files').setInputFiles(path);
+    const seedRow = page.locator('[data-testid=seed-list] li').first();
+    const scanned = () => seedRow.locator('progress').evaluate((p: HTMLProgressElement) => p.value);
+    await expect.poll(scanned, { timeout: 20_000, interval: 20 }).toBeGreaterThan(0);
+    const later = new Date(Date.now() + 5_000);
+    await utimes(path, later, later); // what any write to the file does
+    const stateWhenChanged = await seedRow.getAttribute('data-state');
+
+    const plan = await readPlan(page);
+    expect(stateWhenChanged).toBe('scanning'); // it really changed during the scan
+    expect(await seedRow.getAttribute('data-state')).toBe('skipped');
+    const note = (await seedRow.textContent()) ?? '';
+    expect(note).toContain('skipped: big-old.img: the file could not be read; it changed or was removed after you picked it');
+    // Nothing from the changed file is trusted: its blocks, even those read before the change, are fetched.
+    expect(plan.bytes).toBe(image.length);
+    const { ok, text } = await runDownload(page);
+    expect(ok, text).toBe(true);
+    expect(await opfsFileSha256(page, 'image.iso')).toEqual({ sha256: sha256(image), size: image.length });
+    expect(mirror.bytesSent - from).toBe(1 + plan.bytes);
+    expect(errors).toEqual([]);
+    await context.close();
+    recordFaultOutcome(import.meta.url, {
+      surface: 'page',
+      fault: 'a seed file changes on disk while it is being scanned',
+      cases: 1,
+      outcome: 'seed skipped with a warning naming it before the plan; none of its blocks used; the whole image fetched (bytes = plan) and verified',
+    });
+  });
+});

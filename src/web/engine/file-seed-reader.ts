@@ -59,7 +59,12 @@ export function fileSeedReader(file: Blob, name: string, aheadBytes = READ_AHEAD
         filled += n;
         continue;
       }
-      const chunk = await stream!.next();
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await stream!.next();
+      } catch (error) {
+        throw await whyUnreadable(file, error);
+      }
       if (!chunk) throw new Error(`${name}: the file became shorter while it was read; was it changed?`);
       have = chunk;
       haveStart = haveEnd;
@@ -77,6 +82,22 @@ export function fileSeedReader(file: Blob, name: string, aheadBytes = READ_AHEAD
     },
     close,
   };
+}
+
+/**
+ * Chromium fails a Blob stream with a bare TypeError ("network error") when
+ * the file was changed or removed on disk after it was picked; a plain read
+ * of the file says which (NotReadableError, NotFoundError), so that the
+ * page can tell the user. Anything else is passed on as it was.
+ */
+async function whyUnreadable(file: Blob, error: unknown): Promise<unknown> {
+  if (!(error instanceof TypeError)) return error;
+  try {
+    await file.slice(0, 1).arrayBuffer();
+  } catch (reason) {
+    return reason;
+  }
+  return error;
 }
 
 /**

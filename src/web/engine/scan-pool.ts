@@ -159,6 +159,7 @@ export class ScanPool {
     if (!task || !('task' in reply) || reply.task !== task.id) return;
     const state = this.seedTasks.get(task.seed)!;
     if (reply.type === 'progress') {
+      if (state.failed) return; // the seed was skipped: its other slices must not mark it 'scanning' again
       state.bytes += reply.bytes - task.done;
       task.done = reply.bytes;
       this.callbacks.onProgress?.(task.seed, state.bytes);
