@@ -605,12 +605,20 @@ export class Controller {
     } else {
       // No "Save as" in this browser: build in the origin's private storage, offer it once verified.
       const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-      const free = estimate?.quota !== undefined ? estimate.quota - (estimate.usage ?? 0) : undefined;
-      // The image file the scan wrote into already holds the room.
-      if (free !== undefined && free < length && !this.imageFile) {
+      const free = estimate?.quota !== undefined ? Math.max(0, estimate.quota - (estimate.usage ?? 0)) : undefined;
+      // The image file the scan wrote into already holds the image's room; what is downloaded is kept
+      // beside it until the image is verified (so that an interrupted download resumes).
+      const kept = this.state.plan?.bytesToFetch ?? 0;
+      const needed = (this.imageFile ? 0 : length) + kept;
+      if (free !== undefined && free < needed) {
+        const what = this.imageFile
+          ? ` more (the ${formatBytes(kept)} to download, kept beside the image until it is verified so that an interruption loses nothing)`
+          : kept > 0
+            ? ` (the image, plus the ${formatBytes(kept)} to download, kept until the image is verified so that an interruption loses nothing)`
+            : '';
         this.set({
           phase: 'failed',
-          error: `Not enough storage: the image needs ${formatBytes(length)}, and this browser lets this site use ${formatBytes(free)} more. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
+          error: `Not enough storage: building the image here needs ${formatBytes(needed)}${what}, and this browser lets this site use ${formatBytes(free)} more. Nothing was downloaded. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
         });
         return null;
       }

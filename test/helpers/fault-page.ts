@@ -73,16 +73,19 @@ export function useFaultPage(image: Uint8Array, mirrors: number) {
 
 /**
  * An init script: navigator.storage.estimate() reports `free` bytes left for
- * the site (as a browser with a nearly full disk would; Chromium 156 always
- * reports 10 GiB). The page then has no room for the image file its scan
- * writes into, and reads the user's files again when it builds the image.
+ * the site when the page first asks, and less as the site stores more (a
+ * fixed quota, as a browser with a nearly full disk would report; Chromium
+ * 156 always reports 10 GiB). With less than the image, the page has no room
+ * for the image file its scan writes into.
  */
 export const reportFreeSpace = (free: number) => `
   {
     const real = navigator.storage.estimate.bind(navigator.storage);
+    let quota;
     navigator.storage.estimate = async () => {
       const e = await real();
-      return { ...e, quota: (e.usage ?? 0) + ${free} };
+      quota ??= (e.usage ?? 0) + ${free};
+      return { ...e, quota };
     };
   }
 `;

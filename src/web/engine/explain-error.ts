@@ -40,6 +40,19 @@ export function explainStorageError(error: unknown, what: string): string {
 }
 
 /**
+ * A failed write of the image. Chromium fails a "Save as" file's writes with
+ * QuotaExceededError when the disk is full, or, depending on timing, with an
+ * AbortError "Failed to write data to data pipe" for the same cause.
+ */
+export function explainWriteError(error: unknown, what: string): string {
+  if ((error as { name?: string })?.name === 'AbortError') {
+    const message = (error as { message?: string })?.message ?? String(error);
+    return `${what}: the browser could not write it (${message}), as Chromium says when the disk is full. Free some space and try again.`;
+  }
+  return explainStorageError(error, what);
+}
+
+/**
  * A failed assembly as the page shows it: what stopped it, then what to do.
  * (The page's "Try again" button and its note say that verified work is kept.)
  */

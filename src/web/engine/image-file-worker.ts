@@ -5,6 +5,7 @@
 // hash it, or copies from it, all through message ports to this worker.
 // Requests are served in the order they arrive, so a read sent after a write
 // on the same port sees that write.
+import { writeFullyAt } from '../storage/sync-write.ts';
 import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
 import type { ImageFileControl, ImageFileReply, ImageFileRequest, ImageFileStatus, StorageErrorInfo } from './messages.ts';
 
@@ -55,8 +56,7 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
     if (!access) throw Object.assign(new Error('the image file is closed'), { name: 'InvalidStateError' });
     if (m.position < 0 || m.position + (m.type === 'write' ? m.data.length : m.length) > length) throw new RangeError(`bytes ${m.position}+ are outside the image`);
     if (m.type === 'write') {
-      let done = 0;
-      while (done < m.data.length) done += access.write(m.data.subarray(done), { at: m.position + done });
+      writeFullyAt(access, m.data, m.position); // (a failed sync write is not thrown by Chromium: see sync-write.ts)
       reply({ type: 'written', id: m.id });
     } else {
       const data = readAt(m.position, m.length);
@@ -77,6 +77,8 @@ async function control(m: ImageFileControl): Promise<void> {
       // Whatever the file held goes; the image's length is reserved at once (zeros), so a full disk shows now.
       access.truncate(0);
       access.truncate(m.length);
+      // Chromium (156) does not throw when there is no room for it: the file just stays short.
+      if (access.getSize() !== m.length) throw new DOMException(`no room for the image's ${m.length} bytes in the site's storage`, 'QuotaExceededError');
       status({ type: 'opened' });
       return;
     }

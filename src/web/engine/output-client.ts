@@ -1,6 +1,6 @@
 import type { OutputSink } from '../../core/io.ts';
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
-import { explainStorageError } from './explain-error.ts';
+import { explainWriteError } from './explain-error.ts';
 import { HashPool, type HashPoolOptions, workerProblem } from './hash-pool.ts';
 import type { OutputTarget, WriteReply, WriteRequest } from './messages.ts';
 
@@ -51,7 +51,7 @@ export async function openOutput(target: OutputTarget, algorithm: ChecksumAlgori
   writer.onmessage = (e: MessageEvent<WriteReply>) => {
     const reply = e.data;
     if (reply.type === 'written') unwritten--;
-    else if (reply.type === 'failed') failure = new Error(explainStorageError(reply.error, what));
+    else if (reply.type === 'failed') failure = new Error(explainWriteError(reply.error, what));
     else {
       writeMs = reply.writeMs;
       writerDone?.(reply);

@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 // The two ways the page writes the image: a file the user chose, or a file in
 // the site's private storage. Used inside the assembly worker.
+import { writeFullyAt } from '../storage/sync-write.ts';
 import type { OutputTarget } from './messages.ts';
 
 /** Writes in flight to a chosen file: each is a round trip to the browser process. */
@@ -25,7 +26,10 @@ async function fileHandleWriter(handle: FileSystemFileHandle): Promise<Writer> {
   const pending: Promise<void>[] = [];
   return {
     async write(data, written) {
-      pending.push(writable.write(data).then(written));
+      const write = writable.write(data).then(written);
+      // Once one write fails the others do too: they are awaited below or dropped, never left as unhandled rejections (reported to the page).
+      write.catch(() => {});
+      pending.push(write);
       if (pending.length >= WRITES_IN_FLIGHT) await pending.shift();
     },
     async flush() {
@@ -50,15 +54,17 @@ async function opfsWriter(name: string): Promise<Writer> {
   let position = 0;
   return {
     async write(data, written) {
-      let done = 0;
-      while (done < data.length) done += access.write(data.subarray(done), { at: position + done });
+      writeFullyAt(access, data, position);
       position += data.length;
       written();
     },
     async flush() {},
     async commit() {
       access.flush();
+      // The last guard before the file is offered as the verified image: it holds exactly what was hashed.
+      const size = access.getSize();
       access.close();
+      if (size !== position) throw new DOMException(`the file holds ${size} bytes, but ${position} were written`, 'InvalidStateError');
     },
     async discard() {
       access.close();

@@ -9,6 +9,8 @@
  * checksum like any of the user's files (so a damaged one is simply not
  * used), and are deleted once the image is built.
  */
+import { writeFullyAt } from './sync-write.ts';
+
 const DIR = 'tessera-jigdo-files';
 const NAME_FILE = 'image-name';
 const KEPT_NAME = /^(?:[0-9a-f]{32}|[0-9a-f]{64})$/;
@@ -40,11 +42,14 @@ export async function openJigdoFileKeeper(imageChecksum: string, imageName: stri
     const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
     try {
       access.truncate(0);
-      access.write(data, { at: 0 });
+      writeFullyAt(access, data, 0);
       access.flush();
-    } finally {
+    } catch (error) {
       access.close();
+      await dir.removeEntry(name).catch(() => {}); // not kept half-written
+      throw error;
     }
+    access.close();
   };
   await write(NAME_FILE, new TextEncoder().encode(imageName));
   return (fileChecksum, data) => write(fileChecksum, data);

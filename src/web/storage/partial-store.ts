@@ -9,6 +9,8 @@
  * access handle cannot be read as a seed at the same time); all of an image's
  * logs are seeds for the next visit, and are deleted once the image is built.
  */
+import { writeFullyAt } from './sync-write.ts';
+
 const DIR = 'tessera-partial';
 const HEADER = 12;
 
@@ -24,16 +26,29 @@ export async function openPartialWriter(imageSha256: string): Promise<{ append(s
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
   const access = await (await dir.getFileHandle(`${imageSha256}-${Date.now()}.log`, { create: true })).createSyncAccessHandle();
   let position = 0;
+  /** Keeping stopped (a write failed, e.g. storage full): the log keeps its complete records, the download goes on. */
+  let stopped = false;
   const header = new Uint8Array(HEADER);
   const view = new DataView(header.buffer);
   return {
     append(start, data) {
+      if (stopped) return;
       view.setUint32(0, Math.floor(start / 2 ** 32), true);
       view.setUint32(4, start >>> 0, true);
       view.setUint32(8, data.length, true);
-      access.write(header, { at: position });
-      access.write(data, { at: position + HEADER });
-      position += HEADER + data.length;
+      try {
+        writeFullyAt(access, header, position);
+        writeFullyAt(access, data, position + HEADER);
+        position += HEADER + data.length;
+      } catch {
+        // Never fail the download for its resume log (the error would be blamed on the mirror that sent the data).
+        stopped = true;
+        try {
+          access.truncate(position); // drop the record cut short
+        } catch {
+          // a torn last record is ignored when the log is read
+        }
+      }
     },
     close() {
       access.flush();
