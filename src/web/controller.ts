@@ -665,7 +665,7 @@ export class Controller {
         break;
       case 'retry':
       case 'repair': {
-        const line = event.type === 'retry' ? `${event.mirror}: ${event.problem} (retrying)` : `${event.seed}: ${event.reason}; downloading that block instead`;
+        const line = event.type === 'retry' ? `${event.mirror}: ${event.problem} (retrying)` : `${event.seed}: ${event.reason}; downloading that part instead`;
         this.state = { ...this.state, progress: { ...progress, retries: [...progress.retries.slice(-4), line] } };
         this.notify();
         break;

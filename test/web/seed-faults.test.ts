@@ -2,8 +2,9 @@ import { open, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { recordFaultOutcome } from '../helpers/fault-results.ts';
 import { SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { recordFaultOutcome } from '../helpers/fault-results.ts';
+import { usePageFixture } from '../helpers/page-fixture.ts';
 import { openImagePage, opfsFileSha256, rangeLength, rangeRequests, readPlan, reportFreeSpace, runDownload, sha256, useFaultPage } from '../helpers/fault-page.ts';
 
 /**
@@ -136,6 +137,44 @@ describe('a seed that changes on disk while it is scanned, in the page', () => {
       fault: 'a seed file changes on disk while it is being scanned',
       cases: 1,
       outcome: 'seed skipped with a warning naming it before the plan; none of its blocks used; the whole image fetched (bytes = plan) and verified',
+    });
+  });
+});
+
+describe("a seed removed during the download, with no room to keep the scan's copy, in the page", () => {
+  // The image's first half is fetched (at 1 MB/s, ~2 s), its second half is the seed: the assembly
+  // reads the seed only after the first half, by when it is gone. (With the scan's copy of its blocks
+  // in the site's storage, the seed would not be read again at all.)
+  const part = randomBytes(2 << 20, 7301);
+  const image = concat([randomBytes(2 << 20, 7302), part]);
+  const env = usePageFixture(image, { mirrorRate: 1 << 20, seed: part });
+
+  it('fetches what the seed held in whole ranges, says so in the result, and the image is verified', async () => {
+    const ranges = () => env.fixture.requests.filter((r) => r.path === '/new.img');
+    const context = await env.browser.newContext();
+    await context.addInitScript(SAVE_TO_OPFS + reportFreeSpace(image.length / 2));
+    const page = await context.newPage();
+    await page.goto(env.fixture.address);
+    await page.getByTestId('image-name').waitFor();
+    await page.getByTestId('seed-files').setInputFiles(env.seed);
+    await page.getByTestId('start').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('plan-bytes').textContent()).toContain(`${(2 << 20).toLocaleString('en')} bytes to fetch`);
+    await page.getByTestId('start').click();
+    // Downloading has begun (the seeds were checked before it), and the seed is not read yet.
+    await expect.poll(async () => /([\d.]+) MB of/.exec((await page.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? '0', { timeout: 20_000, interval: 50 }).not.toBe('0');
+    await rm(env.seed);
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(image));
+    expect(await opfsFileSha256(page, 'new.img')).toEqual({ sha256: sha256(image), size: image.length });
+    // 2 MB of 2 KiB blocks: said in the result, and fetched in one request.
+    expect(await page.getByTestId('result-repaired').textContent()).toContain('1,024 blocks of your files could not be read again');
+    expect(ranges().map((r) => r.bytesSent)).toEqual([1, 2 << 20, 2 << 20]); // the check, the plan, the seed's part
+    await context.close();
+    recordFaultOutcome(import.meta.url, {
+      surface: 'page',
+      fault: "a seed file is deleted during the download, before the page reads it (no room to keep the scan's copy)",
+      cases: 1,
+      outcome: 'what it held fetched in 1 request; result says 1,024 blocks were downloaded instead; image verified',
     });
   });
 });

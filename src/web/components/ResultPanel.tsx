@@ -48,6 +48,11 @@ export function ResultPanel({
         {result.fromScan > 0 && <span data-testid="result-from-scan" data-bytes={result.fromScan}> ({formatBytes(result.fromScan)} of it written while they were scanned)</span>}, {formatBytes(result.bytesFetched)} downloaded in {result.requests} requests, {formatSeconds(result.seconds)}.
         {result.hashing.segments > 1 && ` ${checksumName(result.algorithm)} checked in ${result.hashing.segments} segments on ${result.hashing.workers} threads.`}
       </p>
+      {result.blocksRepaired > 0 && (
+        <p class="muted" data-testid="result-repaired">
+          {result.blocksRepaired.toLocaleString('en')} block{result.blocksRepaired === 1 ? '' : 's'} of your files could not be read again, or had changed since the scan; {result.blocksRepaired === 1 ? 'it was' : 'they were'} downloaded instead.
+        </p>
+      )}
       {result.skippedSeeds && result.skippedSeeds.length > 0 && (
         <div data-testid="result-skipped">
           <p class="muted">Not used, so what they held was downloaded instead:</p>
