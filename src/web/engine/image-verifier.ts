@@ -63,7 +63,8 @@ export class ImageVerifier {
   private wake: (() => void) | null = null;
 
   constructor(private readonly o: VerifierOptions) {
-    const chain = o.algorithm === 'sha256' ? o.chain : undefined;
+    // An image within one segment has no checkpoint: hashed in one pass (its updates would carry no segment number).
+    const chain = o.algorithm === 'sha256' && o.chain && o.chain.states.length > 0 ? o.chain : undefined;
     this.segmentBytes = chain ? chain.segmentBytes : Math.max(1, o.length);
     this.segmentCount = chain ? chain.states.length + 1 : 1;
     this.final = new Uint8Array(Math.ceil(o.length / o.blockSize));
