@@ -91,7 +91,7 @@ describe('a seed that becomes unreadable after the scan, in the page', () => {
       surface: 'page',
       fault: `a picked seed file is ${change} after the scan, before the download (no room to keep the scan's copy)`,
       cases: 1,
-      outcome: `seed skipped with a warning naming it (seed list and result); the ${seedB.length} bytes it would have given fetched too (${fetched.length} requests in all, the plan without it had ${plan.requests}); image verified`,
+      outcome: `seed skipped with a warning naming it (seed list and result); the ${seedB.length} bytes it would have given fetched too (${fetched.length} requests in all, merged from the plan's ${plan.requests} and its part); image verified`,
     });
   });
 });
