@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import { SAVE_TO_OPFS, launchChromium } from './browser.ts';
-import { type Behaviour, type FaultServer, startFaultServer } from './fault-server.ts';
+import { type Behaviour, type FaultServer, type FaultServerOptions, startFaultServer } from './fault-server.ts';
 import { runCli } from './run-cli.ts';
 import { tempDir } from './temp-dir.ts';
 
@@ -13,6 +13,8 @@ import { tempDir } from './temp-dir.ts';
 export interface FaultMirror extends FaultServer {
   /** From now on, answer request n (counted from the server's first request) with choose(n). */
   behave(choose: (n: number) => Behaviour): void;
+  /** The server's options, read per request: set `changed` (counted from its first request) or `cors` for what follows. */
+  options: FaultServerOptions;
 }
 
 export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -32,8 +34,9 @@ export async function startFaultPage(image: Uint8Array, mirrors: number) {
   const servers: FaultMirror[] = [];
   for (let i = 0; i < mirrors; i++) {
     let choose: (n: number) => Behaviour = () => 'ok';
-    const server = await startFaultServer(image, (n) => choose(n));
-    servers.push(Object.assign(server, { behave: (c: (n: number) => Behaviour) => void (choose = c) }));
+    const options: FaultServerOptions = {};
+    const server = await startFaultServer(image, (n) => choose(n), options);
+    servers.push(Object.assign(server, { behave: (c: (n: number) => Behaviour) => void (choose = c), options }));
   }
   const imagePath = join(dir.path, 'image.iso');
   await writeFile(imagePath, image);

@@ -65,9 +65,10 @@ export function requestedRange(range: string | undefined, size: number): [number
 export async function startFaultServer(data: Uint8Array, choose: (n: number) => Behaviour = () => 'ok', options: FaultServerOptions = {}): Promise<FaultServer> {
   const state: FaultServer = { url: '', origin: '', bytesSent: 0, requests: [], close: async () => {} };
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const cors = options.cors ?? true;
 
+  // `options` is read per request: a test may change it between (or during) downloads.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const cors = options.cors ?? true;
     if (cors) {
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Last-Modified');
