@@ -111,6 +111,17 @@ const hasSavePicker = () => typeof (window as { showSaveFilePicker?: unknown }).
 /** Names of the image files being built in the site's storage (see Controller.openImageFile). */
 const IMAGE_FILE_PREFIX = '.tessera-building-';
 
+/**
+ * A request that receives nothing for this long is abandoned and retried:
+ * the engine's default (30 s, as tessera get's --stall-timeout), unless the
+ * page's `tesseraStallTimeoutMs` global says otherwise (tests set it in an
+ * init script, to stall a mirror for seconds rather than a minute).
+ */
+function stallTimeoutMs(): number | undefined {
+  const ms = (globalThis as { tesseraStallTimeoutMs?: unknown }).tesseraStallTimeoutMs;
+  return typeof ms === 'number' && ms > 0 ? ms : undefined;
+}
+
 /** Per-block states drawn by the block map. */
 export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as const;
 
@@ -543,6 +554,7 @@ export class Controller {
       output: inPlace ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
       staged: file ? { blocks: this.pool.staged.slice(), port: inPlace ? undefined : ports[0] } : undefined,
+      stallTimeoutMs: stallTimeoutMs(),
     };
     const finished = new Promise<void>((resolve) => {
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {

@@ -66,6 +66,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
       // The browser's I/O runs in other processes: a deeper window keeps them all busy.
       windowBytes: 48 << 20,
       connections: 6,
+      stallTimeoutMs: request.stallTimeoutMs,
       onVerified: (start, data) => partial?.append(start, data),
       onEvent: (event) => post({ type: 'event', event }),
     });

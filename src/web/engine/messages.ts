@@ -50,6 +50,8 @@ export interface AssembleRequest {
    * read them from it when the output is elsewhere ("Save as").
    */
   staged?: { blocks: Uint8Array; port?: MessagePort };
+  /** A request that receives nothing for this long is abandoned and retried; the engine's default (30 s) when absent. */
+  stallTimeoutMs?: number;
 }
 
 export interface AssembleSummary {
