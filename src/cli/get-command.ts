@@ -145,9 +145,11 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         const what = keptAside && keptAside.bytes > 0 ? `${formatBytes(fileOutput.bytes)}, of which ${formatBytes(keptAside.bytes)} ${aside}` : formatBytes(fileOutput.bytes);
         const advice = isTesseraError(error, ErrorCode.MirrorsFailed)
           ? ', with --mirror URL to add a working mirror'
-          : isTesseraError(error, ErrorCode.OutputNoSpace)
-            ? ' once there is space'
-            : '';
+          : isTesseraError(error, ErrorCode.RemoteChanged)
+            ? ', with --mirror URL to add a mirror that still has this version'
+            : isTesseraError(error, ErrorCode.OutputNoSpace)
+              ? ' once there is space'
+              : '';
         io.warn(`everything verified so far is kept in ${fileOutput.partPath} (${what}); run the same command again to resume${advice}`);
       }
       throw error;

@@ -331,7 +331,7 @@ export class RangeDownloader {
       return new TesseraError(
         ErrorCode.RemoteChanged,
         `could not download bytes ${range.start}-${range.end - 1}: ${this.mirrors.length === 1 ? 'the mirror holds' : 'every mirror holds'} another file than the manifest describes ` +
-          `(it changed during the download, or a new version was published: get the new manifest, or add a mirror that has this image with --mirror URL). What each mirror did:\n${lines.join('\n')}`,
+          `(it changed during the download, or a new version was published: get the new manifest, or use a mirror that still has this version). What each mirror did:\n${lines.join('\n')}`,
         { range, mirrors: this.mirrorReports },
       );
     }

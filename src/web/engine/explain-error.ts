@@ -12,7 +12,7 @@ export function explainNetworkError(url: string, origin: string | undefined): st
   if (crossOrigin) {
     return (
       'could not be read from this page: the mirror does not allow this site (CORS), or it is unreachable. ' +
-      `Its server must send "Access-Control-Allow-Origin" (for ${origin ?? 'this site'} or *) and ` +
+      `Its server (and any server it redirects to) must send "Access-Control-Allow-Origin" (for ${origin ?? 'this site'} or *) and ` +
       '"Access-Control-Expose-Headers: Content-Range"; see docs/mirrors.md'
     );
   }
@@ -65,6 +65,8 @@ export function explainAssemblyFailure(code: string, message: string): string {
       : 'The mirrors may be down or overloaded: try again later.';
     return `The download stopped: ${message}\n\n${advice}`;
   }
+  // The mirrors hold another file (changed, or a new version): the message says to get the new manifest.
+  if (code === 'E_REMOTE_CHANGED') return `The download stopped: ${message}`;
   if (code === 'E_OUTPUT_WRITE' || code === 'E_NO_SPACE') return `The image could not be saved: ${message}`;
   return message;
 }
