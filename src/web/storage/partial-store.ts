@@ -24,7 +24,8 @@ export interface PartialSpan {
 /** Append to an image's log from a worker (sync access handle). */
 export async function openPartialWriter(imageSha256: string): Promise<{ append(start: number, data: Uint8Array): void; close(): void }> {
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
-  const access = await (await dir.getFileHandle(`${imageSha256}-${Date.now()}.log`, { create: true })).createSyncAccessHandle();
+  const name = `${imageSha256}-${Date.now()}.log`;
+  const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
   let position = 0;
   /** Keeping stopped (a write failed, e.g. storage full): the log keeps its complete records, the download goes on. */
   let stopped = false;
@@ -53,6 +54,8 @@ export async function openPartialWriter(imageSha256: string): Promise<{ append(s
     close() {
       access.flush();
       access.close();
+      // Nothing verified (every mirror failed at once): no empty log to list as kept work.
+      if (position === 0) dir.removeEntry(name).catch(() => {});
     },
   };
 }
@@ -93,8 +96,10 @@ export async function listPartialWork(): Promise<{ imageSha256: string; bytes: n
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
     for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
       if (handle.kind !== 'file' || !name.endsWith('.log')) continue;
+      const size = (await (handle as FileSystemFileHandle).getFile()).size;
+      if (size < HEADER) continue; // no record (being removed, or left by a closed tab)
       const sha = name.slice(0, name.indexOf('-'));
-      sizes.set(sha, (sizes.get(sha) ?? 0) + (await (handle as FileSystemFileHandle).getFile()).size);
+      sizes.set(sha, (sizes.get(sha) ?? 0) + size);
     }
   } catch {
     // no partial work yet
