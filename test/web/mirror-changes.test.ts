@@ -85,12 +85,16 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 describe('the only mirror stalls, changes its file, answers 416 or redirects', () => {
   const env = useFaultPage(image, 1);
 
-  it('stalls (headers and half a range, then nothing): abandoned after the stall timeout, the rest asked again, the image verified', async () => {
+  it('stalls (headers, then nothing; or headers and half a range): abandoned after the stall timeout, what is missing asked again, the image verified', async () => {
     const [mirror] = env.fixture.mirrors;
     const before = mirror.requests.length;
-    // Request `before` is the page's 1-byte check; two of the first six ranges stall half-way for a minute.
-    const stalled = new Set([before + 2, before + 5]);
-    mirror.behave((n) => (stalled.has(n) ? { stall: 60_000, after: CHUNK / 2 } : 'ok'));
+    // Request `before` is the page's 1-byte check; two of the first six ranges stall for a minute: one
+    // after its headers, one after half its body.
+    const stalled = new Map([
+      [before + 2, 0],
+      [before + 5, CHUNK / 2],
+    ]);
+    mirror.behave((n) => (stalled.has(n) ? { stall: 60_000, after: stalled.get(n) } : 'ok'));
     const { context, page, errors } = await openWithSeed(env, `${SAVE_TO_OPFS}; window.tesseraStallTimeoutMs = ${STALL_MS};`);
     const { ok, text } = await runDownload(page);
     expect(ok, text).toBe(true);
@@ -104,31 +108,34 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
     expect(good).toHaveLength(PLAN.requests);
     for (const b of bad) {
       // Abandoned after the stall timeout, not when the server went on a minute later; the retry asks
-      // only for what was not verified: the half that never came.
+      // only for what was not verified: what never came.
+      const after = typeof b.behaviour === 'object' && 'stall' in b.behaviour ? (b.behaviour.after ?? 0) : -1;
       const [start, end] = requestedRange(b.range, image.length)!;
       const retry = good.find((g) => g.at > b.at && requestedRange(g.range, image.length)![1] === end);
       expect(retry, `a retry of ${b.range}`).toBeDefined();
-      expect(requestedRange(retry!.range, image.length)![0]).toBe(start + CHUNK / 2);
+      expect(requestedRange(retry!.range, image.length)![0]).toBe(start + after);
       expect(retry!.at - b.at).toBeGreaterThanOrEqual(STALL_MS - 50);
       expect(retry!.at - b.at).toBeLessThan(STALL_MS + 10_000);
-      expect(b.bytesSent).toBe(CHUNK / 2);
+      expect(b.bytesSent).toBe(after);
     }
     // Nothing was sent twice: the check, then each planned byte once.
     expect(served.bytesSent).toBe(1 + PLAN.bytes);
     expect(served.bytesSent).toBeLessThanOrEqual(bytesAllowed(1 + PLAN.bytes, [served], image.length));
     const line = await resultLine(page, mirror);
     expect(line).toContain(`${mirror.url}: ${requests.length} requests, `);
-    expect(line).toContain(`2 failed (stalled: nothing received for ${STALL_MS / 1000} s after ${CHUNK / 2} of ${CHUNK} bytes)`);
+    expect(line).toContain(`2 failed (`);
+    expect(line).toContain(`stalled: nothing received for ${STALL_MS / 1000} s after 0 of ${CHUNK} bytes`);
+    expect(line).toContain(`stalled: nothing received for ${STALL_MS / 1000} s after ${CHUNK / 2} of ${CHUNK} bytes`);
     expect(line).not.toContain('set aside');
     expect(errors).toEqual([]);
     await context.close();
     recordFaultOutcome(import.meta.url, {
       surface: 'page',
-      fault: 'mirror stalls half-way through a range (headers and half the body, then nothing)',
+      fault: 'mirror stalls (headers, then nothing; headers and half the body, then nothing)',
       cases: 1,
       outcome:
-        `abandoned after the page's stall timeout (${STALL_MS / 1000} s here, 30 s by default), the unverified half asked again; image verified; ` +
-        `2 of ${PLAN.requests} ranges stalled, exactly the planned bytes sent (nothing twice); result names the mirror and "stalled"`,
+        `each abandoned after the page's stall timeout (${STALL_MS / 1000} s here, 30 s by default) and asked again from its first unverified byte; image verified; ` +
+        `2 of ${PLAN.requests} ranges stalled, exactly the planned bytes sent (nothing twice); result names the mirror and "stalled: nothing received…"`,
     });
   });
 
