@@ -8,7 +8,7 @@ import { type Manifest, checksumName } from './manifest/manifest.ts';
 import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
 import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
 import { readFully } from './read-fully.ts';
-import { findZeroBlocks, scanSeed } from './scan-seed.ts';
+import { ScanBuffers, findZeroBlocks, scanSeed } from './scan-seed.ts';
 
 /** What happens during a rebuild, for progress displays. */
 export type RebuildEvent =
@@ -53,12 +53,14 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   const sources = new BlockSources(table.blockCount);
   findZeroBlocks(index, blockHash, sources);
   const skippedSeeds: { seed: string; reason: string }[] = [];
+  const buffers = new ScanBuffers(table.blockSize);
   for (let i = 0; i < seeds.length && !sources.complete; i++) {
     const seed = seeds[i];
     options.onEvent?.({ type: 'scan-start', seed: seed.name, seedIndex: i, size: seed.size });
     try {
       const result = await scanSeed(seed, i, index, blockHash, sources, {
         signal: options.signal,
+        buffers,
         onProgress: (bytesScanned) => options.onEvent?.({ type: 'scan-progress', seed: seed.name, seedIndex: i, bytesScanned, size: seed.size }),
       });
       options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: result.blocksFound });

@@ -1,6 +1,6 @@
 import { BlockIndex } from './block-index.ts';
 import { strongMatches } from './block-table.ts';
-import { BlockSources, FROM_ZEROS } from './block-sources.ts';
+import { type BlockRecorder, type BlockSources, FROM_ZEROS } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { CancelSignal, SeedReader } from './io.ts';
@@ -29,6 +29,27 @@ export interface ScanOptions {
   onBlock?: (block: number, data: Uint8Array) => void;
   /** Awaited after each stretch of the buffer is scanned: lets onBlock's consumer hold the scan until it caught up. */
   afterChunk?: () => Promise<void>;
+  /**
+   * Buffers to scan with, kept by the caller and reused from one seed to the
+   * next (a folder of small files would otherwise allocate and zero ~12 MB per file).
+   */
+  buffers?: ScanBuffers;
+}
+
+/** The window's buffer and the two read-ahead buffers of a scan, reusable from one scan to the next. */
+export class ScanBuffers {
+  readonly readSize: number;
+  /** Bytes carried over from the previous read (< 2 blocks), one read, and a block of zero padding. */
+  readonly window: Uint8Array;
+  readonly staging: [Uint8Array, Uint8Array];
+  constructor(
+    readonly blockSize: number,
+    requestedReadSize = 4 << 20,
+  ) {
+    this.readSize = Math.max(blockSize * 4, requestedReadSize - (requestedReadSize % blockSize));
+    this.window = new Uint8Array(this.readSize + 3 * blockSize);
+    this.staging = [new Uint8Array(this.readSize), new Uint8Array(this.readSize)];
+  }
 }
 
 export interface ScanResult {
@@ -37,6 +58,8 @@ export interface ScanResult {
   bytesRead: number;
   /** Milliseconds the scan stood still waiting for a read (the rest of its time was matching). */
   readWaitMs: number;
+  /** Weak-sum hits that were checked with the strong hash (matches included). */
+  candidates: number;
 }
 
 /**
@@ -53,25 +76,30 @@ export async function scanSeed(
   seedNumber: number,
   index: BlockIndex,
   blockHash: BlockHashFunction,
-  sources: BlockSources,
+  sources: BlockRecorder,
   options: ScanOptions = {},
 ): Promise<ScanResult> {
   const bs = index.table.blockSize;
   const size = reader.size;
-  const requested = options.readSize ?? 4 << 20;
-  const readSize = Math.max(bs * 4, requested - (requested % bs));
+  const given = options.buffers;
+  const buffers =
+    given && given.blockSize === bs && (options.readSize === undefined || given.readSize === options.readSize - (options.readSize % bs))
+      ? given
+      : new ScanBuffers(bs, options.readSize);
+  const readSize = buffers.readSize;
   const first = Math.max(0, Math.min(size, options.start ?? 0));
   const limit = Math.max(first, Math.min(size, options.end ?? size));
-  // The window's buffer: the bytes carried over from the previous read (< 2 blocks),
-  // one read, and a block of zero padding at the seed's end.
-  const buf = new Uint8Array(readSize + 3 * bs);
+  const buf = buffers.window;
   // Reads go into two staging buffers, one ahead: the next read runs while this one is scanned.
-  const staging = [new Uint8Array(readSize), new Uint8Array(readSize)];
+  const staging = buffers.staging;
   let stage = 0;
   let readPos = first; // file offset of the next read
   // A candidate spans seqMatches blocks; windows starting before `limit` read at most that far past it.
   const span = bs * index.seqMatches;
   const readEnd = Math.min(size, limit + span);
+  // A run of matching blocks followed from before `limit` goes on up to seqMatches - 1
+  // blocks past it: the next range cannot take a run's last block on its own.
+  const followLimit = Math.min(size, limit + span - bs);
   let ahead: { position: number; data: Uint8Array; done: Promise<number> } | null = null;
   const readAhead = () => {
     if (readPos >= readEnd) {
@@ -94,7 +122,7 @@ export async function scanSeed(
   let bufLen = 0; // real bytes in buf
   let eof = first >= readEnd;
 
-  while (window.position < limit) {
+  while (window.position < limit || (window.continuing && window.position < followLimit)) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
     const p = window.position;
     const avail = bufStart + bufLen + (eof ? bs : 0);
@@ -127,12 +155,12 @@ export async function scanSeed(
       options.onProgress?.(Math.min(limit, bufStart + bufLen) - first);
       if (bufStart + bufLen < Math.min(readEnd, p + span) && !eof) continue;
     }
-    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
+    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit, followLimit);
     if (options.afterChunk) await options.afterChunk();
     if (sources.complete) break;
   }
   options.onProgress?.(limit - first);
-  return { blocksFound: window.found, bytesRead: readPos - first, readWaitMs };
+  return { blocksFound: window.found, bytesRead: readPos - first, readWaitMs, candidates: window.candidates };
 }
 
 /**
@@ -144,6 +172,7 @@ class WindowMatcher {
   /** File offset of the window's first byte. */
   position = 0;
   found = 0;
+  candidates = 0;
   /** The rolling sums a and b of the window at `position` (and, for pairs, of the window a block later). */
   private readonly sums = new Int32Array(4);
   private needReset = true;
@@ -156,7 +185,7 @@ class WindowMatcher {
   constructor(
     private readonly index: BlockIndex,
     private readonly blockHash: BlockHashFunction,
-    private readonly sources: BlockSources,
+    private readonly sources: BlockRecorder,
     private readonly seedNumber: number,
     private readonly buf: Uint8Array,
     private readonly onBlock?: (block: number, data: Uint8Array) => void,
@@ -174,9 +203,10 @@ class WindowMatcher {
   /**
    * Advance while a candidate [p, p + seqMatches * bs) lies within buf's bytes
    * up to file offset `end` (exclusive), stopping when p reaches `limit`. On a
-   * confirmed match the window jumps past the matched blocks.
+   * confirmed match the window jumps past the matched blocks; a run of
+   * matching blocks is followed up to `followLimit` (>= limit).
    */
-  scan(bufStart: number, end: number, limit: number): void {
+  scan(bufStart: number, end: number, limit: number, followLimit = limit): void {
     const buf = this.buf;
     const bs = this.bs;
     const sums = this.sums;
@@ -185,7 +215,7 @@ class WindowMatcher {
     let p = this.position;
     for (;;) {
       if (this.expected >= 0) {
-        p = this.follow(bufStart, p, end, limit);
+        p = this.follow(bufStart, p, end, followLimit);
         if (this.expected >= 0 || p >= limit || p + span > end) break; // stopped at the buffer's end, or done
         this.needReset = true;
       }
@@ -221,7 +251,9 @@ class WindowMatcher {
   private follow(bufStart: number, p: number, end: number, limit: number): number {
     const { bs, index } = this;
     const table = index.table;
-    const checkWeak = index.seqMatches === 2; // short strong sums: check the weak one too, as zsync does
+    // Short strong sums (a .zsync's 3 bytes): check the weak one too, as zsync does.
+    // From 4 bytes on, a wrong block passing for the expected one is a 2^-32 chance per run's end.
+    const checkWeak = index.seqMatches === 2 && table.strongBytes < 4;
     while (this.expected >= 0) {
       if (p >= limit) {
         this.expected = -1;
@@ -282,7 +314,10 @@ class WindowMatcher {
     let matched = -1;
     for (let i = index.head[BlockIndex.headHash(w) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w) continue;
-      digest ??= this.blockHash(this.buf.subarray(at, at + table.blockSize));
+      if (!digest) {
+        digest = this.blockHash(this.buf.subarray(at, at + table.blockSize));
+        this.candidates++;
+      }
       if (!strongMatches(table, i, digest)) continue;
       if (matched < 0) matched = i;
       this.record(i, position, at);
@@ -303,7 +338,10 @@ class WindowMatcher {
     let matched = -1;
     for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
-      d1 ??= this.blockHash(this.buf.subarray(at, at + bs));
+      if (!d1) {
+        d1 = this.blockHash(this.buf.subarray(at, at + bs));
+        this.candidates++;
+      }
       if (!strongMatches(table, i, d1)) continue;
       d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs));
       if (!strongMatches(table, i + 1, d2)) continue;
