@@ -8,7 +8,7 @@ import { type Manifest, checksumName } from './manifest/manifest.ts';
 import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
 import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
 import { readFully } from './read-fully.ts';
-import { ScanBuffers, findZeroBlocks, scanSeed } from './scan-seed.ts';
+import { ScanBuffers, findKeptBlocks, findZeroBlocks, scanSeed } from './scan-seed.ts';
 
 /** What happens during a rebuild, for progress displays. */
 export type RebuildEvent =
@@ -58,12 +58,14 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
     const seed = seeds[i];
     options.onEvent?.({ type: 'scan-start', seed: seed.name, seedIndex: i, size: seed.size });
     try {
+      // With seqMatches 2 a lone block would be missed by the rolling scan; in what an earlier run kept, look up each block on its own first.
+      const kept = seed.leftover && index.seqMatches === 2 ? await findKeptBlocks(seed, i, index, blockHash, sources, options.signal) : 0;
       const result = await scanSeed(seed, i, index, blockHash, sources, {
         signal: options.signal,
         buffers,
         onProgress: (bytesScanned) => options.onEvent?.({ type: 'scan-progress', seed: seed.name, seedIndex: i, bytesScanned, size: seed.size }),
       });
-      options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: result.blocksFound });
+      options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: kept + result.blocksFound });
     } catch (error) {
       if (isTesseraError(error, ErrorCode.Aborted)) throw error;
       // Blocks found in a seed that failed half-way are not trusted: roll them back

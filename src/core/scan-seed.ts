@@ -479,3 +479,61 @@ export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, 
   }
   return found;
 }
+
+/**
+ * What an earlier, interrupted run of this download kept (SeedReader.leftover)
+ * holds verified blocks of the image only, each at a whole-block offset of the
+ * file. There every whole block is looked up on its own sums, so that with
+ * seqMatches 2 a block kept alone (a range cut after one block) is not fetched
+ * again: the rolling scan takes a block only with the one after it. Blocks are
+ * recorded into `sources` as by scanSeed. Returns the blocks found.
+ */
+export async function findKeptBlocks(
+  reader: SeedReader,
+  seedNumber: number,
+  index: BlockIndex,
+  blockHash: BlockHashFunction,
+  sources: BlockRecorder,
+  signal?: CancelSignal,
+): Promise<number> {
+  const table = index.table;
+  const bs = table.blockSize;
+  const mask = weakMask(table.weakBytes);
+  // A chain on each block's own weak sum (the index's is on pairs), built for this seed only.
+  const n = table.blockCount;
+  const bits = Math.min(28, Math.max(8, Math.ceil(Math.log2(Math.max(2, n)))));
+  const head = new Int32Array(1 << bits).fill(-1);
+  const next = new Int32Array(n);
+  const slot = (w: number) => BlockIndex.headHash(w) >>> (32 - bits);
+  for (let k = n - 1; k >= 0; k--) {
+    if (index.representative[k] !== k) continue; // copies are filled with their representative
+    const h = slot(table.weak[k]);
+    next[k] = head[h];
+    head[h] = k;
+  }
+  const buffer = new Uint8Array(Math.max(bs, (1 << 20) - ((1 << 20) % bs)));
+  let found = 0;
+  for (let position = 0; position < reader.size; position += buffer.length) {
+    if (signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+    let got: number;
+    try {
+      got = await readFully(reader, position, buffer);
+    } catch (error) {
+      throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${position}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
+    }
+    buffer.fill(0, got); // the end of the file reads as zeros up to a whole block, as in scanSeed
+    for (let at = 0; at < got; at += bs) {
+      const w = (weakChecksum(buffer, at, bs) & mask) >>> 0;
+      let digest: Uint8Array | null = null;
+      for (let k = head[slot(w)]; k >= 0; k = next[k]) {
+        if (table.weak[k] !== w || sources.has(k)) continue;
+        digest ??= blockHash(buffer.subarray(at, at + bs));
+        if (!strongMatches(table, k, digest)) continue;
+        for (let j = k; j >= 0; j = index.duplicates[j]) if (sources.set(j, seedNumber, position + at)) found++;
+        break;
+      }
+    }
+    if (got < buffer.length) break;
+  }
+  return found;
+}

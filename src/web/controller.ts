@@ -296,7 +296,7 @@ export class Controller {
       source,
       manifest.blocks.blockCount,
       {
-        key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
+        key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }, manifest.blocks.blockSize),
         get: getScanFindings,
         put: putScanFindings,
       },

@@ -11,8 +11,11 @@ import { concat, padTo, randomBytes } from '../../src/node/pseudo-random-bytes.t
 
 const BS = 2048;
 
+/** Blocks that match on their own (seqMatches 1, as version 1 manifests and some .zsync files say), with full-size sums. */
+const SINGLE = { weakBytes: 4, strongBytes: 8, seqMatches: 1 } as const;
+
 async function setup(target: Uint8Array) {
-  const manifest = await makeManifest(memorySeed('target', target), { blockSize: BS });
+  const manifest = await makeManifest(memorySeed('target', target), { blockSize: BS, sums: SINGLE });
   const index = new BlockIndex(manifest.blocks);
   const hash = await createBlockHash('xxh128');
   const sources = new BlockSources(manifest.blocks.blockCount);
@@ -112,7 +115,7 @@ function withPairs(table: BlockTable, weakBytes: number, strongBytes: number): B
 }
 
 async function setupPairs(target: Uint8Array, weakBytes = 2, strongBytes = 3) {
-  const manifest = await makeManifest(memorySeed('target', target), { blockSize: BS });
+  const manifest = await makeManifest(memorySeed('target', target), { blockSize: BS, sums: SINGLE });
   const index = new BlockIndex(withPairs(manifest.blocks, weakBytes, strongBytes));
   const hash = await createBlockHash('xxh128');
   return { index, hash, sources: new BlockSources(manifest.blocks.blockCount) };
@@ -243,5 +246,21 @@ describe('scan tasks merged in order (what scan workers do)', () => {
       expect(Array.from(many.sources.offset)).toEqual(Array.from(one.sources.offset));
       expect(many.sources.foundCount).toBe(50);
     }
+  });
+});
+
+describe('findKeptBlocks (what an earlier run kept, with seqMatches 2)', () => {
+  it('finds blocks kept alone, at whole-block offsets, that the pair scan cannot take', async () => {
+    const { findKeptBlocks } = await import('../../src/core/scan-seed.ts');
+    const target = concat([randomBytes(BS * 12, 111), randomBytes(700, 112)]); // a short last block
+    // A kept part: blocks 0..2 in order, then lone blocks 7, 5 and the last one (12), as kept aside.
+    const block = (k: number) => target.subarray(k * BS, (k + 1) * BS);
+    const kept = concat([block(0), block(1), block(2), block(7), block(5), block(12)]);
+    const pairs = await setupPairs(target);
+    await scanSeed(memorySeed('part', kept), 0, pairs.index, pairs.hash, pairs.sources);
+    expect([5, 7, 12].map((k) => pairs.sources.seed[k])).toEqual([FROM_NETWORK, FROM_NETWORK, FROM_NETWORK]);
+    expect(await findKeptBlocks(memorySeed('part', kept), 0, pairs.index, pairs.hash, pairs.sources)).toBe(3);
+    expect([0, 1, 2, 5, 7, 12].map((k) => pairs.sources.offset[k])).toEqual([0, BS, 2 * BS, 4 * BS, 3 * BS, 5 * BS]);
+    expect(pairs.sources.foundCount).toBe(6);
   });
 });

@@ -35,7 +35,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   if (version === 0 || version > MANIFEST_VERSION) {
     fail(
       ErrorCode.ManifestUnsupportedVersion,
-      `manifest format version ${version} is not supported (this program reads version ${MANIFEST_VERSION}); update Tessera`,
+      `manifest format version ${version} is not supported (this program reads versions 1 to ${MANIFEST_VERSION}); update Tessera`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -62,7 +62,9 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   const blockSize = integer('blockSize', L.minBlockSize, L.maxBlockSize, ErrorCode.ManifestLimit);
   if ((blockSize & (blockSize - 1)) !== 0) corrupt(`block size ${blockSize} is not a power of two`);
   const weakBytes = integer('weakBytes', L.minWeakBytes, L.maxWeakBytes);
-  const strongBytes = integer('strongBytes', L.minStrongBytes, L.maxStrongBytes);
+  const strongBytes = integer('strongBytes', version === 1 ? 4 : L.minStrongBytes, L.maxStrongBytes);
+  // Version 1 has no such field: its blocks match on their own.
+  const seqMatches = version === 1 ? 1 : (integer('seqMatches', 1, 2) as 1 | 2);
   const strongHash = header.strongHash;
   if (typeof strongHash !== 'string' || !STRONG_HASHES.includes(strongHash as StrongHashName)) {
     corrupt(`unknown block hash ${JSON.stringify(strongHash)}`);
@@ -98,14 +100,26 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   for (let i = 0; i < 32; i++) if (digest[i] !== bytes[expected - 32 + i]) corrupt('its checksum does not match its content');
 
   const weak = new Uint32Array(blockCount);
-  const strong = new Uint8Array(blockCount * strongBytes);
+  let strong: Uint8Array;
   let p = tableStart;
-  for (let i = 0; i < blockCount; i++) {
-    let w = 0;
-    for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
-    weak[i] = w >>> 0;
-    strong.set(bytes.subarray(p, p + strongBytes), i * strongBytes);
-    p += strongBytes;
+  if (version === 1) {
+    // One record per block: weak sum, then strong sum.
+    strong = new Uint8Array(blockCount * strongBytes);
+    for (let i = 0; i < blockCount; i++) {
+      let w = 0;
+      for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
+      weak[i] = w >>> 0;
+      strong.set(bytes.subarray(p, p + strongBytes), i * strongBytes);
+      p += strongBytes;
+    }
+  } else {
+    // Every block's weak sum, then every block's strong sum.
+    for (let i = 0; i < blockCount; i++) {
+      let w = 0;
+      for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
+      weak[i] = w >>> 0;
+    }
+    strong = bytes.slice(p, p + blockCount * strongBytes);
   }
   return {
     version,
@@ -114,6 +128,6 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
     mirrors: mirrors as string[],
     generator,
     ...(chain !== undefined ? { sha256Chain: chain as Sha256Chain } : {}),
-    blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, weak, strong },
+    blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, seqMatches, weak, strong },
   };
 }
