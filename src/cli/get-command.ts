@@ -1,7 +1,10 @@
 import { ErrorCode, TesseraError, isTesseraError } from '../core/errors.ts';
 import type { SeedReader } from '../core/io.ts';
+import type { RebuildEvent } from '../core/rebuild.ts';
 import { type ImageChecksum, checksumName } from '../core/manifest/manifest.ts';
-import { type RebuildResult, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
+import { type RebuildResult, type RebuildSession, downloadAndAssemble, resolveMirrors, scanSeeds } from '../core/rebuild.ts';
+import { availableParallelism } from 'node:os';
+import { type ThreadedScanStats, scanSeedsThreaded } from '../node/scan-pool.ts';
 import { rm } from 'node:fs/promises';
 import { checkFreeSpace, fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import type { MirrorReport } from '../core/range-downloader.ts';
@@ -31,6 +34,8 @@ export interface GetArgs {
   sha256?: string;
   /** Seconds without a byte before a request is abandoned and retried (--stall-timeout). */
   stallTimeout?: number;
+  /** Threads that scan the seeds (--threads; default one per core). */
+  threads?: number;
 }
 
 /** Node's fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
@@ -96,7 +101,17 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
   let fileOutput: Awaited<ReturnType<typeof openFileOutput>> | undefined;
   try {
     io.info(`Scanning ${readers.length} local file${readers.length === 1 ? '' : 's'} (${formatBytes(readers.reduce((s, r) => s + r.size, 0))}) for blocks of the image...`);
-    const session = await scanSeeds(manifest, readers as SeedReader[], { signal: controller.signal, onEvent: (e) => reporter.handle(e), plan: { mergeGap: args.mergeGap } });
+    const scanOptions = { signal: controller.signal, onEvent: (e: RebuildEvent) => reporter.handle(e), plan: { mergeGap: args.mergeGap } };
+    // One thread per core, but not more than there is work for: a seed under 8 MB is one task.
+    const tasks = readers.reduce((n, r) => n + Math.max(1, Math.ceil(r.size / (8 << 20))), 0);
+    const threads = Math.min(args.threads ?? availableParallelism(), tasks);
+    let session: RebuildSession;
+    let scanStats: ThreadedScanStats | undefined;
+    if (threads > 1) {
+      const threaded = await scanSeedsThreaded(manifest, readers, { ...scanOptions, threads });
+      session = threaded;
+      scanStats = threaded.stats;
+    } else session = await scanSeeds(manifest, readers as SeedReader[], scanOptions);
     reporter.done();
     const plan = session.plan;
     const scanSeconds = (performance.now() - started) / 1000;
@@ -108,7 +123,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     );
     if (args.dryRun) {
       if (args.json) {
-        io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, bytesFetched: 0, requests: plan.requests, ...checksumJson(manifest.checksum), seconds: scanSeconds, mirrors });
+        io.json({ ok: true, dryRun: true, bytesLocal: plan.bytesLocal, bytesToFetch: plan.bytesToFetch, bytesFetched: 0, requests: plan.requests, ...checksumJson(manifest.checksum), seconds: scanSeconds, mirrors, scan: scanStats });
       }
       return 0;
     }
@@ -126,6 +141,8 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         fetcher: createFetchRangeFetcher({ explainNetworkError: explainNodeFetchError }),
         sink: fileOutput.sink,
         createHasher: createNativeHasher,
+        // The file is written on libuv's threads: the next chunk is read, verified and hashed meanwhile.
+        writeAhead: 3,
         connections: args.connections,
         stallTimeoutMs: args.stallTimeout === undefined ? undefined : args.stallTimeout * 1000,
         signal: controller.signal,
@@ -173,7 +190,8 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         plannedBytes: plan.bytesToFetch,
         blocksRepaired: result.blocksRepaired,
         mirrors: result.mirrors,
-        timings: result.timings,
+        timings: { scanSeconds, ...result.timings },
+        scan: scanStats,
       });
     }
     return 0;

@@ -21,6 +21,12 @@ export interface AssembleInput {
   /** Bytes written so far (after each write). */
   onProgress?: (bytesWritten: number) => void;
   /**
+   * Writes handed to the sink before the first is done (default 1: one at a
+   * time). From 2, the next chunk is read, verified and hashed while the sink
+   * writes the one before (each still starts after the one before it ended).
+   */
+  writeAhead?: number;
+  /**
    * A seed no longer held what the scan saw (it changed, or cannot be read):
    * said once per seed, at its first bad block; its bad blocks are fetched instead.
    */
@@ -60,9 +66,13 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const { table, sources, seeds, plan, downloader, sink, hasher, blockHash } = input;
   const bs = table.blockSize;
   const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
-  const runBuffer = new Uint8Array(maxRunBlocks * bs);
+  const ahead = Math.max(1, Math.floor(input.writeAhead ?? 1));
+  // One run buffer per write that can be in flight: a buffer is filled again only once its write is done.
+  const runBuffers = Array.from({ length: ahead }, () => new Uint8Array(maxRunBlocks * bs));
+  let nextRunBuffer = 0;
   const zeroBuffer = new Uint8Array(maxRunBlocks * bs);
   let written = 0;
+  let queued = 0;
   let repaired = 0;
   const timings: AssembleTimings = { readSeeds: 0, verifyLocal: 0, waitNetwork: 0, sha256: 0, write: 0 };
   let t = performance.now();
@@ -73,18 +83,34 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     t = now;
   };
 
-  const emit = async (chunk: Uint8Array) => {
+  /** Writes handed to the sink and not known to be done, oldest first; each starts when the one before it ended. */
+  const inFlight: Promise<void>[] = [];
+  /** Wait until at most `max` writes are in flight; a failed write is thrown here. */
+  const drain = async (max: number) => {
+    while (inFlight.length > max) await inFlight.shift();
+  };
+  /** Hash `chunk` and write it after what was queued before; `done` runs once the sink is done with it. */
+  const emit = async (chunk: Uint8Array, done?: () => void) => {
     lap('verifyLocal');
     hasher?.update(chunk);
     lap('sha256');
-    try {
-      await sink.write(chunk);
-    } catch (error) {
-      throw outputWriteError(error, written);
-    }
+    const at = queued;
+    queued += chunk.length;
+    const previous = inFlight.at(-1) ?? Promise.resolve();
+    const write = previous.then(async () => {
+      try {
+        await sink.write(chunk);
+      } catch (error) {
+        throw outputWriteError(error, at);
+      }
+      written += chunk.length;
+      input.onProgress?.(written);
+      done?.();
+    });
+    write.catch(() => {}); // thrown by drain()
+    inFlight.push(write);
+    await drain(ahead - 1);
     lap('write');
-    written += chunk.length;
-    input.onProgress?.(written);
   };
   const imageBytes = (firstBlock: number, blocks: number) => Math.min(table.length, (firstBlock + blocks) * bs) - firstBlock * bs;
 
@@ -92,88 +118,98 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const unreadable = new Map<number, string>();
   /** Seeds whose problem was already reported. */
   const warned = new Set<number>();
-  let k = 0;
-  let r = 0;
-  while (k < table.blockCount) {
-    if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
-    const range = plan.ranges[r];
-    if (range && range.start === k * bs) {
-      lap('verifyLocal');
-      const data = await downloader.take(r);
-      lap('waitNetwork');
-      await emit(data);
-      downloader.release(data); // the sink is done with it (OutputSink's contract)
-      r++;
-      k = Math.ceil(range.end / bs);
-      continue;
-    }
-    const stop = range ? range.start / bs : table.blockCount;
-    const seed = sources.seed[k];
-    if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
-
-    if (seed === FROM_OUTPUT) {
-      // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
-      if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
-      let n = 1;
-      while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
-      const bytes = imageBytes(k, n);
-      lap('verifyLocal');
-      await sink.skip(bytes);
-      lap('write');
-      written += bytes;
-      input.onProgress?.(written);
-      k += n;
-      continue;
-    }
-
-    if (seed === FROM_ZEROS) {
-      let n = 1;
-      while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
-      await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
-      k += n;
-      continue;
-    }
-
-    // A run of blocks that sit one after another in the same seed: one read.
-    const start = sources.offset[k];
-    let n = 1;
-    while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
-    const reader = seeds[seed];
-    const buf = runBuffer.subarray(0, n * bs);
-    let problem = unreadable.get(seed);
-    lap('verifyLocal');
-    if (problem === undefined) {
-      try {
-        const got = await readFully(reader, start, buf);
-        buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
-      } catch (error) {
-        // Not read again: its remaining blocks are fetched.
-        problem = `could not be read again (${describeError(error)})`;
-        unreadable.set(seed, problem);
-      }
-    }
-    lap('readSeeds');
-    // Blocks that fail re-verification are fetched, consecutive ones in one request.
-    for (let i = 0; i < n; ) {
-      if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
-        i++;
+  try {
+    let k = 0;
+    let r = 0;
+    while (k < table.blockCount) {
+      if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+      const range = plan.ranges[r];
+      if (range && range.start === k * bs) {
+        lap('verifyLocal');
+        const data = await downloader.take(r);
+        lap('waitNetwork');
+        await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        r++;
+        k = Math.ceil(range.end / bs);
         continue;
       }
-      let j = i + 1;
-      while (j < n && (problem !== undefined || !strongMatches(table, k + j, blockHash(buf.subarray(j * bs, (j + 1) * bs))))) j++;
-      if (!warned.has(seed)) {
-        warned.add(seed);
-        input.onRepair?.({ seed: reader.name, block: k + i, reason: problem ?? `changed since it was scanned (block ${k + i} differs)` });
+      const stop = range ? range.start / bs : table.blockCount;
+      const seed = sources.seed[k];
+      if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
+
+      if (seed === FROM_OUTPUT) {
+        // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
+        if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
+        let n = 1;
+        while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
+        const bytes = imageBytes(k, n);
+        lap('verifyLocal');
+        await drain(0);
+        await sink.skip(bytes);
+        lap('write');
+        written += bytes;
+        queued += bytes;
+        input.onProgress?.(written);
+        k += n;
+        continue;
       }
-      const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + j) * bs) });
-      const part = buf.subarray(i * bs, j * bs);
-      part.fill(0);
-      part.set(fetched);
-      repaired += j - i;
-      i = j;
+
+      if (seed === FROM_ZEROS) {
+        let n = 1;
+        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
+        await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
+        k += n;
+        continue;
+      }
+
+      // A run of blocks that sit one after another in the same seed: one read.
+      const start = sources.offset[k];
+      let n = 1;
+      while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
+      const reader = seeds[seed];
+      const buf = runBuffers[nextRunBuffer].subarray(0, n * bs);
+      nextRunBuffer = (nextRunBuffer + 1) % runBuffers.length;
+      let problem = unreadable.get(seed);
+      lap('verifyLocal');
+      if (problem === undefined) {
+        try {
+          const got = await readFully(reader, start, buf);
+          buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
+        } catch (error) {
+          // Not read again: its remaining blocks are fetched.
+          problem = `could not be read again (${describeError(error)})`;
+          unreadable.set(seed, problem);
+        }
+      }
+      lap('readSeeds');
+      // Blocks that fail re-verification are fetched, consecutive ones in one request.
+      for (let i = 0; i < n; ) {
+        if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
+          i++;
+          continue;
+        }
+        let j = i + 1;
+        while (j < n && (problem !== undefined || !strongMatches(table, k + j, blockHash(buf.subarray(j * bs, (j + 1) * bs))))) j++;
+        if (!warned.has(seed)) {
+          warned.add(seed);
+          input.onRepair?.({ seed: reader.name, block: k + i, reason: problem ?? `changed since it was scanned (block ${k + i} differs)` });
+        }
+        const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + j) * bs) });
+        const part = buf.subarray(i * bs, j * bs);
+        part.fill(0);
+        part.set(fetched);
+        repaired += j - i;
+        i = j;
+      }
+      await emit(buf.subarray(0, imageBytes(k, n)));
+      k += n;
     }
-    await emit(buf.subarray(0, imageBytes(k, n)));
-    k += n;
+    await drain(0);
+    lap('write');
+  } catch (error) {
+    // Whatever happens next (keeping verified work aside) must not race with writes still going on.
+    await Promise.allSettled(inFlight);
+    throw error;
   }
   const digest = hasher ? await hasher.digest() : await sink.digest!();
   lap('sha256');

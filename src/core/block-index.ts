@@ -18,6 +18,16 @@ import { sameSums, type BlockTable } from './block-table.ts';
  * the block before it). `duplicates` and `representative` still group blocks
  * by their own content.
  */
+/** A BlockIndex's arrays: what a worker needs to use an index built elsewhere (in SharedArrayBuffers, shared rather than copied). */
+export interface BlockIndexParts {
+  bits: Int32Array;
+  bits2: Int32Array;
+  head: Int32Array;
+  next: Int32Array;
+  duplicates: Int32Array;
+  representative: Int32Array;
+}
+
 export class BlockIndex {
   readonly bits: Int32Array;
   readonly bits2: Int32Array;
@@ -32,22 +42,43 @@ export class BlockIndex {
 
   readonly seqMatches: 1 | 2;
 
-  constructor(readonly table: BlockTable) {
+  /**
+   * Build the index of `table`, in SharedArrayBuffers if `options.shared`
+   * (see `parts`); or take `options.parts`, the parts of an index of the same
+   * table built elsewhere.
+   */
+  constructor(
+    readonly table: BlockTable,
+    options: { shared?: boolean; parts?: BlockIndexParts } = {},
+  ) {
     this.seqMatches = table.seqMatches ?? 1;
     const n = Math.max(1, table.blockCount);
     const log2n = Math.ceil(Math.log2(n));
     const bitsLog2 = Math.min(26, Math.max(16, log2n + 5));
     const headLog2 = Math.min(28, Math.max(8, log2n + 1));
-    this.bits = new Int32Array(1 << (bitsLog2 - 5));
-    this.bits2 = new Int32Array(1 << (bitsLog2 - 5));
     this.bitsShift = 32 - bitsLog2;
-    this.head = new Int32Array(1 << headLog2).fill(-1);
     this.headShift = 32 - headLog2;
-    this.next = new Int32Array(n).fill(-1);
-    this.duplicates = new Int32Array(n).fill(-1);
-    this.representative = new Int32Array(n);
+    const given = options.parts;
+    if (given) {
+      if (given.bits.length !== 1 << (bitsLog2 - 5) || given.head.length !== 1 << headLog2 || given.next.length !== n) throw new Error('internal: index parts of another table');
+      ({ bits: this.bits, bits2: this.bits2, head: this.head, next: this.next, duplicates: this.duplicates, representative: this.representative } = given);
+      return;
+    }
+    const int32s = (count: number) => new Int32Array(options.shared ? new SharedArrayBuffer(count * 4) : new ArrayBuffer(count * 4));
+    this.bits = int32s(1 << (bitsLog2 - 5));
+    this.bits2 = int32s(1 << (bitsLog2 - 5));
+    this.head = int32s(1 << headLog2).fill(-1);
+    this.next = int32s(n).fill(-1);
+    this.duplicates = int32s(n).fill(-1);
+    this.representative = int32s(n);
     for (let i = 0; i < table.blockCount; i++) this.addSingle(i, table.weak[i]);
     if (this.seqMatches === 2) this.rekeyOnPairs();
+  }
+
+  /** The arrays, to rebuild this index in another thread (new BlockIndex(table, { parts })). */
+  get parts(): BlockIndexParts {
+    const { bits, bits2, head, next, duplicates, representative } = this;
+    return { bits, bits2, head, next, duplicates, representative };
   }
 
   /** Rebuild the chain (and build the filters) on pairs of weak sums; duplicates and representatives stay as grouped by content. */

@@ -101,6 +101,8 @@ export interface DownloadOptions extends DownloaderOptions {
   mirrors: readonly string[];
   fetcher: RangeFetcher;
   sink: OutputSink;
+  /** Writes handed to the sink before the first is done (see AssembleInput.writeAhead; default 1). */
+  writeAhead?: number;
   /** Hashes the image (default: WebAssembly); unused when the sink hashes (sink.digest). */
   createHasher?: StreamHasherFactory;
   onEvent?: (event: RebuildEvent) => void;
@@ -160,6 +162,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       sink: options.sink,
       hasher,
       blockHash: session.blockHash,
+      writeAhead: options.writeAhead,
       signal: options.signal,
       onProgress: (w) => {
         bytesWritten = w;

@@ -1,0 +1,190 @@
+// `tessera get`'s scan on every core: seeds cut into tasks (whole small files,
+// slices of large ones) spread over node:worker_threads, their finds merged in
+// the order of the seeds (core/scan-tasks.ts), as the page's ScanPool does with
+// Web Workers. The block table and its index are built once, in shared memory.
+import { Worker } from 'node:worker_threads';
+import { BlockIndex, type BlockIndexParts } from '../core/block-index.ts';
+import { BlockSources } from '../core/block-sources.ts';
+import { type BlockTable, shareTable } from '../core/block-table.ts';
+import { ErrorCode, TesseraError, describeError, isTesseraError } from '../core/errors.ts';
+import { createBlockHash } from '../core/hashing.ts';
+import type { SeedReader } from '../core/io.ts';
+import type { Manifest } from '../core/manifest/manifest.ts';
+import { planDownload } from '../core/plan.ts';
+import type { RebuildSession, ScanSeedsOptions } from '../core/rebuild.ts';
+import { findKeptBlocks, findZeroBlocks } from '../core/scan-seed.ts';
+import { type ScanTask, TaskMerger, planScanTasks } from '../core/scan-tasks.ts';
+
+export type PoolRequest =
+  | { type: 'init'; table: BlockTable; index: BlockIndexParts; known: Uint8Array; readSize: number }
+  | { type: 'scan'; task: number; seed: number; path: string; size: number; start: number; end: number };
+
+export type PoolReply =
+  | { type: 'ready' }
+  | { type: 'progress'; task: number; bytes: number }
+  | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array; ms: number; readWaitMs: number; candidates: number }
+  | { type: 'failed'; task: number; message: string }
+  | { type: 'fatal'; message: string };
+
+export interface ThreadedScanOptions extends ScanSeedsOptions {
+  /** Worker threads (at least 1). */
+  threads: number;
+  /** Seeds larger than this are cut into slices of at most this (default: the seeds' total over 8 per thread, from 8 to 64 MiB). */
+  sliceBytes?: number;
+  /** The worker's script (default: scan-worker.mjs next to this bundle). */
+  workerUrl?: URL;
+}
+
+/** Where the scan's time went, over all workers (ms), for --json. */
+export interface ThreadedScanStats {
+  threads: number;
+  tasks: number;
+  workerMs: number;
+  readWaitMs: number;
+  candidates: number;
+}
+
+/**
+ * scanSeeds (core/rebuild.ts) on several threads: the same session, the
+ * same events (scan-start, scan-progress, scan-done, seed-skipped per seed;
+ * a seed that fails in a worker is skipped with its reason, what it gave
+ * taken back), the same sources (merged in seed order). Seeds are files: each
+ * worker opens them by their name.
+ */
+export async function scanSeedsThreaded(
+  manifest: Manifest,
+  seeds: readonly SeedReader[],
+  options: ThreadedScanOptions,
+): Promise<RebuildSession & { stats: ThreadedScanStats }> {
+  const threads = Math.max(1, Math.floor(options.threads));
+  const workerUrl = options.workerUrl ?? new URL('./scan-worker.mjs', import.meta.url);
+  // Start the workers first: they load while the index is built.
+  const workers = Array.from({ length: threads }, (_, i) => new Worker(workerUrl, { name: `scan-${i}` }));
+  const stats: ThreadedScanStats = { threads, tasks: 0, workerMs: 0, readWaitMs: 0, candidates: 0 };
+  try {
+    const table = shareTable(manifest.blocks);
+    const shared: Manifest = { ...manifest, blocks: table };
+    const index = new BlockIndex(table, { shared: true });
+    const blockHash = await createBlockHash(table.strongHash);
+    const sources = new BlockSources(table.blockCount);
+    findZeroBlocks(index, blockHash, sources);
+    const skippedSeeds: { seed: string; reason: string }[] = [];
+    const emit = options.onEvent ?? (() => {});
+    const total = seeds.reduce((s, r) => s + r.size, 0);
+    const sliceBytes = options.sliceBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(total / (threads * 8))));
+
+    // What an earlier run kept: its lone blocks are looked up here first (see findKeptBlocks), as scanSeeds does.
+    const keptFailed = new Set<number>();
+    for (let i = 0; i < seeds.length; i++) {
+      if (!seeds[i].leftover || index.seqMatches !== 2) continue;
+      try {
+        await findKeptBlocks(seeds[i], i, index, blockHash, sources, options.signal);
+      } catch (error) {
+        if (isTesseraError(error, ErrorCode.Aborted)) throw error;
+        for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === i) sources.clear(k);
+        keptFailed.add(i);
+        skippedSeeds.push({ seed: seeds[i].name, reason: describeError(error) });
+        emit({ type: 'seed-skipped', seed: seeds[i].name, reason: describeError(error) });
+      }
+    }
+
+    const tasks = planScanTasks(
+      seeds.map((s) => s.size),
+      sliceBytes,
+      (i) => keptFailed.has(i),
+    );
+    const known = new Uint8Array(new SharedArrayBuffer(Math.max(1, table.blockCount)));
+    const started = new Set<number>();
+    const progress = new Map<number, number>(); // bytes scanned per task
+    const seedBytes = new Map<number, number>(); // bytes scanned per seed
+    const merger = new TaskMerger(sources, tasks, known, {
+      onSeedDone: (seed, blocks) => emit({ type: 'scan-done', seed: seeds[seed].name, seedIndex: seed, blocksFound: blocks }),
+      onSeedSkipped: (seed, reason) => {
+        skippedSeeds.push({ seed: seeds[seed].name, reason });
+        emit({ type: 'seed-skipped', seed: seeds[seed].name, reason });
+      },
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      const busy: (ScanTask | null)[] = workers.map(() => null);
+      let settled = false;
+      const finish = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        options.signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = () => finish(new TesseraError(ErrorCode.Aborted, 'cancelled'));
+      if (options.signal?.aborted) return onAbort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+
+      const dispatch = () => {
+        if (settled) return;
+        if (merger.finished || sources.complete) return finish();
+        for (let w = 0; w < workers.length; w++) {
+          if (busy[w]) continue;
+          while (next < tasks.length && merger.seedFailed(tasks[next].seed)) next++;
+          if (next >= tasks.length) break;
+          const task = tasks[next++];
+          busy[w] = task;
+          const seed = seeds[task.seed];
+          if (!started.has(task.seed)) {
+            started.add(task.seed);
+            emit({ type: 'scan-start', seed: seed.name, seedIndex: task.seed, size: seed.size });
+          }
+          const request: PoolRequest = { type: 'scan', task: task.id, seed: task.seed, path: seed.name, size: seed.size, start: task.start, end: task.end };
+          workers[w].postMessage(request);
+        }
+        // Tasks of a seed that failed meanwhile are dropped without running: the merger may be done now.
+        if (merger.finished) finish();
+      };
+      const onProgress = (task: ScanTask, bytes: number) => {
+        const before = progress.get(task.id) ?? 0;
+        progress.set(task.id, bytes);
+        const seedDone = (seedBytes.get(task.seed) ?? 0) + bytes - before;
+        seedBytes.set(task.seed, seedDone);
+        const seed = seeds[task.seed];
+        emit({ type: 'scan-progress', seed: seed.name, seedIndex: task.seed, bytesScanned: seedDone, size: seed.size });
+      };
+
+      let ready = 0;
+      workers.forEach((worker, w) => {
+        worker.on('error', (error) => finish(new Error(`scan worker failed: ${describeError(error)}`)));
+        worker.on('exit', (code) => {
+          if (!settled) finish(new Error(`scan worker stopped (exit code ${code})`));
+        });
+        worker.on('message', (reply: PoolReply) => {
+          if (settled) return;
+          if (reply.type === 'fatal') return finish(new Error(`scan worker failed: ${reply.message}`));
+          if (reply.type === 'ready') {
+            if (++ready === workers.length) dispatch();
+            return;
+          }
+          const task = busy[w];
+          if (!task || task.id !== reply.task) return;
+          if (reply.type === 'progress') return onProgress(task, reply.bytes);
+          busy[w] = null;
+          if (reply.type === 'result') {
+            onProgress(task, task.end - task.start);
+            stats.tasks++;
+            stats.workerMs += reply.ms;
+            stats.readWaitMs += reply.readWaitMs;
+            stats.candidates += reply.candidates;
+            merger.done(task.id, reply);
+          } else merger.failed(task.id, reply.message);
+          dispatch();
+        });
+        const init: PoolRequest = { type: 'init', table, index: index.parts, known, readSize: 4 << 20 };
+        worker.postMessage(init);
+      });
+    });
+
+    const plan = planDownload(table, sources, options.plan);
+    emit({ type: 'plan', plan });
+    return { manifest: shared, seeds, sources, plan, blockHash, skippedSeeds, stats };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
