@@ -12,6 +12,7 @@ import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import { runGetJigdo } from './get-jigdo-command.ts';
 import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
+import { threadedHasher } from '../node/threaded-hasher.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
 import { checkDescribedImage } from '../core/expected-sha256.ts';
 import { commitIfExpected } from './commit-if-expected.ts';
@@ -140,9 +141,9 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         mirrors,
         fetcher: createFetchRangeFetcher({ explainNetworkError: explainNodeFetchError }),
         sink: fileOutput.sink,
-        createHasher: createNativeHasher,
+        createHasher: process.env.TESSERA_HASHER === 'native' ? createNativeHasher : threadedHasher(),
         // The file is written on libuv's threads: the next chunk is read, verified and hashed meanwhile.
-        writeAhead: 3,
+        writeAhead: Number(process.env.TESSERA_WRITE_AHEAD ?? 3),
         connections: args.connections,
         stallTimeoutMs: args.stallTimeout === undefined ? undefined : args.stallTimeout * 1000,
         signal: controller.signal,

@@ -92,7 +92,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   /** Hash `chunk` and write it after what was queued before; `done` runs once the sink is done with it. */
   const emit = async (chunk: Uint8Array, done?: () => void) => {
     lap('verifyLocal');
-    hasher?.update(chunk);
+    await hasher?.update(chunk);
     lap('sha256');
     const at = queued;
     queued += chunk.length;

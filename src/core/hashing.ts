@@ -12,7 +12,8 @@ import type { ChecksumAlgorithm } from './manifest/manifest.ts';
  * digest is asynchronous.
  */
 export interface StreamHasher {
-  update(data: Uint8Array): void;
+  /** May return a promise (a hasher on another thread waiting for room): the next update waits for it. */
+  update(data: Uint8Array): void | Promise<void>;
   /** Lowercase hex digest; the hasher cannot be updated afterwards. */
   digest(): Promise<string>;
 }

@@ -221,8 +221,8 @@ class WindowMatcher {
       }
       if (this.needReset) this.resetSums(p - bufStart);
       p = pairs
-        ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums)
-        : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums);
+        ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums)
+        : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums);
       if (p >= limit || p + span > end) break;
       const w = (((sums[0] << 16) | sums[1]) & this.mask) >>> 0;
       const t = pairs ? this.confirmPair(p - bufStart, w, (((sums[2] << 16) | sums[3]) & this.mask) >>> 0, p) : this.confirm(p - bufStart, w, p);
@@ -386,6 +386,7 @@ function rollToCandidate(
   bits: Int32Array,
   bits2: Int32Array,
   bitsShift: number,
+  bitsShift2: number,
   sums: Int32Array,
 ): number {
   let a = sums[0];
@@ -394,7 +395,7 @@ function rollToCandidate(
     const w = ((a << 16) | b) & mask;
     const hb = Math.imul(w, 0x9e3779b1) >>> bitsShift;
     if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
-      const hb2 = Math.imul(w ^ (w >>> 16), 0x2c1b3c6d) >>> bitsShift;
+      const hb2 = Math.imul(w ^ (w >>> 16), 0x2c1b3c6d) >>> bitsShift2;
       if ((bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0) break;
     }
     p++;
@@ -427,6 +428,7 @@ function rollPairToCandidate(
   bits: Int32Array,
   bits2: Int32Array,
   bitsShift: number,
+  bitsShift2: number,
   sums: Int32Array,
 ): number {
   let a = sums[0];
@@ -434,28 +436,30 @@ function rollPairToCandidate(
   let a2 = sums[2];
   let b2 = sums[3];
   const span = 2 * bs;
+  // On buffer indexes: i is p - bufStart; the pair at i is tested while p < limit and p + span <= end.
+  let i = p - bufStart;
+  const stop = Math.min(limit, end - span + 1) - bufStart;
   for (;;) {
-    const key = (Math.imul(((a << 16) | b) & mask, 0x01000193) ^ (((a2 << 16) | b2) & mask)) >>> 0;
+    // The key as a signed 32-bit value (the same bits as pairKey's): no conversions in this loop.
+    const key = Math.imul(((a << 16) | b) & mask, 0x01000193) ^ (((a2 << 16) | b2) & mask);
     const hb = Math.imul(key, 0x9e3779b1) >>> bitsShift;
     if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
-      const hb2 = Math.imul(key ^ (key >>> 16), 0x2c1b3c6d) >>> bitsShift;
+      const hb2 = Math.imul(key ^ (key >>> 16), 0x2c1b3c6d) >>> bitsShift2;
       if ((bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0) break;
     }
-    p++;
-    if (p >= limit || p + span > end) break;
-    const i = p - 1 - bufStart;
-    const out = buf[i];
-    const mid = buf[i + bs];
+    if (++i >= stop) break;
+    const out = buf[i - 1];
+    const mid = buf[i - 1 + bs];
     a = (a - out + mid) & 0xffff;
     b = (b - (out << shift) + a) & 0xffff;
-    a2 = (a2 - mid + buf[i + span]) & 0xffff;
+    a2 = (a2 - mid + buf[i - 1 + span]) & 0xffff;
     b2 = (b2 - (mid << shift) + a2) & 0xffff;
   }
   sums[0] = a;
   sums[1] = b;
   sums[2] = a2;
   sums[3] = b2;
-  return p;
+  return i + bufStart;
 }
 
 /** Mark every all-zero target block as available without reading or fetching anything. */

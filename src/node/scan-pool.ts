@@ -38,6 +38,9 @@ export interface ThreadedScanOptions extends ScanSeedsOptions {
 /** Where the scan's time went, over all workers (ms), for --json. */
 export interface ThreadedScanStats {
   threads: number;
+  /** From the call to the workers being ready (started, index built), and to the scan's end. */
+  readyMs: number;
+  totalMs: number;
   tasks: number;
   workerMs: number;
   readWaitMs: number;
@@ -56,11 +59,12 @@ export async function scanSeedsThreaded(
   seeds: readonly SeedReader[],
   options: ThreadedScanOptions,
 ): Promise<RebuildSession & { stats: ThreadedScanStats }> {
+  const t0 = performance.now();
   const threads = Math.max(1, Math.floor(options.threads));
   const workerUrl = options.workerUrl ?? new URL('./scan-worker.mjs', import.meta.url);
   // Start the workers first: they load while the index is built.
   const workers = Array.from({ length: threads }, (_, i) => new Worker(workerUrl, { name: `scan-${i}` }));
-  const stats: ThreadedScanStats = { threads, tasks: 0, workerMs: 0, readWaitMs: 0, candidates: 0 };
+  const stats: ThreadedScanStats = { threads, readyMs: 0, totalMs: 0, tasks: 0, workerMs: 0, readWaitMs: 0, candidates: 0 };
   try {
     const table = shareTable(manifest.blocks);
     const shared: Manifest = { ...manifest, blocks: table };
@@ -159,7 +163,10 @@ export async function scanSeedsThreaded(
           if (settled) return;
           if (reply.type === 'fatal') return finish(new Error(`scan worker failed: ${reply.message}`));
           if (reply.type === 'ready') {
-            if (++ready === workers.length) dispatch();
+            if (++ready === workers.length) {
+              stats.readyMs = performance.now() - t0;
+              dispatch();
+            }
             return;
           }
           const task = busy[w];
@@ -181,6 +188,7 @@ export async function scanSeedsThreaded(
       });
     });
 
+    stats.totalMs = performance.now() - t0;
     const plan = planDownload(table, sources, options.plan);
     emit({ type: 'plan', plan });
     return { manifest: shared, seeds, sources, plan, blockHash, skippedSeeds, stats };
