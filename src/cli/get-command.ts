@@ -144,6 +144,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         createHasher: process.env.TESSERA_HASHER === 'native' ? createNativeHasher : threadedHasher(),
         // The file is written on libuv's threads: the next chunk is read, verified and hashed meanwhile.
         writeAhead: Number(process.env.TESSERA_WRITE_AHEAD ?? 3),
+        readAhead: Number(process.env.TESSERA_READ_AHEAD ?? 2),
         connections: args.connections,
         stallTimeoutMs: args.stallTimeout === undefined ? undefined : args.stallTimeout * 1000,
         signal: controller.signal,

@@ -26,6 +26,8 @@ export interface AssembleInput {
    * writes the one before (each still starts after the one before it ended).
    */
   writeAhead?: number;
+  /** Runs of local blocks read ahead of the one being written (default 0: each read when its turn comes). */
+  readAhead?: number;
   /**
    * A seed no longer held what the scan saw (it changed, or cannot be read):
    * said once per seed, at its first bad block; its bad blocks are fetched instead.
@@ -67,9 +69,10 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const bs = table.blockSize;
   const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
   const ahead = Math.max(1, Math.floor(input.writeAhead ?? 1));
-  // One run buffer per write that can be in flight: a buffer is filled again only once its write is done.
-  const runBuffers = Array.from({ length: ahead }, () => new Uint8Array(maxRunBlocks * bs));
-  let nextRunBuffer = 0;
+  const readAhead = Math.max(0, Math.floor(input.readAhead ?? 0));
+  // Run buffers: one per write that can be in flight and per run read ahead (and one to spare);
+  // a buffer is filled again only once its write is done.
+  const freeBuffers = Array.from({ length: ahead + readAhead + 1 }, () => new Uint8Array(maxRunBlocks * bs));
   const zeroBuffer = new Uint8Array(maxRunBlocks * bs);
   let written = 0;
   let queued = 0;
@@ -118,17 +121,19 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const unreadable = new Map<number, string>();
   /** Seeds whose problem was already reported. */
   const warned = new Set<number>();
-  try {
+  type Segment =
+    | { kind: 'range'; r: number }
+    | { kind: 'output'; k: number; n: number }
+    | { kind: 'zeros'; k: number; n: number }
+    | { kind: 'seed'; k: number; n: number; seed: number; start: number };
+  /** The image from byte 0, as pieces each written in one go: planned ranges, blocks in the output, zeros, runs from one seed. */
+  function* segments(): Generator<Segment> {
     let k = 0;
     let r = 0;
     while (k < table.blockCount) {
-      if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
       const range = plan.ranges[r];
       if (range && range.start === k * bs) {
-        lap('verifyLocal');
-        const data = await downloader.take(r);
-        lap('waitNetwork');
-        await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        yield { kind: 'range', r };
         r++;
         k = Math.ceil(range.end / bs);
         continue;
@@ -136,12 +141,77 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
       const stop = range ? range.start / bs : table.blockCount;
       const seed = sources.seed[k];
       if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
-
+      let n = 1;
       if (seed === FROM_OUTPUT) {
+        while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
+        yield { kind: 'output', k, n };
+      } else if (seed === FROM_ZEROS) {
+        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
+        yield { kind: 'zeros', k, n };
+      } else {
+        // A run of blocks that sit one after another in the same seed: one read.
+        const start = sources.offset[k];
+        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
+        yield { kind: 'seed', k, n, seed, start };
+      }
+      k += n;
+    }
+  }
+
+  /** Segments coming up; runs from seeds among them are read ahead into their own buffers. */
+  interface Pending {
+    segment: Segment;
+    buffer?: Uint8Array<ArrayBuffer>;
+    read?: Promise<number | { error: unknown }>;
+  }
+  const queue: Pending[] = [];
+  const upcoming = segments();
+  let exhausted = false;
+  const startRead = (p: Pending) => {
+    const s = p.segment;
+    if (p.read || s.kind !== 'seed' || unreadable.has(s.seed) || freeBuffers.length === 0) return;
+    p.buffer = freeBuffers.pop()!;
+    p.read = readFully(seeds[s.seed], s.start, p.buffer.subarray(0, s.n * bs)).then(
+      (got) => got,
+      (error: unknown) => ({ error }),
+    );
+  };
+  const topUp = () => {
+    let runs = 0;
+    for (const p of queue) if (p.segment.kind === 'seed') runs++;
+    while (!exhausted && runs <= readAhead && queue.length < 256) {
+      const next = upcoming.next();
+      if (next.done) exhausted = true;
+      else {
+        queue.push({ segment: next.value });
+        if (next.value.kind === 'seed') runs++;
+      }
+    }
+    for (const p of queue) startRead(p);
+  };
+  /** A run buffer for a run not read ahead: one is free once the writes before it are done. */
+  const takeBuffer = async (p: Pending) => {
+    if (!p.buffer && freeBuffers.length === 0) await drain(0);
+    p.buffer ??= freeBuffers.pop() ?? new Uint8Array(maxRunBlocks * bs);
+    return p.buffer;
+  };
+
+  try {
+    for (topUp(); queue.length > 0; topUp()) {
+      if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+      const p = queue.shift()!;
+      const s = p.segment;
+      if (s.kind === 'range') {
+        lap('verifyLocal');
+        const data = await downloader.take(s.r);
+        lap('waitNetwork');
+        await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        continue;
+      }
+      const { k, n } = s;
+      if (s.kind === 'output') {
         // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
         if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
-        let n = 1;
-        while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
         const bytes = imageBytes(k, n);
         lap('verifyLocal');
         await drain(0);
@@ -150,38 +220,38 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
         written += bytes;
         queued += bytes;
         input.onProgress?.(written);
-        k += n;
         continue;
       }
-
-      if (seed === FROM_ZEROS) {
-        let n = 1;
-        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
+      if (s.kind === 'zeros') {
         await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
-        k += n;
         continue;
       }
 
-      // A run of blocks that sit one after another in the same seed: one read.
-      const start = sources.offset[k];
-      let n = 1;
-      while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
+      const { seed } = s;
       const reader = seeds[seed];
-      const buf = runBuffers[nextRunBuffer].subarray(0, n * bs);
-      nextRunBuffer = (nextRunBuffer + 1) % runBuffers.length;
       let problem = unreadable.get(seed);
       lap('verifyLocal');
       if (problem === undefined) {
-        try {
-          const got = await readFully(reader, start, buf);
-          buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
-        } catch (error) {
+        startRead(p);
+        if (!p.read) {
+          await takeBuffer(p);
+          startRead(p);
+          p.read ??= readFully(reader, s.start, p.buffer!.subarray(0, n * bs)).then(
+            (got) => got,
+            (error: unknown) => ({ error }),
+          );
+        }
+        const got = await p.read;
+        if (typeof got === 'number') p.buffer!.fill(0, got, n * bs); // past the seed's end it reads as zeros, as in the scan
+        else {
           // Not read again: its remaining blocks are fetched.
-          problem = `could not be read again (${describeError(error)})`;
+          problem = `could not be read again (${describeError(got.error)})`;
           unreadable.set(seed, problem);
         }
       }
       lap('readSeeds');
+      const buffer = await takeBuffer(p);
+      const buf = buffer.subarray(0, n * bs);
       // Blocks that fail re-verification are fetched, consecutive ones in one request.
       for (let i = 0; i < n; ) {
         if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
@@ -201,14 +271,13 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
         repaired += j - i;
         i = j;
       }
-      await emit(buf.subarray(0, imageBytes(k, n)));
-      k += n;
+      await emit(buf.subarray(0, imageBytes(k, n)), () => freeBuffers.push(buffer));
     }
     await drain(0);
     lap('write');
   } catch (error) {
-    // Whatever happens next (keeping verified work aside) must not race with writes still going on.
-    await Promise.allSettled(inFlight);
+    // Whatever happens next (keeping verified work aside) must not race with writes or reads still going on.
+    await Promise.allSettled([...inFlight, ...queue.map((p) => p.read)]);
     throw error;
   }
   const digest = hasher ? await hasher.digest() : await sink.digest!();

@@ -103,6 +103,8 @@ export interface DownloadOptions extends DownloaderOptions {
   sink: OutputSink;
   /** Writes handed to the sink before the first is done (see AssembleInput.writeAhead; default 1). */
   writeAhead?: number;
+  /** Runs of local blocks read ahead (see AssembleInput.readAhead; default 0). */
+  readAhead?: number;
   /** Hashes the image (default: WebAssembly); unused when the sink hashes (sink.digest). */
   createHasher?: StreamHasherFactory;
   onEvent?: (event: RebuildEvent) => void;
@@ -163,6 +165,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       hasher,
       blockHash: session.blockHash,
       writeAhead: options.writeAhead,
+      readAhead: options.readAhead,
       signal: options.signal,
       onProgress: (w) => {
         bytesWritten = w;
