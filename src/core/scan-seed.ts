@@ -5,6 +5,7 @@ import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { CancelSignal, SeedReader } from './io.ts';
 import { readFully } from './read-fully.ts';
+import { PairRoller } from './pair-roller.ts';
 import { weakChecksum, weakMask } from './rsum.ts';
 
 export interface ScanOptions {
@@ -39,16 +40,38 @@ export interface ScanOptions {
 /** The window's buffer and the two read-ahead buffers of a scan, reusable from one scan to the next. */
 export class ScanBuffers {
   readonly readSize: number;
-  /** Bytes carried over from the previous read (< 2 blocks), one read, and a block of zero padding. */
-  readonly window: Uint8Array;
   readonly staging: [Uint8Array, Uint8Array];
+  private plain: Uint8Array | undefined;
+  private roller: PairRoller | null | undefined;
   constructor(
     readonly blockSize: number,
     requestedReadSize = 4 << 20,
   ) {
     this.readSize = Math.max(blockSize * 4, requestedReadSize - (requestedReadSize % blockSize));
-    this.window = new Uint8Array(this.readSize + 3 * blockSize);
     this.staging = [new Uint8Array(this.readSize), new Uint8Array(this.readSize)];
+  }
+
+  /** Bytes carried over from the previous read (< 2 blocks), one read, and a block of zero padding. */
+  get windowBytes(): number {
+    return this.readSize + 3 * this.blockSize;
+  }
+
+  /**
+   * The window buffer for a scan with this index: with seqMatches 2, the
+   * memory of a PairRoller (the WebAssembly loop) where WebAssembly runs.
+   */
+  prepare(index: BlockIndex): { window: Uint8Array; roller: PairRoller | null } {
+    if (index.seqMatches === 2) {
+      if (this.roller === undefined || (this.roller && !this.roller.fits(index.bits, index.bits2))) {
+        this.roller = PairRoller.create(this.windowBytes, index.bits, index.bits2);
+      }
+      if (this.roller) {
+        this.roller.load(index.bits, index.bits2);
+        return { window: this.roller.window, roller: this.roller };
+      }
+    }
+    this.plain ??= new Uint8Array(this.windowBytes);
+    return { window: this.plain, roller: null };
   }
 }
 
@@ -89,7 +112,7 @@ export async function scanSeed(
   const readSize = buffers.readSize;
   const first = Math.max(0, Math.min(size, options.start ?? 0));
   const limit = Math.max(first, Math.min(size, options.end ?? size));
-  const buf = buffers.window;
+  const { window: buf, roller } = buffers.prepare(index);
   // Reads go into two staging buffers, one ahead: the next read runs while this one is scanned.
   const staging = buffers.staging;
   let stage = 0;
@@ -115,7 +138,7 @@ export async function scanSeed(
   };
   readAhead();
 
-  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf, options.onBlock);
+  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf, roller, options.onBlock);
   window.position = first;
   let readWaitMs = 0;
   let bufStart = first; // file offset of buf[0]
@@ -174,7 +197,7 @@ class WindowMatcher {
   found = 0;
   candidates = 0;
   /** The rolling sums a and b of the window at `position` (and, for pairs, of the window a block later). */
-  private readonly sums = new Int32Array(4);
+  private readonly sums: Int32Array;
   private needReset = true;
   private readonly shift: number;
   private readonly mask: number;
@@ -188,8 +211,11 @@ class WindowMatcher {
     private readonly sources: BlockRecorder,
     private readonly seedNumber: number,
     private readonly buf: Uint8Array,
+    /** The pair loop in WebAssembly, on `buf` (its memory); null: the JavaScript loop. */
+    private readonly roller: PairRoller | null,
     private readonly onBlock?: (block: number, data: Uint8Array) => void,
   ) {
+    this.sums = roller ? roller.sums : new Int32Array(4);
     this.bs = index.table.blockSize;
     this.shift = Math.log2(this.bs);
     this.mask = weakMask(index.table.weakBytes);
@@ -220,7 +246,9 @@ class WindowMatcher {
         this.needReset = true;
       }
       if (this.needReset) this.resetSums(p - bufStart);
-      p = pairs
+      p = this.roller
+        ? bufStart + this.roller.roll(p - bufStart, Math.min(limit, end - span + 1) - bufStart, bs, this.shift, this.mask, this.index.bitsShift, this.index.bitsShift2)
+        : pairs
         ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums)
         : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums);
       if (p >= limit || p + span > end) break;

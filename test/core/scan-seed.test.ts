@@ -264,3 +264,31 @@ describe('findKeptBlocks (what an earlier run kept, with seqMatches 2)', () => {
     expect(pairs.sources.foundCount).toBe(6);
   });
 });
+
+describe('the pair loop in WebAssembly (PairRoller)', () => {
+  it('finds exactly what the JavaScript loop finds, for 2, 3 and 4 weak bytes, across reads and ranges', async () => {
+    const { PairRoller } = await import('../../src/core/pair-roller.ts');
+    expect(PairRoller.create(1 << 16, new Int32Array(2048), new Int32Array(4096)), 'the module compiles and instantiates').not.toBeNull();
+    const target = concat([randomBytes(BS * 40, 121), new Uint8Array(BS * 3), randomBytes(BS * 20 + 99, 122)]);
+    const seedData = concat([randomBytes(3, 123), target.subarray(BS * 5, BS * 30), randomBytes(5555, 124), target.subarray(BS * 31), randomBytes(BS * 9, 125), target.subarray(0, BS * 2)]);
+    for (const weakBytes of [2, 3, 4]) {
+      const results = [];
+      for (const wasm of [false, true]) {
+        PairRoller.enabled = wasm;
+        try {
+          const { index, hash, sources } = await setupPairs(target, weakBytes, 3);
+          let candidates = 0;
+          for (const [start, end] of [[0, 30_000], [30_000, seedData.length]]) {
+            const r = await scanSeed(memorySeed('seed', seedData), 0, index, hash, sources, { start, end, readSize: BS * 5 });
+            candidates += r.candidates;
+          }
+          results.push({ seed: Array.from(sources.seed), offset: Array.from(sources.offset), candidates });
+        } finally {
+          PairRoller.enabled = true;
+        }
+      }
+      expect(results[1], `${weakBytes} weak bytes`).toEqual(results[0]);
+      expect(results[0].seed.filter((s) => s === 0).length).toBeGreaterThan(55);
+    }
+  });
+});
