@@ -28,6 +28,8 @@ export interface AssembleInput {
   writeAhead?: number;
   /** Runs of local blocks read ahead of the one being written (default 0: each read when its turn comes). */
   readAhead?: number;
+  /** Largest local read and write in one go (default 4 MiB); there is a buffer of this size per write and read ahead. */
+  runBytes?: number;
   /**
    * A seed no longer held what the scan saw (it changed, or cannot be read):
    * said once per seed, at its first bad block; its bad blocks are fetched instead.
@@ -67,13 +69,13 @@ const RUN_BYTES = 4 << 20;
 export async function assembleImage(input: AssembleInput): Promise<AssembleResult> {
   const { table, sources, seeds, plan, downloader, sink, hasher, blockHash } = input;
   const bs = table.blockSize;
-  const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
+  const maxRunBlocks = Math.max(1, Math.floor((input.runBytes ?? RUN_BYTES) / bs));
   const ahead = Math.max(1, Math.floor(input.writeAhead ?? 1));
   const readAhead = Math.max(0, Math.floor(input.readAhead ?? 0));
   // Run buffers: one per write that can be in flight and per run read ahead (and one to spare);
   // a buffer is filled again only once its write is done.
   const freeBuffers = Array.from({ length: ahead + readAhead + 1 }, () => new Uint8Array(maxRunBlocks * bs));
-  const zeroBuffer = new Uint8Array(maxRunBlocks * bs);
+  let zeroBuffer: Uint8Array | undefined; // only if there are zero blocks
   let written = 0;
   let queued = 0;
   let repaired = 0;
@@ -223,6 +225,7 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
         continue;
       }
       if (s.kind === 'zeros') {
+        zeroBuffer ??= new Uint8Array(maxRunBlocks * bs);
         await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
         continue;
       }

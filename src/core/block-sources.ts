@@ -22,12 +22,19 @@ export class BlockSources implements BlockRecorder {
   /** Seed number (index into the seed list), FROM_ZEROS, FROM_OUTPUT, or FROM_NETWORK. */
   readonly seed: Int32Array;
   /** Byte offset in that seed. */
-  readonly offset: Float64Array;
+  readonly offset: Float64Array | Uint32Array;
   private found = 0;
 
-  constructor(readonly blockCount: number) {
+  /**
+   * `maxSeedBytes`: the largest seed's size, if known; below 4 GiB the
+   * offsets take 4 bytes a block instead of 8 (4 MB less for a 4 GiB image).
+   */
+  constructor(
+    readonly blockCount: number,
+    maxSeedBytes = Infinity,
+  ) {
     this.seed = new Int32Array(blockCount).fill(FROM_NETWORK);
-    this.offset = new Float64Array(blockCount);
+    this.offset = maxSeedBytes <= 2 ** 32 ? new Uint32Array(blockCount) : new Float64Array(blockCount);
   }
 
   /** Record a source for a block still missing; returns whether it was missing. */

@@ -50,7 +50,7 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   const table = manifest.blocks;
   const blockHash = await createBlockHash(table.strongHash);
   const index = new BlockIndex(table);
-  const sources = new BlockSources(table.blockCount);
+  const sources = new BlockSources(table.blockCount, seeds.reduce((m, s) => Math.max(m, s.size), 0));
   findZeroBlocks(index, blockHash, sources);
   const skippedSeeds: { seed: string; reason: string }[] = [];
   const buffers = new ScanBuffers(table.blockSize);
@@ -105,6 +105,8 @@ export interface DownloadOptions extends DownloaderOptions {
   writeAhead?: number;
   /** Runs of local blocks read ahead (see AssembleInput.readAhead; default 0). */
   readAhead?: number;
+  /** Largest local read and write (see AssembleInput.runBytes; default 4 MiB). */
+  runBytes?: number;
   /** Hashes the image (default: WebAssembly); unused when the sink hashes (sink.digest). */
   createHasher?: StreamHasherFactory;
   onEvent?: (event: RebuildEvent) => void;
@@ -166,6 +168,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       blockHash: session.blockHash,
       writeAhead: options.writeAhead,
       readAhead: options.readAhead,
+      runBytes: options.runBytes,
       signal: options.signal,
       onProgress: (w) => {
         bytesWritten = w;

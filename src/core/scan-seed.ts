@@ -204,6 +204,8 @@ class WindowMatcher {
   private readonly bs: number;
   /** The target block expected at `position` because the block before it matched just before it; -1 if none. */
   private expected = -1;
+  /** The digest of a pair's first block, kept while the second is hashed. */
+  private readonly firstDigest = new Uint8Array(16);
 
   constructor(
     private readonly index: BlockIndex,
@@ -367,7 +369,9 @@ class WindowMatcher {
     for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
       if (!d1) {
-        d1 = this.blockHash(this.buf.subarray(at, at + bs));
+        // Kept while the second block is hashed: a copy (the hash's array is its own buffer).
+        d1 = this.firstDigest;
+        d1.set(this.blockHash(this.buf.subarray(at, at + bs)).subarray(0, d1.length));
         this.candidates++;
       }
       if (!strongMatches(table, i, d1)) continue;
@@ -383,13 +387,16 @@ class WindowMatcher {
   /** Block k's content is at `position` of this seed (`at` in the buffer): record it for k and every identical block. */
   private record(k: number, position: number, at: number): void {
     const { index, sources } = this;
-    const r = index.representative[k];
-    if (sources.has(r)) return; // identical blocks are always filled together
-    for (let j = r; j >= 0; j = index.duplicates[j]) {
-      if (!sources.set(j, this.seedNumber, position)) continue;
-      this.found++;
-      this.onBlock?.(j, this.buf.subarray(at, at + this.bs));
-    }
+    if (sources.has(k)) return; // identical blocks are always filled together
+    const copies = index.copies;
+    let j = k;
+    do {
+      if (sources.set(j, this.seedNumber, position)) {
+        this.found++;
+        this.onBlock?.(j, this.buf.subarray(at, at + this.bs));
+      }
+      j = copies[j];
+    } while (j !== k);
   }
 }
 
@@ -507,7 +514,11 @@ export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, 
   }
   for (let i = index.firstCandidate(w); i >= 0; i = index.next[i]) {
     if (table.weak[i] !== w || !strongMatches(table, i, digest)) continue;
-    for (let j = i; j >= 0; j = index.duplicates[j]) if (sources.set(j, FROM_ZEROS, 0)) found++;
+    let j = i;
+    do {
+      if (sources.set(j, FROM_ZEROS, 0)) found++;
+      j = index.copies[j];
+    } while (j !== i);
   }
   return found;
 }
@@ -538,7 +549,7 @@ export async function findKeptBlocks(
   const next = new Int32Array(n);
   const slot = (w: number) => BlockIndex.headHash(w) >>> (32 - bits);
   for (let k = n - 1; k >= 0; k--) {
-    if (index.representative[k] !== k) continue; // copies are filled with their representative
+    if (!index.isFirstCopy(k)) continue; // copies are filled with the first of them
     const h = slot(table.weak[k]);
     next[k] = head[h];
     head[h] = k;
@@ -561,7 +572,11 @@ export async function findKeptBlocks(
         if (table.weak[k] !== w || sources.has(k)) continue;
         digest ??= blockHash(buffer.subarray(at, at + bs));
         if (!strongMatches(table, k, digest)) continue;
-        for (let j = k; j >= 0; j = index.duplicates[j]) if (sources.set(j, seedNumber, position + at)) found++;
+        let j = k;
+        do {
+          if (sources.set(j, seedNumber, position + at)) found++;
+          j = index.copies[j];
+        } while (j !== k);
         break;
       }
     }

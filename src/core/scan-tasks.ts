@@ -51,8 +51,8 @@ export class TaskMerger {
   private readonly outcomes = new Map<number, Outcome>();
   private nextToMerge = 0;
   private readonly failedSeeds = new Set<number>();
-  /** Blocks the seed being merged has given so far. */
-  private current: { seed: number; blocks: number[] } = { seed: -1, blocks: [] };
+  /** The finds of the seed being merged so far (typed arrays: a large seed's list would otherwise grow the JavaScript heap), and how many were new. */
+  private current: { seed: number; lists: Int32Array[]; added: number } = { seed: -1, lists: [], added: 0 };
 
   constructor(
     private readonly sources: BlockSources,
@@ -94,8 +94,8 @@ export class TaskMerger {
       if (!outcome) return;
       this.outcomes.delete(task.id);
       this.nextToMerge++;
-      if (this.current.seed !== task.seed) this.current = { seed: task.seed, blocks: [] };
-      const given = this.current.blocks;
+      if (this.current.seed !== task.seed) this.current = { seed: task.seed, lists: [], added: 0 };
+      const current = this.current;
       if ('failed' in outcome) {
         this.failedSeeds.add(task.seed);
         // Blocks found in a seed that failed half-way are not trusted: take them back
@@ -105,17 +105,19 @@ export class TaskMerger {
           this.sources.clear(k);
           this.known[k] = 0;
         }
-        given.length = 0;
+        current.lists = [];
         this.events.onSeedSkipped?.(task.seed, outcome.failed);
         continue;
       }
       const { blocks, offsets } = outcome.found;
-      for (let i = 0; i < blocks.length; i++) if (this.sources.set(blocks[i], task.seed, offsets[i])) given.push(blocks[i]);
+      for (let i = 0; i < blocks.length; i++) if (this.sources.set(blocks[i], task.seed, offsets[i])) current.added++;
+      current.lists.push(blocks);
       const last = this.nextToMerge >= this.tasks.length || this.tasks[this.nextToMerge].seed !== task.seed;
       if (last) {
-        for (const k of given) this.known[k] = 1;
-        this.events.onSeedDone?.(task.seed, given.length);
-        given.length = 0;
+        // The blocks this seed gave are final now.
+        for (const list of current.lists) for (let i = 0; i < list.length; i++) if (this.sources.seed[list[i]] === task.seed) this.known[list[i]] = 1;
+        this.events.onSeedDone?.(task.seed, current.added);
+        current.lists = [];
       }
     }
   }

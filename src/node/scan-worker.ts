@@ -1,6 +1,7 @@
 // A scan worker (node:worker_threads) of `tessera get`: uses the block index
 // the main thread built (shared memory, not copied) to scan the seed slices it
 // is given, and reports which blocks it found where (scan-pool.ts).
+import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { BlockIndex } from '../core/block-index.ts';
@@ -22,8 +23,22 @@ let queue = Promise.resolve();
 
 const post = (reply: PoolReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
-/** A seed file read with positional reads; `size` is what the main thread saw, so a file that shrank since fails its reads as in a one-thread scan. */
-async function openSeed(path: string, size: number): Promise<SeedReader & { close(): Promise<void> }> {
+/**
+ * A seed file read with positional reads, through the main thread's open
+ * descriptor if given (threads share them), else opened by path; `size` is
+ * what the main thread saw, so a file that shrank since fails its reads as in
+ * a one-thread scan.
+ */
+async function openSeed(path: string, size: number, fd?: number): Promise<SeedReader & { close(): Promise<void> }> {
+  if (fd !== undefined) {
+    return {
+      name: path,
+      size,
+      readInto: (position, target) =>
+        new Promise((resolve, reject) => read(fd, target, 0, target.length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)))),
+      close: async () => {}, // the main thread's
+    };
+  }
   const handle = await open(path, 'r');
   return {
     name: path,
@@ -52,7 +67,7 @@ async function handle(request: PoolRequest): Promise<void> {
   let last = started;
   let reader: Awaited<ReturnType<typeof openSeed>> | undefined;
   try {
-    reader = await openSeed(request.path, request.size);
+    reader = await openSeed(request.path, request.size, request.fd);
     const result = await scanSeed(reader, request.seed, index, blockHash, found, {
       start: request.start,
       end: request.end,

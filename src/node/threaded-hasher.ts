@@ -1,31 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import type { StreamHasher, StreamHasherFactory } from '../core/hashing.ts';
-import type { ChecksumAlgorithm } from '../core/manifest/manifest.ts';
+import { type HashReply, type HashRequest, SLOTS, SLOT_BYTES } from './hash-thread.ts';
 import { createNativeHasher } from './native-hasher.ts';
 
-export type HashRequest =
-  /** `slots`: SLOTS buffers of SLOT_BYTES in shared memory; `state[i]` is 1 while slot i holds bytes to hash. */
-  | { type: 'init'; algorithm: ChecksumAlgorithm; slots: Uint8Array; state: Int32Array }
-  | { type: 'data'; slot: number; length: number }
-  | { type: 'digest' };
-export type HashReply = { type: 'freed'; slot: number } | { type: 'digest'; hex: string } | { type: 'error'; message: string };
-
-/** The chunks go through a ring of slots in shared memory (no allocation per chunk): 6 x 2 MiB. */
-export const SLOTS = 6;
-export const SLOT_BYTES = 2 << 20;
-
 /**
- * Node's native hash on a thread of its own (hash-worker.mjs next to this
- * bundle): update() copies the chunk and hands it over, so the main thread
- * goes on reading, verifying and writing while the image's SHA-256 is
- * computed (about 0.4 s of CPU per 700 MB here). Where the thread cannot be
- * started, the hash runs on the calling thread.
+ * Node's native hash on a thread of its own: update() copies the chunk into
+ * shared memory and hands it over, so the main thread goes on reading,
+ * verifying and writing while the image's SHA-256 is computed (about 0.4 s of
+ * CPU per 700 MB here). The thread runs hash-worker.mjs (next to this bundle);
+ * where it cannot start, the hash runs on the calling thread. (A scan worker
+ * kept for it instead would save starting a thread, but holds ~25 MB more.)
  */
-export function threadedHasher(workerUrl = new URL('./hash-worker.mjs', import.meta.url)): StreamHasherFactory {
+export function threadedHasher(options: { workerUrl?: URL } = {}): StreamHasherFactory {
   return async (algorithm) => {
     let worker: Worker;
     try {
-      worker = new Worker(workerUrl, { name: 'hash' });
+      worker = new Worker(options.workerUrl ?? new URL('./hash-worker.mjs', import.meta.url), { name: 'hash', resourceLimits: { maxYoungGenerationSizeMb: 2 } });
     } catch {
       return createNativeHasher(algorithm);
     }
@@ -36,12 +26,12 @@ export function threadedHasher(workerUrl = new URL('./hash-worker.mjs', import.m
     let answer: ((hex: string) => void) | undefined;
     let reject: ((error: Error) => void) | undefined;
     worker.on('message', (reply: HashReply) => {
-      if (reply.type === 'freed') {
+      if (reply.type === 'hash-freed') {
         const resolve = waiting.get(reply.slot);
         waiting.delete(reply.slot);
         resolve?.();
-      } else if (reply.type === 'digest') answer?.(reply.hex);
-      else {
+      } else if (reply.type === 'hash-digest') answer?.(reply.hex);
+      else if (reply.type === 'hash-error') {
         failure = new Error(`hashing thread: ${reply.message}`);
         reject?.(failure);
       }
@@ -50,7 +40,7 @@ export function threadedHasher(workerUrl = new URL('./hash-worker.mjs', import.m
       failure = error;
       reject?.(error);
     });
-    worker.postMessage({ type: 'init', algorithm, slots, state } satisfies HashRequest);
+    worker.postMessage({ type: 'hash-init', algorithm, slots, state } satisfies HashRequest);
     /** Resolves the update waiting for slot i to be free again. */
     const waiting = new Map<number, () => void>();
     const slotFree = (slot: number) =>
@@ -72,7 +62,7 @@ export function threadedHasher(workerUrl = new URL('./hash-worker.mjs', import.m
           const length = Math.min(SLOT_BYTES, data.length - done);
           slots.set(data.subarray(done, done + length), slot * SLOT_BYTES);
           Atomics.store(state, slot, 1);
-          worker.postMessage({ type: 'data', slot, length } satisfies HashRequest);
+          worker.postMessage({ type: 'hash-data', slot, length } satisfies HashRequest);
           next = (next + 1) % SLOTS;
           done += length;
         }
@@ -83,7 +73,7 @@ export function threadedHasher(workerUrl = new URL('./hash-worker.mjs', import.m
             if (failure) return fail(failure);
             answer = resolve;
             reject = fail;
-            worker.postMessage({ type: 'digest' } satisfies HashRequest);
+            worker.postMessage({ type: 'hash-digest' } satisfies HashRequest);
           });
         } finally {
           await worker.terminate();

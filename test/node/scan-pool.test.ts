@@ -84,7 +84,7 @@ describe('scanning seeds on worker threads', () => {
     // The second seed loses its end after it was opened (its size was taken): its last slice's read fails.
     await truncate(shrinking.name, BS * 30);
     const events = recorder();
-    const session = await scanSeedsThreaded(manifest, [good, shrinking, later], { threads: 2, sliceBytes: BS * 12, workerUrl: WORKER, onEvent: events.onEvent });
+    const session = await scanSeedsThreaded(manifest, [good, shrinking, later], { threads: 2, sliceBytes: BS * 12, workerUrl: WORKER, scanHere: false, onEvent: events.onEvent });
     expect(session.skippedSeeds).toEqual([{ seed: shrinking.name, reason: expect.stringContaining(`${shrinking.name}: the file became shorter while it was read`) }]);
     expect(events.lines).toContainEqual(`skipped ${shrinking.name}: ${session.skippedSeeds[0].reason}`);
     // Nothing is credited to the failed seed, not even from its slices that were read; the third seed still gives its blocks.
@@ -93,14 +93,21 @@ describe('scanning seeds on worker threads', () => {
     await Promise.all([good, shrinking, later].map((s) => s.close()));
   });
 
-  it('skips a seed that is gone when its worker opens it', async () => {
+  it('reads a seed deleted after it was opened through its descriptor, as the one-thread scan does; opens one by name when it has none', async () => {
     const image = randomBytes(BS * 32, 221);
     const manifest = await makeManifest(memorySeed('image.iso', image), { blockSize: BS });
     const [gone, kept] = await files([image.subarray(0, BS * 16), image.subarray(BS * 16)]);
     const { rm } = await import('node:fs/promises');
     await rm(gone.name);
-    const session = await scanSeedsThreaded(manifest, [gone, kept], { threads: 2, workerUrl: WORKER });
+    const threaded = await scanSeedsThreaded(manifest, [gone, kept], { threads: 3, sliceBytes: BS * 4, workerUrl: WORKER });
+    expect(threaded.skippedSeeds).toEqual([]);
+    expect(threaded.sources.foundCount).toBe(32);
+    // Without a descriptor, a worker opens the seed by its name: gone, it is skipped with the reason.
+    const byName = { name: gone.name, size: gone.size, readInto: gone.readInto };
+    const events = recorder();
+    const session = await scanSeedsThreaded(manifest, [byName, kept], { threads: 2, sliceBytes: BS * 4, workerUrl: WORKER, scanHere: false, onEvent: events.onEvent });
     expect(session.skippedSeeds).toEqual([{ seed: gone.name, reason: expect.stringMatching(/ENOENT/) }]);
+    expect(events.lines).toContainEqual(`skipped ${gone.name}: ${session.skippedSeeds[0].reason}`);
     for (let k = 0; k < 32; k++) expect(session.sources.seed[k]).toBe(k < 16 ? FROM_NETWORK : 1);
     await Promise.all([gone, kept].map((s) => s.close().catch(() => {})));
   });

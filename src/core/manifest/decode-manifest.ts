@@ -6,13 +6,18 @@ import { MANIFEST_LIMITS as L, MANIFEST_MAGIC, MANIFEST_VERSION, type Manifest }
 
 const STRONG_HASHES: readonly StrongHashName[] = ['xxh128'];
 
+export interface DecodeOptions {
+  /** Put the block table's sums in SharedArrayBuffers (for scan threads). */
+  shared?: boolean;
+}
+
 /**
  * Parse and check a manifest. It is untrusted input: every size is checked
  * against the bytes actually present before anything is allocated, and every
  * problem is a TesseraError with a code, never a crash. `source` names the
  * file or URL in messages.
  */
-export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Promise<Manifest> {
+export async function decodeManifest(bytes: Uint8Array, source = 'manifest', options: DecodeOptions = {}): Promise<Manifest> {
   const fail = (code: ErrorCode, what: string): never => {
     throw new TesseraError(code, `${source}: ${what}`, { source });
   };
@@ -99,12 +104,14 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   const digest = sha.digest('binary');
   for (let i = 0; i < 32; i++) if (digest[i] !== bytes[expected - 32 + i]) corrupt('its checksum does not match its content');
 
-  const weak = new Uint32Array(blockCount);
+  // In shared memory if asked: scan threads then use the table as it is (see shareTable).
+  const memory = (size: number) => (options.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  const weak = new Uint32Array(memory(blockCount * 4));
   let strong: Uint8Array;
   let p = tableStart;
   if (version === 1) {
     // One record per block: weak sum, then strong sum.
-    strong = new Uint8Array(blockCount * strongBytes);
+    strong = new Uint8Array(memory(blockCount * strongBytes));
     for (let i = 0; i < blockCount; i++) {
       let w = 0;
       for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
@@ -119,7 +126,8 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
       for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
       weak[i] = w >>> 0;
     }
-    strong = bytes.slice(p, p + blockCount * strongBytes);
+    strong = new Uint8Array(memory(blockCount * strongBytes));
+    strong.set(bytes.subarray(p, p + blockCount * strongBytes));
   }
   return {
     version,
