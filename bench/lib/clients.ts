@@ -96,9 +96,9 @@ export interface ScanRun {
   seedBytes: number;
 }
 
-/** `tessera get --dry-run`: the seeds' scan alone (the matcher), on one thread. */
+/** `tessera get --dry-run --threads 1`: the seeds' scan alone (the matcher), on one thread (the get scans on every core). */
 export async function tesseraScan(env: ClientEnv, seeds: string[], seedBytes: number): Promise<ScanRun> {
-  const run = await runTimed(process.execPath, [TESSERA, 'get', `${env.nginx.url}new.iso.tessera`, ...seeds.flatMap((s) => ['--seed', s]), '--dry-run', '--json', '-o', join(env.outDir, IMAGE)]);
+  const run = await runTimed(process.execPath, [TESSERA, 'get', `${env.nginx.url}new.iso.tessera`, ...seeds.flatMap((s) => ['--seed', s]), '--dry-run', '--threads', '1', '--json', '-o', join(env.outDir, IMAGE)]);
   if (run.code !== 0) return { ok: false, problem: lastLine(run.stderr), seconds: NaN, cpu: NaN, seedBytes };
   const json = JSON.parse(lastLine(run.stdout)) as { seconds: number };
   return { ok: true, seconds: json.seconds, cpu: run.cpu, seedBytes };

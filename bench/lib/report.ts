@@ -119,7 +119,7 @@ function scanTable(results: Results): string[] {
   });
   if (rows.length === 0) return [];
   return [
-    'Matcher throughput: `tessera get --dry-run --json` (manifest loaded, seeds scanned, plan made; the command line scans on one thread, so this is per core). `seconds` is its own figure; CPU s (user+sys, GNU time) includes starting Node.',
+    'Matcher throughput: `tessera get --dry-run --threads 1 --json` (manifest loaded, seeds scanned, plan made, on one thread, so this is per core; `tessera get` itself scans on every core). `seconds` is its own figure; CPU s (user+sys, GNU time) includes starting Node.',
     '',
     '| seed | seed bytes | scan s | CPU s | MB/s per core |',
     '|---|--:|--:|--:|--:|',

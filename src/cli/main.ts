@@ -29,6 +29,7 @@ Usage:
       --mirror URL    another place to download the image from (repeatable)
       --connections N requests in flight at once (default 6)
       --merge-gap N   fetch two missing runs as one request when at most N bytes apart (default 0)
+      --threads N     scan the seeds on N threads (default: one per core)
       --stall-timeout S  a request that receives nothing for S seconds is abandoned and
                       retried, on another mirror if there is one (default 30)
       --json          print the result as one JSON object on the last line
@@ -109,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
             'merge-gap': { type: 'string' },
             sha256: { type: 'string' },
             'stall-timeout': { type: 'string' },
+            threads: { type: 'string' },
           },
         });
         if (positionals.length !== 1) usage('get takes exactly one MANIFEST (a path or URL)');
@@ -124,6 +126,7 @@ export async function main(argv: string[]): Promise<number> {
             mergeGap: integer(values['merge-gap'], '--merge-gap', 0),
             sha256: values.sha256 === undefined ? undefined : parseExpectedSha256(values.sha256),
             stallTimeout: seconds(values['stall-timeout'], '--stall-timeout'),
+            threads: integer(values.threads, '--threads', 1),
           },
           io,
         );

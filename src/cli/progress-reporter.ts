@@ -16,9 +16,11 @@ export class ProgressReporter {
   private lineShown = false;
   private lastDraw = 0;
   private scanTotal = 0;
-  private scanDoneBefore = 0;
+  /** Bytes scanned so far per seed (seeds are scanned several at once on several threads). */
+  private readonly scanned = new Map<number, number>();
+  private scannedSum = 0;
   private scanStarted = 0;
-  private currentSeedSize = 0;
+  private readonly seedSizes = new Map<number, number>();
   private downloadStarted = 0;
   private toFetch = 0;
 
@@ -64,20 +66,20 @@ export class ProgressReporter {
     switch (event.type) {
       case 'scan-start':
         if (this.scanStarted === 0) this.scanStarted = Date.now();
-        this.currentSeedSize = event.size;
+        this.seedSizes.set(event.seedIndex, event.size);
         break;
       case 'scan-progress': {
-        const done = this.scanDoneBefore + event.bytesScanned;
+        this.setScanned(event.seedIndex, event.bytesScanned);
+        const done = this.scannedSum;
         const secs = (Date.now() - this.scanStarted) / 1000;
         const speed = secs > 0 ? done / secs : 0;
         this.draw(`Scanning ${this.bar(done / Math.max(1, this.scanTotal))} ${percent(done, this.scanTotal)} ${formatBytes(done)}/${formatBytes(this.scanTotal)} ${formatBytes(speed)}/s  ${event.seed}`);
         break;
       }
       case 'scan-done':
-        this.scanDoneBefore += this.currentSeedSize;
+        this.setScanned(event.seedIndex, this.seedSizes.get(event.seedIndex) ?? 0);
         break;
       case 'seed-skipped':
-        this.scanDoneBefore += this.currentSeedSize;
         this.warn(`skipped ${event.seed}: ${event.reason}`);
         break;
       case 'plan':
@@ -107,5 +109,10 @@ export class ProgressReporter {
 
   done(): void {
     this.clear();
+  }
+
+  private setScanned(seed: number, bytes: number): void {
+    this.scannedSum += bytes - (this.scanned.get(seed) ?? 0);
+    this.scanned.set(seed, bytes);
   }
 }

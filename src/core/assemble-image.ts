@@ -21,6 +21,16 @@ export interface AssembleInput {
   /** Bytes written so far (after each write). */
   onProgress?: (bytesWritten: number) => void;
   /**
+   * Writes handed to the sink before the first is done (default 1: one at a
+   * time). From 2, the next chunk is read, verified and hashed while the sink
+   * writes the one before (each still starts after the one before it ended).
+   */
+  writeAhead?: number;
+  /** Runs of local blocks read ahead of the one being written (default 0: each read when its turn comes). */
+  readAhead?: number;
+  /** Largest local read and write in one go (default 4 MiB); there is a buffer of this size per write and read ahead. */
+  runBytes?: number;
+  /**
    * A seed no longer held what the scan saw (it changed, or cannot be read):
    * said once per seed, at its first bad block; its bad blocks are fetched instead.
    */
@@ -59,10 +69,15 @@ const RUN_BYTES = 4 << 20;
 export async function assembleImage(input: AssembleInput): Promise<AssembleResult> {
   const { table, sources, seeds, plan, downloader, sink, hasher, blockHash } = input;
   const bs = table.blockSize;
-  const maxRunBlocks = Math.max(1, Math.floor(RUN_BYTES / bs));
-  const runBuffer = new Uint8Array(maxRunBlocks * bs);
-  const zeroBuffer = new Uint8Array(maxRunBlocks * bs);
+  const maxRunBlocks = Math.max(1, Math.floor((input.runBytes ?? RUN_BYTES) / bs));
+  const ahead = Math.max(1, Math.floor(input.writeAhead ?? 1));
+  const readAhead = Math.max(0, Math.floor(input.readAhead ?? 0));
+  // Run buffers: one per write that can be in flight and per run read ahead (and one to spare);
+  // a buffer is filled again only once its write is done.
+  const freeBuffers = Array.from({ length: ahead + readAhead + 1 }, () => new Uint8Array(maxRunBlocks * bs));
+  let zeroBuffer: Uint8Array | undefined; // only if there are zero blocks
   let written = 0;
+  let queued = 0;
   let repaired = 0;
   const timings: AssembleTimings = { readSeeds: 0, verifyLocal: 0, waitNetwork: 0, sha256: 0, write: 0 };
   let t = performance.now();
@@ -73,18 +88,34 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     t = now;
   };
 
-  const emit = async (chunk: Uint8Array) => {
+  /** Writes handed to the sink and not known to be done, oldest first; each starts when the one before it ended. */
+  const inFlight: Promise<void>[] = [];
+  /** Wait until at most `max` writes are in flight; a failed write is thrown here. */
+  const drain = async (max: number) => {
+    while (inFlight.length > max) await inFlight.shift();
+  };
+  /** Hash `chunk` and write it after what was queued before; `done` runs once the sink is done with it. */
+  const emit = async (chunk: Uint8Array, done?: () => void) => {
     lap('verifyLocal');
-    hasher?.update(chunk);
+    await hasher?.update(chunk);
     lap('sha256');
-    try {
-      await sink.write(chunk);
-    } catch (error) {
-      throw outputWriteError(error, written);
-    }
+    const at = queued;
+    queued += chunk.length;
+    const previous = inFlight.at(-1) ?? Promise.resolve();
+    const write = previous.then(async () => {
+      try {
+        await sink.write(chunk);
+      } catch (error) {
+        throw outputWriteError(error, at);
+      }
+      written += chunk.length;
+      input.onProgress?.(written);
+      done?.();
+    });
+    write.catch(() => {}); // thrown by drain()
+    inFlight.push(write);
+    await drain(ahead - 1);
     lap('write');
-    written += chunk.length;
-    input.onProgress?.(written);
   };
   const imageBytes = (firstBlock: number, blocks: number) => Math.min(table.length, (firstBlock + blocks) * bs) - firstBlock * bs;
 
@@ -92,88 +123,165 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const unreadable = new Map<number, string>();
   /** Seeds whose problem was already reported. */
   const warned = new Set<number>();
-  let k = 0;
-  let r = 0;
-  while (k < table.blockCount) {
-    if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
-    const range = plan.ranges[r];
-    if (range && range.start === k * bs) {
-      lap('verifyLocal');
-      const data = await downloader.take(r);
-      lap('waitNetwork');
-      await emit(data);
-      downloader.release(data); // the sink is done with it (OutputSink's contract)
-      r++;
-      k = Math.ceil(range.end / bs);
-      continue;
-    }
-    const stop = range ? range.start / bs : table.blockCount;
-    const seed = sources.seed[k];
-    if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
-
-    if (seed === FROM_OUTPUT) {
-      // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
-      if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
-      let n = 1;
-      while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
-      const bytes = imageBytes(k, n);
-      lap('verifyLocal');
-      await sink.skip(bytes);
-      lap('write');
-      written += bytes;
-      input.onProgress?.(written);
-      k += n;
-      continue;
-    }
-
-    if (seed === FROM_ZEROS) {
-      let n = 1;
-      while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
-      await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
-      k += n;
-      continue;
-    }
-
-    // A run of blocks that sit one after another in the same seed: one read.
-    const start = sources.offset[k];
-    let n = 1;
-    while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
-    const reader = seeds[seed];
-    const buf = runBuffer.subarray(0, n * bs);
-    let problem = unreadable.get(seed);
-    lap('verifyLocal');
-    if (problem === undefined) {
-      try {
-        const got = await readFully(reader, start, buf);
-        buf.fill(0, got); // past the seed's end it reads as zeros, as in the scan
-      } catch (error) {
-        // Not read again: its remaining blocks are fetched.
-        problem = `could not be read again (${describeError(error)})`;
-        unreadable.set(seed, problem);
-      }
-    }
-    lap('readSeeds');
-    // Blocks that fail re-verification are fetched, consecutive ones in one request.
-    for (let i = 0; i < n; ) {
-      if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
-        i++;
+  type Segment =
+    | { kind: 'range'; r: number }
+    | { kind: 'output'; k: number; n: number }
+    | { kind: 'zeros'; k: number; n: number }
+    | { kind: 'seed'; k: number; n: number; seed: number; start: number };
+  /** The image from byte 0, as pieces each written in one go: planned ranges, blocks in the output, zeros, runs from one seed. */
+  function* segments(): Generator<Segment> {
+    let k = 0;
+    let r = 0;
+    while (k < table.blockCount) {
+      const range = plan.ranges[r];
+      if (range && range.start === k * bs) {
+        yield { kind: 'range', r };
+        r++;
+        k = Math.ceil(range.end / bs);
         continue;
       }
-      let j = i + 1;
-      while (j < n && (problem !== undefined || !strongMatches(table, k + j, blockHash(buf.subarray(j * bs, (j + 1) * bs))))) j++;
-      if (!warned.has(seed)) {
-        warned.add(seed);
-        input.onRepair?.({ seed: reader.name, block: k + i, reason: problem ?? `changed since it was scanned (block ${k + i} differs)` });
+      const stop = range ? range.start / bs : table.blockCount;
+      const seed = sources.seed[k];
+      if (seed === FROM_NETWORK) throw new Error(`internal: block ${k} is neither local nor planned`);
+      let n = 1;
+      if (seed === FROM_OUTPUT) {
+        while (k + n < stop && sources.seed[k + n] === FROM_OUTPUT) n++;
+        yield { kind: 'output', k, n };
+      } else if (seed === FROM_ZEROS) {
+        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === FROM_ZEROS) n++;
+        yield { kind: 'zeros', k, n };
+      } else {
+        // A run of blocks that sit one after another in the same seed: one read.
+        const start = sources.offset[k];
+        while (k + n < stop && n < maxRunBlocks && sources.seed[k + n] === seed && sources.offset[k + n] === start + n * bs) n++;
+        yield { kind: 'seed', k, n, seed, start };
       }
-      const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + j) * bs) });
-      const part = buf.subarray(i * bs, j * bs);
-      part.fill(0);
-      part.set(fetched);
-      repaired += j - i;
-      i = j;
+      k += n;
     }
-    await emit(buf.subarray(0, imageBytes(k, n)));
-    k += n;
+  }
+
+  /** Segments coming up; runs from seeds among them are read ahead into their own buffers. */
+  interface Pending {
+    segment: Segment;
+    buffer?: Uint8Array<ArrayBuffer>;
+    read?: Promise<number | { error: unknown }>;
+  }
+  const queue: Pending[] = [];
+  const upcoming = segments();
+  let exhausted = false;
+  const startRead = (p: Pending) => {
+    const s = p.segment;
+    if (p.read || s.kind !== 'seed' || unreadable.has(s.seed) || freeBuffers.length === 0) return;
+    p.buffer = freeBuffers.pop()!;
+    p.read = readFully(seeds[s.seed], s.start, p.buffer.subarray(0, s.n * bs)).then(
+      (got) => got,
+      (error: unknown) => ({ error }),
+    );
+  };
+  const topUp = () => {
+    let runs = 0;
+    for (const p of queue) if (p.segment.kind === 'seed') runs++;
+    while (!exhausted && runs <= readAhead && queue.length < 256) {
+      const next = upcoming.next();
+      if (next.done) exhausted = true;
+      else {
+        queue.push({ segment: next.value });
+        if (next.value.kind === 'seed') runs++;
+      }
+    }
+    for (const p of queue) startRead(p);
+  };
+  /** A run buffer for a run not read ahead: one is free once the writes before it are done. */
+  const takeBuffer = async (p: Pending) => {
+    if (!p.buffer && freeBuffers.length === 0) await drain(0);
+    p.buffer ??= freeBuffers.pop() ?? new Uint8Array(maxRunBlocks * bs);
+    return p.buffer;
+  };
+
+  try {
+    for (topUp(); queue.length > 0; topUp()) {
+      if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+      const p = queue.shift()!;
+      const s = p.segment;
+      if (s.kind === 'range') {
+        lap('verifyLocal');
+        const data = await downloader.take(s.r);
+        lap('waitNetwork');
+        await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        continue;
+      }
+      const { k, n } = s;
+      if (s.kind === 'output') {
+        // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
+        if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
+        const bytes = imageBytes(k, n);
+        lap('verifyLocal');
+        await drain(0);
+        await sink.skip(bytes);
+        lap('write');
+        written += bytes;
+        queued += bytes;
+        input.onProgress?.(written);
+        continue;
+      }
+      if (s.kind === 'zeros') {
+        zeroBuffer ??= new Uint8Array(maxRunBlocks * bs);
+        await emit(zeroBuffer.subarray(0, imageBytes(k, n)));
+        continue;
+      }
+
+      const { seed } = s;
+      const reader = seeds[seed];
+      let problem = unreadable.get(seed);
+      lap('verifyLocal');
+      if (problem === undefined) {
+        startRead(p);
+        if (!p.read) {
+          await takeBuffer(p);
+          startRead(p);
+          p.read ??= readFully(reader, s.start, p.buffer!.subarray(0, n * bs)).then(
+            (got) => got,
+            (error: unknown) => ({ error }),
+          );
+        }
+        const got = await p.read;
+        if (typeof got === 'number') p.buffer!.fill(0, got, n * bs); // past the seed's end it reads as zeros, as in the scan
+        else {
+          // Not read again: its remaining blocks are fetched.
+          problem = `could not be read again (${describeError(got.error)})`;
+          unreadable.set(seed, problem);
+        }
+      }
+      lap('readSeeds');
+      const buffer = await takeBuffer(p);
+      const buf = buffer.subarray(0, n * bs);
+      // Blocks that fail re-verification are fetched, consecutive ones in one request.
+      for (let i = 0; i < n; ) {
+        if (problem === undefined && strongMatches(table, k + i, blockHash(buf.subarray(i * bs, (i + 1) * bs)))) {
+          i++;
+          continue;
+        }
+        let j = i + 1;
+        while (j < n && (problem !== undefined || !strongMatches(table, k + j, blockHash(buf.subarray(j * bs, (j + 1) * bs))))) j++;
+        if (!warned.has(seed)) {
+          warned.add(seed);
+          input.onRepair?.({ seed: reader.name, block: k + i, reason: problem ?? `changed since it was scanned (block ${k + i} differs)` });
+        }
+        const fetched = await downloader.fetchNow({ start: (k + i) * bs, end: Math.min(table.length, (k + j) * bs) });
+        const part = buf.subarray(i * bs, j * bs);
+        part.fill(0);
+        part.set(fetched);
+        repaired += j - i;
+        i = j;
+      }
+      await emit(buf.subarray(0, imageBytes(k, n)), () => freeBuffers.push(buffer));
+    }
+    await drain(0);
+    lap('write');
+  } catch (error) {
+    // Whatever happens next (keeping verified work aside) must not race with writes or reads still going on.
+    await Promise.allSettled([...inFlight, ...queue.map((p) => p.read)]);
+    throw error;
   }
   const digest = hasher ? await hasher.digest() : await sink.digest!();
   lap('sha256');

@@ -9,16 +9,32 @@ export const FROM_ZEROS = -2;
  */
 export const FROM_OUTPUT = -3;
 
-export class BlockSources {
+/** What a scan records its finds into: the rebuild's BlockSources, or one task's FoundBlocks. */
+export interface BlockRecorder {
+  has(block: number): boolean;
+  /** Record a source for a block still missing; returns whether it was missing. */
+  set(block: number, seed: number, offset: number): boolean;
+  /** Every block has a source: scanning can stop. */
+  readonly complete: boolean;
+}
+
+export class BlockSources implements BlockRecorder {
   /** Seed number (index into the seed list), FROM_ZEROS, FROM_OUTPUT, or FROM_NETWORK. */
   readonly seed: Int32Array;
   /** Byte offset in that seed. */
-  readonly offset: Float64Array;
+  readonly offset: Float64Array | Uint32Array;
   private found = 0;
 
-  constructor(readonly blockCount: number) {
+  /**
+   * `maxSeedBytes`: the largest seed's size, if known; below 4 GiB the
+   * offsets take 4 bytes a block instead of 8 (4 MB less for a 4 GiB image).
+   */
+  constructor(
+    readonly blockCount: number,
+    maxSeedBytes = Infinity,
+  ) {
     this.seed = new Int32Array(blockCount).fill(FROM_NETWORK);
-    this.offset = new Float64Array(blockCount);
+    this.offset = maxSeedBytes <= 2 ** 32 ? new Uint32Array(blockCount) : new Float64Array(blockCount);
   }
 
   /** Record a source for a block still missing; returns whether it was missing. */
@@ -48,4 +64,82 @@ export class BlockSources {
   get complete(): boolean {
     return this.found === this.blockCount;
   }
+}
+
+/**
+ * The blocks one scan task (a seed, or a slice of one) finds, in the order it
+ * finds them, each once: what a scan worker reports, to be merged into the
+ * rebuild's BlockSources in the order of the seeds (mergeFound). Reused from
+ * task to task (take() resets it); `known`, when given, marks blocks already
+ * found before (all-zero blocks, earlier seeds'), which are not reported again.
+ */
+export class FoundBlocks implements BlockRecorder {
+  private readonly seen: Uint8Array;
+  private blocks: Int32Array;
+  private offsets: Float64Array;
+  private count = 0;
+
+  constructor(
+    blockCount: number,
+    private readonly known?: Uint8Array,
+  ) {
+    this.seen = new Uint8Array(blockCount);
+    this.blocks = new Int32Array(1024);
+    this.offsets = new Float64Array(1024);
+  }
+
+  has(block: number): boolean {
+    return this.seen[block] !== 0 || (this.known !== undefined && this.known[block] !== 0);
+  }
+
+  set(block: number, _seed: number, offset: number): boolean {
+    if (this.has(block)) return false;
+    this.seen[block] = 1;
+    if (this.count === this.blocks.length) {
+      const blocks = new Int32Array(this.count * 2);
+      blocks.set(this.blocks);
+      this.blocks = blocks;
+      const offsets = new Float64Array(this.count * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+    }
+    this.blocks[this.count] = block;
+    this.offsets[this.count] = offset;
+    this.count++;
+    return true;
+  }
+
+  get complete(): boolean {
+    return false;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** What was found since the last take(), in new arrays (transferable); starts over. */
+  take(): { blocks: Int32Array; offsets: Float64Array } {
+    const blocks = this.blocks.slice(0, this.count);
+    const offsets = this.offsets.slice(0, this.count);
+    for (let i = 0; i < this.count; i++) this.seen[this.blocks[i]] = 0;
+    this.count = 0;
+    return { blocks, offsets };
+  }
+}
+
+/**
+ * Merge one task's finds into the sources (blocks already there keep their
+ * source). Merging the tasks in the order of the seeds, and of the slices
+ * within a seed, gives the sources a scan of the seeds one after another
+ * gives. Returns the blocks that were new; marks them in `known` if given.
+ */
+export function mergeFound(sources: BlockSources, seed: number, found: { blocks: Int32Array; offsets: Float64Array }, known?: Uint8Array): number {
+  let added = 0;
+  for (let i = 0; i < found.blocks.length; i++) {
+    const k = found.blocks[i];
+    if (!sources.set(k, seed, found.offsets[i])) continue;
+    added++;
+    if (known) known[k] = 1;
+  }
+  return added;
 }

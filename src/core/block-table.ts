@@ -52,3 +52,13 @@ export function sameSums(table: BlockTable, i: number, j: number): boolean {
   for (let k = 0; k < n; k++) if (s[i * n + k] !== s[j * n + k]) return false;
   return true;
 }
+
+/** The same table with its sums in SharedArrayBuffers, for scan workers to share rather than copy. */
+export function shareTable(table: BlockTable): BlockTable {
+  if (table.weak.buffer instanceof SharedArrayBuffer && table.strong.buffer instanceof SharedArrayBuffer) return table;
+  const weak = new Uint32Array(new SharedArrayBuffer(table.weak.length * 4));
+  weak.set(table.weak);
+  const strong = new Uint8Array(new SharedArrayBuffer(table.strong.length));
+  strong.set(table.strong);
+  return { ...table, weak, strong };
+}

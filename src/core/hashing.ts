@@ -5,6 +5,7 @@
  */
 import { createMD4, createMD5, createSHA1, createSHA256, createXXHash128, type IHasher } from 'hash-wasm';
 import type { ChecksumAlgorithm } from './manifest/manifest.ts';
+import { XXH128_WASM_BASE64 } from './xxh128-wasm.ts';
 
 /**
  * An incremental hash of a whole stream (the image's SHA-256). update() may
@@ -12,7 +13,8 @@ import type { ChecksumAlgorithm } from './manifest/manifest.ts';
  * digest is asynchronous.
  */
 export interface StreamHasher {
-  update(data: Uint8Array): void;
+  /** May return a promise (a hasher on another thread waiting for room): the next update waits for it. */
+  update(data: Uint8Array): void | Promise<void>;
   /** Lowercase hex digest; the hasher cannot be updated afterwards. */
   digest(): Promise<string>;
 }
@@ -23,7 +25,11 @@ export type StreamHasherFactory = (algorithm: ChecksumAlgorithm) => Promise<Stre
 /** Names of the per-block strong hashes a block table may use. */
 export type StrongHashName = 'xxh128' | 'md4';
 
-/** Full-length digest of one block, in a new array (callers may keep it; they compare a prefix). Synchronous: it runs in the scan loop. */
+/**
+ * Full-length digest of one block. Synchronous: it runs in the scan loop. The
+ * array returned may be the hash's own buffer, valid until the next call
+ * (copy what you keep; callers compare a prefix at once).
+ */
 export type BlockHashFunction = (block: Uint8Array) => Uint8Array;
 
 export const strongHashDigestLength: Record<StrongHashName, number> = { xxh128: 16, md4: 16 };
@@ -40,7 +46,7 @@ function fromHashWasm(hasher: IHasher): BlockHashFunction {
 export async function createBlockHash(name: StrongHashName): Promise<BlockHashFunction> {
   switch (name) {
     case 'xxh128':
-      return fromHashWasm(await createXXHash128());
+      return (await directXxh128()) ?? fromHashWasm(await createXXHash128());
     case 'md4':
       return fromHashWasm(await createMD4());
   }
@@ -65,5 +71,70 @@ export function bytesToHex(bytes: Uint8Array): string {
 export function hexToBytes(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length >>> 1);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  return out;
+}
+
+interface Xxh128Exports {
+  memory: { buffer: ArrayBuffer };
+  Hash_GetBuffer(): number;
+  Hash_Init(bits: number): void;
+  Hash_Update(length: number): void;
+  Hash_Final(padding: number): void;
+}
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<object>;
+  instantiate(module: object, imports?: object): Promise<{ exports: unknown }>;
+}
+
+let xxh128Module: Promise<object> | undefined;
+
+/**
+ * XXH3-128 of a block without allocating (xxh128-wasm.ts): the block goes
+ * through the module's 16 KiB buffer, the digest is read from it. Returns the
+ * buffer's first 16 bytes: valid until the next call. Null where it cannot run.
+ */
+async function directXxh128(): Promise<BlockHashFunction | null> {
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return null;
+  try {
+    xxh128Module ??= wasm.compile(decodeBase64(XXH128_WASM_BASE64));
+    const instance = await wasm.instantiate(await xxh128Module);
+    const exports = instance.exports as Xxh128Exports;
+    const CHUNK = 16 << 10;
+    const io = new Uint8Array(exports.memory.buffer, exports.Hash_GetBuffer(), CHUNK);
+    const digest = io.subarray(0, 16);
+    return (block) => {
+      io.fill(0, 0, 8); // the seed: 0
+      exports.Hash_Init(0);
+      for (let at = 0; at < block.length; at += CHUNK) {
+        const n = Math.min(CHUNK, block.length - at);
+        io.set(n === block.length ? block : block.subarray(at, at + n));
+        exports.Hash_Update(n);
+      }
+      exports.Hash_Final(0);
+      return digest;
+    };
+  } catch {
+    return null;
+  }
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const value = new Uint8Array(128);
+  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | value[clean.charCodeAt(i)];
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >>> bits) & 0xff;
+    }
+  }
   return out;
 }

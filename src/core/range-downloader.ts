@@ -10,6 +10,8 @@ export interface DownloaderOptions {
   connections?: number;
   /** Bytes fetched or in flight but not yet written; bounds memory. Default 16 MiB. */
   windowBytes?: number;
+  /** Buffers of ranges already written kept for the next ranges (default 8): fewer allocations, more memory held. */
+  spareBuffers?: number;
   /** Tries per range that bring no verified byte, over all mirrors, before giving up. Default 8. */
   maxAttempts?: number;
   /** First retry delay; doubles per retry of a range, capped at 16x. Default 250 ms. */
@@ -130,6 +132,7 @@ export class RangeDownloader {
     this.opts = {
       connections: options.connections ?? 6,
       windowBytes: options.windowBytes ?? 16 << 20,
+      spareBuffers: options.spareBuffers ?? 8,
       maxAttempts: options.maxAttempts ?? 8,
       backoffMs: options.backoffMs ?? 250,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
@@ -183,7 +186,7 @@ export class RangeDownloader {
   /** The caller is done with data returned by take(): its memory can hold another range. */
   release(data: Uint8Array): void {
     if (this.taken?.data === data) this.taken = undefined;
-    if (this.spare.length < 8 && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
+    if (this.spare.length < this.opts.spareBuffers && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
   }
 
   private acquire(size: number): Uint8Array {

@@ -8,7 +8,7 @@ import { type Manifest, checksumName } from './manifest/manifest.ts';
 import { type DownloadPlan, type PlanOptions, planDownload } from './plan.ts';
 import { type DownloaderOptions, type MirrorReport, RangeDownloader } from './range-downloader.ts';
 import { readFully } from './read-fully.ts';
-import { findZeroBlocks, scanSeed } from './scan-seed.ts';
+import { ScanBuffers, findKeptBlocks, findZeroBlocks, scanSeed } from './scan-seed.ts';
 
 /** What happens during a rebuild, for progress displays. */
 export type RebuildEvent =
@@ -50,18 +50,22 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   const table = manifest.blocks;
   const blockHash = await createBlockHash(table.strongHash);
   const index = new BlockIndex(table);
-  const sources = new BlockSources(table.blockCount);
+  const sources = new BlockSources(table.blockCount, seeds.reduce((m, s) => Math.max(m, s.size), 0));
   findZeroBlocks(index, blockHash, sources);
   const skippedSeeds: { seed: string; reason: string }[] = [];
+  const buffers = new ScanBuffers(table.blockSize);
   for (let i = 0; i < seeds.length && !sources.complete; i++) {
     const seed = seeds[i];
     options.onEvent?.({ type: 'scan-start', seed: seed.name, seedIndex: i, size: seed.size });
     try {
+      // With seqMatches 2 a lone block would be missed by the rolling scan; in what an earlier run kept, look up each block on its own first.
+      const kept = seed.leftover && index.seqMatches === 2 ? await findKeptBlocks(seed, i, index, blockHash, sources, options.signal) : 0;
       const result = await scanSeed(seed, i, index, blockHash, sources, {
         signal: options.signal,
+        buffers,
         onProgress: (bytesScanned) => options.onEvent?.({ type: 'scan-progress', seed: seed.name, seedIndex: i, bytesScanned, size: seed.size }),
       });
-      options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: result.blocksFound });
+      options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: kept + result.blocksFound });
     } catch (error) {
       if (isTesseraError(error, ErrorCode.Aborted)) throw error;
       // Blocks found in a seed that failed half-way are not trusted: roll them back
@@ -97,6 +101,12 @@ export interface DownloadOptions extends DownloaderOptions {
   mirrors: readonly string[];
   fetcher: RangeFetcher;
   sink: OutputSink;
+  /** Writes handed to the sink before the first is done (see AssembleInput.writeAhead; default 1). */
+  writeAhead?: number;
+  /** Runs of local blocks read ahead (see AssembleInput.readAhead; default 0). */
+  readAhead?: number;
+  /** Largest local read and write (see AssembleInput.runBytes; default 4 MiB). */
+  runBytes?: number;
   /** Hashes the image (default: WebAssembly); unused when the sink hashes (sink.digest). */
   createHasher?: StreamHasherFactory;
   onEvent?: (event: RebuildEvent) => void;
@@ -156,6 +166,9 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
       sink: options.sink,
       hasher,
       blockHash: session.blockHash,
+      writeAhead: options.writeAhead,
+      readAhead: options.readAhead,
+      runBytes: options.runBytes,
       signal: options.signal,
       onProgress: (w) => {
         bytesWritten = w;

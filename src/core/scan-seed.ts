@@ -1,10 +1,11 @@
 import { BlockIndex } from './block-index.ts';
 import { strongMatches } from './block-table.ts';
-import { BlockSources, FROM_ZEROS } from './block-sources.ts';
+import { type BlockRecorder, type BlockSources, FROM_ZEROS } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError } from './errors.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { CancelSignal, SeedReader } from './io.ts';
 import { readFully } from './read-fully.ts';
+import { PairRoller } from './pair-roller.ts';
 import { weakChecksum, weakMask } from './rsum.ts';
 
 export interface ScanOptions {
@@ -29,6 +30,49 @@ export interface ScanOptions {
   onBlock?: (block: number, data: Uint8Array) => void;
   /** Awaited after each stretch of the buffer is scanned: lets onBlock's consumer hold the scan until it caught up. */
   afterChunk?: () => Promise<void>;
+  /**
+   * Buffers to scan with, kept by the caller and reused from one seed to the
+   * next (a folder of small files would otherwise allocate and zero ~12 MB per file).
+   */
+  buffers?: ScanBuffers;
+}
+
+/** The window's buffer and the two read-ahead buffers of a scan, reusable from one scan to the next. */
+export class ScanBuffers {
+  readonly readSize: number;
+  readonly staging: [Uint8Array, Uint8Array];
+  private plain: Uint8Array | undefined;
+  private roller: PairRoller | null | undefined;
+  constructor(
+    readonly blockSize: number,
+    requestedReadSize = 4 << 20,
+  ) {
+    this.readSize = Math.max(blockSize * 4, requestedReadSize - (requestedReadSize % blockSize));
+    this.staging = [new Uint8Array(this.readSize), new Uint8Array(this.readSize)];
+  }
+
+  /** Bytes carried over from the previous read (< 2 blocks), one read, and a block of zero padding. */
+  get windowBytes(): number {
+    return this.readSize + 3 * this.blockSize;
+  }
+
+  /**
+   * The window buffer for a scan with this index: with seqMatches 2, the
+   * memory of a PairRoller (the WebAssembly loop) where WebAssembly runs.
+   */
+  prepare(index: BlockIndex): { window: Uint8Array; roller: PairRoller | null } {
+    if (index.seqMatches === 2) {
+      if (this.roller === undefined || (this.roller && !this.roller.fits(index.bits, index.bits2))) {
+        this.roller = PairRoller.create(this.windowBytes, index.bits, index.bits2);
+      }
+      if (this.roller) {
+        this.roller.load(index.bits, index.bits2);
+        return { window: this.roller.window, roller: this.roller };
+      }
+    }
+    this.plain ??= new Uint8Array(this.windowBytes);
+    return { window: this.plain, roller: null };
+  }
 }
 
 export interface ScanResult {
@@ -37,6 +81,8 @@ export interface ScanResult {
   bytesRead: number;
   /** Milliseconds the scan stood still waiting for a read (the rest of its time was matching). */
   readWaitMs: number;
+  /** Weak-sum hits that were checked with the strong hash (matches included). */
+  candidates: number;
 }
 
 /**
@@ -53,25 +99,30 @@ export async function scanSeed(
   seedNumber: number,
   index: BlockIndex,
   blockHash: BlockHashFunction,
-  sources: BlockSources,
+  sources: BlockRecorder,
   options: ScanOptions = {},
 ): Promise<ScanResult> {
   const bs = index.table.blockSize;
   const size = reader.size;
-  const requested = options.readSize ?? 4 << 20;
-  const readSize = Math.max(bs * 4, requested - (requested % bs));
+  const given = options.buffers;
+  const buffers =
+    given && given.blockSize === bs && (options.readSize === undefined || given.readSize === options.readSize - (options.readSize % bs))
+      ? given
+      : new ScanBuffers(bs, options.readSize);
+  const readSize = buffers.readSize;
   const first = Math.max(0, Math.min(size, options.start ?? 0));
   const limit = Math.max(first, Math.min(size, options.end ?? size));
-  // The window's buffer: the bytes carried over from the previous read (< 2 blocks),
-  // one read, and a block of zero padding at the seed's end.
-  const buf = new Uint8Array(readSize + 3 * bs);
+  const { window: buf, roller } = buffers.prepare(index);
   // Reads go into two staging buffers, one ahead: the next read runs while this one is scanned.
-  const staging = [new Uint8Array(readSize), new Uint8Array(readSize)];
+  const staging = buffers.staging;
   let stage = 0;
   let readPos = first; // file offset of the next read
   // A candidate spans seqMatches blocks; windows starting before `limit` read at most that far past it.
   const span = bs * index.seqMatches;
   const readEnd = Math.min(size, limit + span);
+  // A run of matching blocks followed from before `limit` goes on up to seqMatches - 1
+  // blocks past it: the next range cannot take a run's last block on its own.
+  const followLimit = Math.min(size, limit + span - bs);
   let ahead: { position: number; data: Uint8Array; done: Promise<number> } | null = null;
   const readAhead = () => {
     if (readPos >= readEnd) {
@@ -87,14 +138,14 @@ export async function scanSeed(
   };
   readAhead();
 
-  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf, options.onBlock);
+  const window = new WindowMatcher(index, blockHash, sources, seedNumber, buf, roller, options.onBlock);
   window.position = first;
   let readWaitMs = 0;
   let bufStart = first; // file offset of buf[0]
   let bufLen = 0; // real bytes in buf
   let eof = first >= readEnd;
 
-  while (window.position < limit) {
+  while (window.position < limit || (window.continuing && window.position < followLimit)) {
     if (options.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
     const p = window.position;
     const avail = bufStart + bufLen + (eof ? bs : 0);
@@ -127,12 +178,12 @@ export async function scanSeed(
       options.onProgress?.(Math.min(limit, bufStart + bufLen) - first);
       if (bufStart + bufLen < Math.min(readEnd, p + span) && !eof) continue;
     }
-    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit);
+    window.scan(bufStart, bufStart + bufLen + (eof ? bs : 0), limit, followLimit);
     if (options.afterChunk) await options.afterChunk();
     if (sources.complete) break;
   }
   options.onProgress?.(limit - first);
-  return { blocksFound: window.found, bytesRead: readPos - first, readWaitMs };
+  return { blocksFound: window.found, bytesRead: readPos - first, readWaitMs, candidates: window.candidates };
 }
 
 /**
@@ -144,23 +195,29 @@ class WindowMatcher {
   /** File offset of the window's first byte. */
   position = 0;
   found = 0;
+  candidates = 0;
   /** The rolling sums a and b of the window at `position` (and, for pairs, of the window a block later). */
-  private readonly sums = new Int32Array(4);
+  private readonly sums: Int32Array;
   private needReset = true;
   private readonly shift: number;
   private readonly mask: number;
   private readonly bs: number;
   /** The target block expected at `position` because the block before it matched just before it; -1 if none. */
   private expected = -1;
+  /** The digest of a pair's first block, kept while the second is hashed. */
+  private readonly firstDigest = new Uint8Array(16);
 
   constructor(
     private readonly index: BlockIndex,
     private readonly blockHash: BlockHashFunction,
-    private readonly sources: BlockSources,
+    private readonly sources: BlockRecorder,
     private readonly seedNumber: number,
     private readonly buf: Uint8Array,
+    /** The pair loop in WebAssembly, on `buf` (its memory); null: the JavaScript loop. */
+    private readonly roller: PairRoller | null,
     private readonly onBlock?: (block: number, data: Uint8Array) => void,
   ) {
+    this.sums = roller ? roller.sums : new Int32Array(4);
     this.bs = index.table.blockSize;
     this.shift = Math.log2(this.bs);
     this.mask = weakMask(index.table.weakBytes);
@@ -174,9 +231,10 @@ class WindowMatcher {
   /**
    * Advance while a candidate [p, p + seqMatches * bs) lies within buf's bytes
    * up to file offset `end` (exclusive), stopping when p reaches `limit`. On a
-   * confirmed match the window jumps past the matched blocks.
+   * confirmed match the window jumps past the matched blocks; a run of
+   * matching blocks is followed up to `followLimit` (>= limit).
    */
-  scan(bufStart: number, end: number, limit: number): void {
+  scan(bufStart: number, end: number, limit: number, followLimit = limit): void {
     const buf = this.buf;
     const bs = this.bs;
     const sums = this.sums;
@@ -185,14 +243,16 @@ class WindowMatcher {
     let p = this.position;
     for (;;) {
       if (this.expected >= 0) {
-        p = this.follow(bufStart, p, end, limit);
+        p = this.follow(bufStart, p, end, followLimit);
         if (this.expected >= 0 || p >= limit || p + span > end) break; // stopped at the buffer's end, or done
         this.needReset = true;
       }
       if (this.needReset) this.resetSums(p - bufStart);
-      p = pairs
-        ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums)
-        : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, sums);
+      p = this.roller
+        ? bufStart + this.roller.roll(p - bufStart, Math.min(limit, end - span + 1) - bufStart, bs, this.shift, this.mask, this.index.bitsShift, this.index.bitsShift2)
+        : pairs
+        ? rollPairToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums)
+        : rollToCandidate(buf, bufStart, p, end, limit, bs, this.shift, this.mask, this.index.bits, this.index.bits2, this.index.bitsShift, this.index.bitsShift2, sums);
       if (p >= limit || p + span > end) break;
       const w = (((sums[0] << 16) | sums[1]) & this.mask) >>> 0;
       const t = pairs ? this.confirmPair(p - bufStart, w, (((sums[2] << 16) | sums[3]) & this.mask) >>> 0, p) : this.confirm(p - bufStart, w, p);
@@ -221,7 +281,9 @@ class WindowMatcher {
   private follow(bufStart: number, p: number, end: number, limit: number): number {
     const { bs, index } = this;
     const table = index.table;
-    const checkWeak = index.seqMatches === 2; // short strong sums: check the weak one too, as zsync does
+    // Short strong sums (a .zsync's 3 bytes): check the weak one too, as zsync does.
+    // From 4 bytes on, a wrong block passing for the expected one is a 2^-32 chance per run's end.
+    const checkWeak = index.seqMatches === 2 && table.strongBytes < 4;
     while (this.expected >= 0) {
       if (p >= limit) {
         this.expected = -1;
@@ -282,7 +344,10 @@ class WindowMatcher {
     let matched = -1;
     for (let i = index.head[BlockIndex.headHash(w) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w) continue;
-      digest ??= this.blockHash(this.buf.subarray(at, at + table.blockSize));
+      if (!digest) {
+        digest = this.blockHash(this.buf.subarray(at, at + table.blockSize));
+        this.candidates++;
+      }
       if (!strongMatches(table, i, digest)) continue;
       if (matched < 0) matched = i;
       this.record(i, position, at);
@@ -303,7 +368,12 @@ class WindowMatcher {
     let matched = -1;
     for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
-      d1 ??= this.blockHash(this.buf.subarray(at, at + bs));
+      if (!d1) {
+        // Kept while the second block is hashed: a copy (the hash's array is its own buffer).
+        d1 = this.firstDigest;
+        d1.set(this.blockHash(this.buf.subarray(at, at + bs)).subarray(0, d1.length));
+        this.candidates++;
+      }
       if (!strongMatches(table, i, d1)) continue;
       d2 ??= this.blockHash(this.buf.subarray(at + bs, at + 2 * bs));
       if (!strongMatches(table, i + 1, d2)) continue;
@@ -317,13 +387,16 @@ class WindowMatcher {
   /** Block k's content is at `position` of this seed (`at` in the buffer): record it for k and every identical block. */
   private record(k: number, position: number, at: number): void {
     const { index, sources } = this;
-    const r = index.representative[k];
-    if (sources.has(r)) return; // identical blocks are always filled together
-    for (let j = r; j >= 0; j = index.duplicates[j]) {
-      if (!sources.set(j, this.seedNumber, position)) continue;
-      this.found++;
-      this.onBlock?.(j, this.buf.subarray(at, at + this.bs));
-    }
+    if (sources.has(k)) return; // identical blocks are always filled together
+    const copies = index.copies;
+    let j = k;
+    do {
+      if (sources.set(j, this.seedNumber, position)) {
+        this.found++;
+        this.onBlock?.(j, this.buf.subarray(at, at + this.bs));
+      }
+      j = copies[j];
+    } while (j !== k);
   }
 }
 
@@ -348,6 +421,7 @@ function rollToCandidate(
   bits: Int32Array,
   bits2: Int32Array,
   bitsShift: number,
+  bitsShift2: number,
   sums: Int32Array,
 ): number {
   let a = sums[0];
@@ -356,7 +430,7 @@ function rollToCandidate(
     const w = ((a << 16) | b) & mask;
     const hb = Math.imul(w, 0x9e3779b1) >>> bitsShift;
     if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
-      const hb2 = Math.imul(w ^ (w >>> 16), 0x2c1b3c6d) >>> bitsShift;
+      const hb2 = Math.imul(w ^ (w >>> 16), 0x2c1b3c6d) >>> bitsShift2;
       if ((bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0) break;
     }
     p++;
@@ -389,6 +463,7 @@ function rollPairToCandidate(
   bits: Int32Array,
   bits2: Int32Array,
   bitsShift: number,
+  bitsShift2: number,
   sums: Int32Array,
 ): number {
   let a = sums[0];
@@ -396,28 +471,30 @@ function rollPairToCandidate(
   let a2 = sums[2];
   let b2 = sums[3];
   const span = 2 * bs;
+  // On buffer indexes: i is p - bufStart; the pair at i is tested while p < limit and p + span <= end.
+  let i = p - bufStart;
+  const stop = Math.min(limit, end - span + 1) - bufStart;
   for (;;) {
-    const key = (Math.imul(((a << 16) | b) & mask, 0x01000193) ^ (((a2 << 16) | b2) & mask)) >>> 0;
+    // The key as a signed 32-bit value (the same bits as pairKey's): no conversions in this loop.
+    const key = Math.imul(((a << 16) | b) & mask, 0x01000193) ^ (((a2 << 16) | b2) & mask);
     const hb = Math.imul(key, 0x9e3779b1) >>> bitsShift;
     if ((bits[hb >>> 5] & (1 << (hb & 31))) !== 0) {
-      const hb2 = Math.imul(key ^ (key >>> 16), 0x2c1b3c6d) >>> bitsShift;
+      const hb2 = Math.imul(key ^ (key >>> 16), 0x2c1b3c6d) >>> bitsShift2;
       if ((bits2[hb2 >>> 5] & (1 << (hb2 & 31))) !== 0) break;
     }
-    p++;
-    if (p >= limit || p + span > end) break;
-    const i = p - 1 - bufStart;
-    const out = buf[i];
-    const mid = buf[i + bs];
+    if (++i >= stop) break;
+    const out = buf[i - 1];
+    const mid = buf[i - 1 + bs];
     a = (a - out + mid) & 0xffff;
     b = (b - (out << shift) + a) & 0xffff;
-    a2 = (a2 - mid + buf[i + span]) & 0xffff;
+    a2 = (a2 - mid + buf[i - 1 + span]) & 0xffff;
     b2 = (b2 - (mid << shift) + a2) & 0xffff;
   }
   sums[0] = a;
   sums[1] = b;
   sums[2] = a2;
   sums[3] = b2;
-  return p;
+  return i + bufStart;
 }
 
 /** Mark every all-zero target block as available without reading or fetching anything. */
@@ -437,7 +514,73 @@ export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, 
   }
   for (let i = index.firstCandidate(w); i >= 0; i = index.next[i]) {
     if (table.weak[i] !== w || !strongMatches(table, i, digest)) continue;
-    for (let j = i; j >= 0; j = index.duplicates[j]) if (sources.set(j, FROM_ZEROS, 0)) found++;
+    let j = i;
+    do {
+      if (sources.set(j, FROM_ZEROS, 0)) found++;
+      j = index.copies[j];
+    } while (j !== i);
+  }
+  return found;
+}
+
+/**
+ * What an earlier, interrupted run of this download kept (SeedReader.leftover)
+ * holds verified blocks of the image only, each at a whole-block offset of the
+ * file. There every whole block is looked up on its own sums, so that with
+ * seqMatches 2 a block kept alone (a range cut after one block) is not fetched
+ * again: the rolling scan takes a block only with the one after it. Blocks are
+ * recorded into `sources` as by scanSeed. Returns the blocks found.
+ */
+export async function findKeptBlocks(
+  reader: SeedReader,
+  seedNumber: number,
+  index: BlockIndex,
+  blockHash: BlockHashFunction,
+  sources: BlockRecorder,
+  signal?: CancelSignal,
+): Promise<number> {
+  const table = index.table;
+  const bs = table.blockSize;
+  const mask = weakMask(table.weakBytes);
+  // A chain on each block's own weak sum (the index's is on pairs), built for this seed only.
+  const n = table.blockCount;
+  const bits = Math.min(28, Math.max(8, Math.ceil(Math.log2(Math.max(2, n)))));
+  const head = new Int32Array(1 << bits).fill(-1);
+  const next = new Int32Array(n);
+  const slot = (w: number) => BlockIndex.headHash(w) >>> (32 - bits);
+  for (let k = n - 1; k >= 0; k--) {
+    if (!index.isFirstCopy(k)) continue; // copies are filled with the first of them
+    const h = slot(table.weak[k]);
+    next[k] = head[h];
+    head[h] = k;
+  }
+  const buffer = new Uint8Array(Math.max(bs, (1 << 20) - ((1 << 20) % bs)));
+  let found = 0;
+  for (let position = 0; position < reader.size; position += buffer.length) {
+    if (signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
+    let got: number;
+    try {
+      got = await readFully(reader, position, buffer);
+    } catch (error) {
+      throw new TesseraError(ErrorCode.SeedRead, `${reader.name}: could not read at byte ${position}: ${describeError(error)}`, { seed: reader.name }, { cause: error });
+    }
+    buffer.fill(0, got); // the end of the file reads as zeros up to a whole block, as in scanSeed
+    for (let at = 0; at < got; at += bs) {
+      const w = (weakChecksum(buffer, at, bs) & mask) >>> 0;
+      let digest: Uint8Array | null = null;
+      for (let k = head[slot(w)]; k >= 0; k = next[k]) {
+        if (table.weak[k] !== w || sources.has(k)) continue;
+        digest ??= blockHash(buffer.subarray(at, at + bs));
+        if (!strongMatches(table, k, digest)) continue;
+        let j = k;
+        do {
+          if (sources.set(j, seedNumber, position + at)) found++;
+          j = index.copies[j];
+        } while (j !== k);
+        break;
+      }
+    }
+    if (got < buffer.length) break;
   }
   return found;
 }

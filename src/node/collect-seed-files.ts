@@ -21,10 +21,12 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
   const problems: { path: string; reason: string }[] = [];
   const seen = new Set<string>();
 
-  const visit = async (path: string, given: boolean): Promise<void> => {
-    let info;
+  /** What is at `path` (a file's real path too): looked up for many entries at once, used in order. */
+  const inspect = async (path: string) => {
     try {
-      info = await stat(path);
+      const info = await stat(path);
+      const real = info.isFile() && info.size > 0 ? await realpath(path) : undefined;
+      return { info, real };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       let reason = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : String((error as Error).message);
@@ -32,7 +34,14 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
         const target = await readlink(path).catch(() => undefined);
         if (target !== undefined) reason = `a link to ${target}, which does not exist`;
       }
-      if (given) problems.push({ path, reason });
+      return { reason };
+    }
+  };
+
+  const visit = async (path: string, given: boolean, found?: Awaited<ReturnType<typeof inspect>>): Promise<void> => {
+    const { info, real, reason } = found ?? (await inspect(path));
+    if (!info) {
+      if (given) problems.push({ path, reason: reason! });
       return;
     }
     if (info.isDirectory()) {
@@ -43,7 +52,12 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
         problems.push({ path, reason: `cannot list folder: ${(error as Error).message}` });
         return;
       }
-      for (const entry of entries) await visit(join(path, entry), false);
+      // A folder of hundreds of packages: their lookups run together (64 at a time), in order after.
+      for (let i = 0; i < entries.length; i += 64) {
+        const batch = entries.slice(i, i + 64).map((entry) => join(path, entry));
+        const inspected = await Promise.all(batch.map(inspect));
+        for (let j = 0; j < batch.length; j++) await visit(batch[j], false, inspected[j]);
+      }
       return;
     }
     if (!info.isFile()) {
@@ -51,8 +65,7 @@ export async function collectSeedFiles(paths: readonly string[]): Promise<Collec
       if (given) problems.push({ path, reason: 'not a regular file or folder' });
       return;
     }
-    if (info.size === 0) return;
-    const real = await realpath(path);
+    if (info.size === 0 || real === undefined) return;
     if (seen.has(real)) return;
     seen.add(real);
     files.push({ path, size: info.size });

@@ -2,6 +2,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { SeedReader } from '../core/io.ts';
 
 export interface FileSeedReader extends SeedReader {
+  /** The open file's descriptor: scan threads read through it (the same file, even if renamed or deleted since). */
+  readonly fd: number;
   close(): Promise<void>;
 }
 
@@ -12,6 +14,7 @@ export async function openFileSeed(path: string): Promise<FileSeedReader> {
   return {
     name: path,
     size,
+    fd: handle.fd,
     async readInto(position, target) {
       const { bytesRead } = await handle.read(target, 0, target.length, position);
       return bytesRead;

@@ -35,7 +35,7 @@ export async function loadDescriptionBytes(pathOrUrl: string, what = 'manifest')
     if (!response.ok) throw new TesseraError(ErrorCode.ManifestUnavailable, `could not fetch the ${what} ${url}: HTTP ${response.status}`);
     const declared = Number(response.headers.get('content-length') ?? 0);
     if (declared > MAX_MANIFEST_BYTES) throw new TesseraError(ErrorCode.ManifestLimit, `${url}: ${declared} bytes is too large for a ${what}`);
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = declared > 0 && response.body ? await readInto(response.body, declared) : new Uint8Array(await response.arrayBuffer());
     url = response.url || url;
   } else {
     try {
@@ -46,4 +46,31 @@ export async function loadDescriptionBytes(pathOrUrl: string, what = 'manifest')
     }
   }
   return { bytes, url };
+}
+
+/**
+ * A body of a known length, read straight into one buffer (arrayBuffer()
+ * keeps the chunks and a copy: three times a large manifest's size at once).
+ * A body longer than declared (a compressed transfer) makes the buffer grow.
+ */
+async function readInto(body: ReadableStream<Uint8Array>, length: number): Promise<Uint8Array> {
+  let out = new Uint8Array(length);
+  let at = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (at + value.length > out.length) {
+      if (at + value.length > MAX_MANIFEST_BYTES) {
+        await reader.cancel();
+        throw new TesseraError(ErrorCode.ManifestLimit, `more than ${MAX_MANIFEST_BYTES} bytes is too large for a manifest`);
+      }
+      const grown = new Uint8Array(Math.min(MAX_MANIFEST_BYTES, Math.max(2 * out.length, at + value.length)));
+      grown.set(out.subarray(0, at));
+      out = grown;
+    }
+    out.set(value, at);
+    at += value.length;
+  }
+  return at === out.length ? out : out.subarray(0, at);
 }

@@ -309,7 +309,7 @@ export class Controller {
       source,
       manifest.blocks.blockCount,
       {
-        key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }),
+        key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }, manifest.blocks.blockSize),
         get: getScanFindings,
         put: putScanFindings,
       },
@@ -549,7 +549,7 @@ export class Controller {
       source: image.source,
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
       seedOf: this.pool.sources.seed.slice(),
-      offsetOf: this.pool.sources.offset.slice(),
+      offsetOf: Float64Array.from(this.pool.sources.offset), // (the page's are Float64Array already: a copy, as slice() was)
       mirrors,
       output: inPlace ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,

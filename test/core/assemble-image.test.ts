@@ -77,3 +77,90 @@ describe('assembling into an output that already holds some blocks (FROM_OUTPUT)
     expect(written).toEqual([]);
   });
 });
+
+describe('assembling with reads and writes ahead (writeAhead, readAhead)', () => {
+  const image = randomBytes(BS * 3000 + 700, 411);
+
+  /** A sink that takes its time and checks that no write starts before the one before it ended. */
+  function slowSink(failAt = Infinity) {
+    const chunks: Uint8Array[] = [];
+    let busy = false;
+    let bytes = 0;
+    const sink: OutputSink = {
+      async write(chunk) {
+        expect(busy, 'a write started before the one before it ended').toBe(false);
+        busy = true;
+        await new Promise((r) => setTimeout(r, chunks.length % 3));
+        busy = false;
+        if (bytes + chunk.length > failAt) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        chunks.push(chunk.slice());
+        bytes += chunk.length;
+      },
+    };
+    return { sink, output: () => Buffer.concat(chunks) };
+  }
+
+  async function setup() {
+    const manifest = await makeManifest(memorySeed('image.iso', image), { blockSize: BS });
+    const mirror = await startFaultServer(image);
+    servers.push(mirror);
+    // Blocks from two seeds in runs of all sizes, some zero-length gaps fetched from the mirror.
+    const a = memorySeed('a.iso', image.subarray(0, 1500 * BS));
+    const b = memorySeed('b.iso', image.subarray(1500 * BS));
+    const sources = new BlockSources(manifest.blocks.blockCount);
+    for (let k = 0; k < manifest.blocks.blockCount; k++) {
+      if (k % 97 < 5) continue; // fetched
+      if (k < 1500) sources.set(k, 0, k * BS);
+      else sources.set(k, 1, (k - 1500) * BS);
+    }
+    return { manifest, mirror, a, b, sources };
+  }
+
+  it('writes the same image, in order, one write at a time', async () => {
+    const { manifest, mirror, a, b, sources } = await setup();
+    const session = await sessionFromSources(manifest, [a, b], sources);
+    const out = slowSink();
+    const result = await downloadAndAssemble(session, { mirrors: [mirror.url], fetcher: createFetchRangeFetcher(), sink: out.sink, writeAhead: 3, readAhead: 2 });
+    expect(result.digest).toBe(manifest.checksum.hex);
+    expectSameBytes(new Uint8Array(out.output()), image);
+  });
+
+  it('a write that fails is named at its own byte, after the writes before it', async () => {
+    const { manifest, mirror, a, b, sources } = await setup();
+    const session = await sessionFromSources(manifest, [a, b], sources);
+    const out = slowSink(2_000_000);
+    const progress: number[] = [];
+    const error = await downloadAndAssemble(session, {
+      mirrors: [mirror.url],
+      fetcher: createFetchRangeFetcher(),
+      sink: out.sink,
+      writeAhead: 3,
+      readAhead: 2,
+      onEvent: (e) => e.type === 'progress' && progress.push(e.bytesWritten),
+    }).catch((e: Error) => e);
+    const written = out.output().length;
+    expect((error as Error).message).toMatch(new RegExp(`^the disk is full: could not write the image at byte ${written} `));
+    expectSameBytes(new Uint8Array(out.output()), image.subarray(0, written));
+  });
+
+  it('a seed that cannot be read any more: its blocks are fetched, the reads ahead of it included', async () => {
+    const { manifest, mirror, a, b, sources } = await setup();
+    let reads = 0;
+    const failing = { ...b, readInto: async (position: number, target: Uint8Array) => (reads++ < 3 ? b.readInto(position, target) : Promise.reject(new Error('EIO: i/o error'))) };
+    const session = await sessionFromSources(manifest, [a, failing], sources);
+    const out = slowSink();
+    const repairs: string[] = [];
+    const result = await downloadAndAssemble(session, {
+      mirrors: [mirror.url],
+      fetcher: createFetchRangeFetcher(),
+      sink: out.sink,
+      writeAhead: 3,
+      readAhead: 2,
+      onEvent: (e) => e.type === 'repair' && repairs.push(`${e.seed}: ${e.reason}`),
+    });
+    expect(result.digest).toBe(manifest.checksum.hex);
+    expectSameBytes(new Uint8Array(out.output()), image);
+    expect(repairs).toEqual(['b.iso: could not be read again (EIO: i/o error)']);
+    expect(result.blocksRepaired).toBeGreaterThan(1000);
+  });
+});

@@ -6,13 +6,18 @@ import { MANIFEST_LIMITS as L, MANIFEST_MAGIC, MANIFEST_VERSION, type Manifest }
 
 const STRONG_HASHES: readonly StrongHashName[] = ['xxh128'];
 
+export interface DecodeOptions {
+  /** Put the block table's sums in SharedArrayBuffers (for scan threads). */
+  shared?: boolean;
+}
+
 /**
  * Parse and check a manifest. It is untrusted input: every size is checked
  * against the bytes actually present before anything is allocated, and every
  * problem is a TesseraError with a code, never a crash. `source` names the
  * file or URL in messages.
  */
-export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Promise<Manifest> {
+export async function decodeManifest(bytes: Uint8Array, source = 'manifest', options: DecodeOptions = {}): Promise<Manifest> {
   const fail = (code: ErrorCode, what: string): never => {
     throw new TesseraError(code, `${source}: ${what}`, { source });
   };
@@ -35,7 +40,7 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   if (version === 0 || version > MANIFEST_VERSION) {
     fail(
       ErrorCode.ManifestUnsupportedVersion,
-      `manifest format version ${version} is not supported (this program reads version ${MANIFEST_VERSION}); update Tessera`,
+      `manifest format version ${version} is not supported (this program reads versions 1 to ${MANIFEST_VERSION}); update Tessera`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -62,7 +67,9 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   const blockSize = integer('blockSize', L.minBlockSize, L.maxBlockSize, ErrorCode.ManifestLimit);
   if ((blockSize & (blockSize - 1)) !== 0) corrupt(`block size ${blockSize} is not a power of two`);
   const weakBytes = integer('weakBytes', L.minWeakBytes, L.maxWeakBytes);
-  const strongBytes = integer('strongBytes', L.minStrongBytes, L.maxStrongBytes);
+  const strongBytes = integer('strongBytes', version === 1 ? 4 : L.minStrongBytes, L.maxStrongBytes);
+  // Version 1 has no such field: its blocks match on their own.
+  const seqMatches = version === 1 ? 1 : (integer('seqMatches', 1, 2) as 1 | 2);
   const strongHash = header.strongHash;
   if (typeof strongHash !== 'string' || !STRONG_HASHES.includes(strongHash as StrongHashName)) {
     corrupt(`unknown block hash ${JSON.stringify(strongHash)}`);
@@ -97,15 +104,30 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
   const digest = sha.digest('binary');
   for (let i = 0; i < 32; i++) if (digest[i] !== bytes[expected - 32 + i]) corrupt('its checksum does not match its content');
 
-  const weak = new Uint32Array(blockCount);
-  const strong = new Uint8Array(blockCount * strongBytes);
+  // In shared memory if asked: scan threads then use the table as it is (see shareTable).
+  const memory = (size: number) => (options.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+  const weak = new Uint32Array(memory(blockCount * 4));
+  let strong: Uint8Array;
   let p = tableStart;
-  for (let i = 0; i < blockCount; i++) {
-    let w = 0;
-    for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
-    weak[i] = w >>> 0;
-    strong.set(bytes.subarray(p, p + strongBytes), i * strongBytes);
-    p += strongBytes;
+  if (version === 1) {
+    // One record per block: weak sum, then strong sum.
+    strong = new Uint8Array(memory(blockCount * strongBytes));
+    for (let i = 0; i < blockCount; i++) {
+      let w = 0;
+      for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
+      weak[i] = w >>> 0;
+      strong.set(bytes.subarray(p, p + strongBytes), i * strongBytes);
+      p += strongBytes;
+    }
+  } else {
+    // Every block's weak sum, then every block's strong sum.
+    for (let i = 0; i < blockCount; i++) {
+      let w = 0;
+      for (let k = 0; k < weakBytes; k++) w = (w << 8) | bytes[p++];
+      weak[i] = w >>> 0;
+    }
+    strong = new Uint8Array(memory(blockCount * strongBytes));
+    strong.set(bytes.subarray(p, p + blockCount * strongBytes));
   }
   return {
     version,
@@ -114,6 +136,6 @@ export async function decodeManifest(bytes: Uint8Array, source = 'manifest'): Pr
     mirrors: mirrors as string[],
     generator,
     ...(chain !== undefined ? { sha256Chain: chain as Sha256Chain } : {}),
-    blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, weak, strong },
+    blocks: { length, blockSize, blockCount, weakBytes, strongBytes, strongHash: strongHash as StrongHashName, seqMatches, weak, strong },
   };
 }

@@ -1,8 +1,14 @@
 import type { BlockTable } from '../block-table.ts';
 import type { Sha256Chain } from '../sha256-chain.ts';
 
-/** Format version this program writes and the newest it reads. */
-export const MANIFEST_VERSION = 1;
+/**
+ * Format version this program writes and the newest it reads. Version 1 (read
+ * still): records of weak + strong sum per block, one block matches on its
+ * own. Version 2: `seqMatches` in the header (2: a block is taken only with
+ * the one after it, so the sums can be shorter), the weak sums of all blocks
+ * then their strong sums.
+ */
+export const MANIFEST_VERSION = 2;
 /** "TESSERA" then the version byte. */
 export const MANIFEST_MAGIC = new Uint8Array([0x54, 0x45, 0x53, 0x53, 0x45, 0x52, 0x41]);
 /** Conventional file name suffix. */
@@ -17,7 +23,8 @@ export const MANIFEST_LIMITS = {
   maxBlockSize: 1 << 20,
   minWeakBytes: 2,
   maxWeakBytes: 4,
-  minStrongBytes: 4,
+  /** 4 in version 1. */
+  minStrongBytes: 3,
   maxStrongBytes: 16,
   maxMirrors: 256,
   maxUrlLength: 4096,
@@ -65,29 +72,41 @@ export interface BlockParameters {
   blockSize: number;
   weakBytes: number;
   strongBytes: number;
+  seqMatches: 1 | 2;
 }
+
+/** Images from this size on get 4096-byte blocks by default (zsyncmake's rule); smaller ones 2048. */
+export const LARGE_IMAGE_BYTES = 100_000_000;
 
 /**
  * Default block parameters for an image of `length` bytes (see
  * docs/manifest-format.md for the measurements behind them).
  *
- * 2048-byte blocks: ISO 9660 puts every file on a 2048-byte sector boundary,
- * so with 2048-byte blocks every file of an image starts on a block boundary
- * and a changed file costs exactly its own sectors, never a neighbour's partial
- * block (zsync's 4096 does). The full 4-byte weak sum keeps false candidates
- * rare. The strong prefix grows with the image so that the chance of any false
- * match over a whole scan stays near 2^-24:
- *   positions scanned (~length) x blocks x 2^-(weak bits) x 2^-(strong bits).
- * The weak sum is far from uniform on real data, so it is counted as 24 bits.
+ * Block size: 2048 (an ISO 9660 sector: every file of an image starts on a
+ * block) below 100 MB, 4096 from there, as zsyncmake chooses: the block table
+ * is half as large, for about one more block fetched per changed file.
+ *
+ * Sums: a block is taken only when the block after it matches too (seqMatches
+ * 2, as zsync does), so a false match needs two blocks' sums to collide and
+ * each block can carry fewer bytes. A scan tests about `length` positions
+ * against `blocks` pairs, 2^need pairs with need = log2(length) + log2(blocks):
+ * - weak bytes: enough that weak-sum pairs collide by chance at most ~2^16
+ *   times in such a scan (each costs a strong hash): 2 bytes up to ~2^48 pairs;
+ * - strong bytes: the strong sums alone keep the chance of a false match in a
+ *   scan under 2^-8 even if the weak sums told nothing, and under 2^-24 with
+ *   the weak sums counted at 8 bits less than their size per block (on real
+ *   data they are far from uniform).
+ * For a 700 MB image: 4096-byte blocks, 2 + 4 bytes per block; for 4 GiB: 3 + 4.
  */
-export function chooseBlockParameters(length: number, blockSize = 2048): BlockParameters {
+export function chooseBlockParameters(length: number, blockSize = length < LARGE_IMAGE_BYTES ? 2048 : 4096): BlockParameters {
   const blocks = Math.max(1, Math.ceil(length / blockSize));
-  const targetBits = 24; // aim: P(any false match in a whole scan) ~ 2^-24
-  const effectiveWeakBits = 24;
-  const strongBits = targetBits + Math.log2(Math.max(2, length)) + Math.log2(Math.max(2, blocks)) - effectiveWeakBits;
-  const strongBytes = Math.min(
+  const need = Math.log2(Math.max(2, length)) + Math.log2(Math.max(2, blocks));
+  const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));
+  const weakBytes = clamp(Math.ceil((need - 16) / 16), MANIFEST_LIMITS.minWeakBytes, MANIFEST_LIMITS.maxWeakBytes);
+  const strongBytes = clamp(
+    Math.max(Math.ceil((need + 8) / 16), Math.ceil((need + 24) / 16 - (weakBytes - 1))),
+    MANIFEST_LIMITS.minStrongBytes,
     MANIFEST_LIMITS.maxStrongBytes,
-    Math.max(MANIFEST_LIMITS.minStrongBytes, Math.ceil(strongBits / 8)),
   );
-  return { blockSize, weakBytes: 4, strongBytes };
+  return { blockSize, weakBytes, strongBytes, seqMatches: 2 };
 }

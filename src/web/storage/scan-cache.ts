@@ -14,12 +14,14 @@ function store(): UseStore {
 }
 
 /**
- * The cache key: the image (its SHA-256 names its block table) and the file as
- * the browser describes it. A file that was changed has another size or
- * last-modified time, so it is scanned again.
+ * The cache key: the image and its block size (findings are block numbers: one
+ * image can have manifests of 2048- and 4096-byte blocks), and the file as the
+ * browser describes it. A file that was changed has another size or
+ * last-modified time, so it is scanned again. 2048-byte blocks keep the key of
+ * earlier versions.
  */
-export function scanCacheKey(imageSha256: string, file: { name: string; size: number; lastModified: number }): string {
-  return `${imageSha256}|${file.name}|${file.size}|${file.lastModified}`;
+export function scanCacheKey(imageSha256: string, file: { name: string; size: number; lastModified: number }, blockSize = 2048): string {
+  return `${imageSha256}${blockSize === 2048 ? '' : `@${blockSize}`}|${file.name}|${file.size}|${file.lastModified}`;
 }
 
 export async function getScanFindings(key: string, cache = store()): Promise<ScanFindings | undefined> {

@@ -18,23 +18,28 @@ const fuzz = new ParserFuzz({
 });
 
 let valid: Uint8Array;
+/** The same image in a version 1 manifest (what `tessera make` wrote before version 2). */
+let validV1: Uint8Array;
 let header: Record<string, unknown>;
 let table: Uint8Array;
 beforeAll(async () => {
   // What `tessera make` writes, for a 41 KB image.
-  const manifest = await makeManifest(memorySeed('disc.iso', randomBytes(2048 * 20 + 333, 21)), { mirrors: ['https://a.example/disc.iso', 'disc.iso'] });
+  const image = randomBytes(2048 * 20 + 333, 21);
+  const manifest = await makeManifest(memorySeed('disc.iso', image), { mirrors: ['https://a.example/disc.iso', 'disc.iso'] });
   valid = await encodeManifest(manifest);
   const headerLength = new DataView(valid.buffer, valid.byteOffset).getUint32(8, true);
   header = JSON.parse(new TextDecoder().decode(valid.subarray(12, 12 + headerLength)));
   table = valid.slice(12 + headerLength, valid.length - 32);
+  const v1 = await makeManifest(memorySeed('disc.iso', image), { mirrors: ['disc.iso'], sums: { weakBytes: 4, strongBytes: 5, seqMatches: 1 } });
+  validV1 = await encodeManifest(v1, { version: 1 });
 });
 
 /** A manifest with this header and table and a correct checksum, so only the fields are wrong. */
-async function craft(fields: Record<string, unknown>, blockTable = table): Promise<Uint8Array> {
+async function craft(fields: Record<string, unknown>, blockTable = table, version = 2): Promise<Uint8Array> {
   const json = ascii(JSON.stringify(fields));
   const lengthField = new Uint8Array(4);
   new DataView(lengthField.buffer).setUint32(0, json.length, true);
-  const body = concat(ascii('TESSERA'), new Uint8Array([1]), lengthField, json, blockTable);
+  const body = concat(ascii('TESSERA'), new Uint8Array([version]), lengthField, json, blockTable);
   const sha = await createSHA256();
   sha.init();
   sha.update(body);
@@ -48,7 +53,29 @@ const hugeNumber = fc.oneof(
 );
 
 describe('decodeManifest under fuzzing', () => {
-  standardCases(fuzz, 'decode-manifest', () => valid, { everyCutBelow: valid?.length ?? 4096, sampledCuts: 0, mutations: 400, random: 300, magic: ascii('TESSERA\u0001') });
+  standardCases(fuzz, 'decode-manifest', () => valid, { everyCutBelow: valid?.length ?? 4096, sampledCuts: 0, mutations: 400, random: 300, magic: ascii('TESSERA\u0002') });
+
+  it('reads a version 1 manifest, and refuses it cut anywhere or with bytes changed', async () => {
+    expect(await fuzz.check('valid', validV1)).toBe('parsed');
+    for (let n = 0; n < validV1.length; n++) expect(await fuzz.check('truncated', validV1.subarray(0, n), `v1 cut at ${n}`)).not.toBe('parsed');
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: validV1.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, flip) => {
+        const bytes = validV1.slice();
+        bytes[at] ^= flip;
+        // Every byte is covered by the trailing SHA-256, or is the magic, version or length before the header.
+        expect(await fuzz.check('mutated', bytes, `v1 byte ${at} ^ ${flip}`)).not.toBe('parsed');
+      }),
+      { seed: FUZZ_SEED, numRuns: 200 },
+    );
+  });
+
+  it('refuses seqMatches other than 1 or 2, and a version 2 header without it', async () => {
+    for (const value of [0, 3, -1, 1.5, '2', null, 2 ** 32]) {
+      expect(await fuzz.check('huge field', await craft({ ...header, seqMatches: value }), `seqMatches ${value}`)).toBe(ErrorCode.ManifestCorrupt);
+    }
+    const { seqMatches: _, ...without } = header;
+    expect(await fuzz.check('huge field', await craft(without), 'no seqMatches')).toBe(ErrorCode.ManifestCorrupt);
+  });
 
   it('refuses a header length field from 0 to 0xffffffff without reading past the file', async () => {
     const cases = [0, 1, 2, 0xfffff, 1 << 20, (1 << 20) + 1, 0x7fffffff, 0xffffffff];
@@ -64,7 +91,7 @@ describe('decodeManifest under fuzzing', () => {
   });
 
   it('refuses huge length, block size and hash-size fields (claims of terabytes) without allocating them', async () => {
-    const field = fc.constantFrom('length', 'blockSize', 'weakBytes', 'strongBytes', 'chainSegmentBytes', 'chainStates');
+    const field = fc.constantFrom('length', 'blockSize', 'weakBytes', 'strongBytes', 'seqMatches', 'chainSegmentBytes', 'chainStates');
     await fc.assert(
       fc.asyncProperty(field, hugeNumber, async (name, value) => {
         const fields = { ...header };
