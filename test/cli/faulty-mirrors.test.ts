@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Behaviour, type FaultServer, type FaultServerOptions, bytesAllowed, failedRequest, requestedRange, startFaultServer } from '../helpers/fault-server.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Behaviour, type FaultServer, type FaultServerOptions, bytesAllowed, failedRequest, requestedRange, useFaultServers } from '../helpers/fault-server.ts';
 import { BS, countKeptBlocks, expectImage, faultFixture, missingBlock } from '../helpers/fault-fixture.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
 import { runCli } from '../helpers/run-cli.ts';
@@ -11,7 +11,7 @@ import { runCli } from '../helpers/run-cli.ts';
  * in the ways real ones do. The plan fetches 12 ranges of 8 KiB.
  */
 let fx: Awaited<ReturnType<typeof faultFixture>>;
-const servers: FaultServer[] = [];
+const startServer = useFaultServers();
 let runNumber = 0;
 
 beforeAll(async () => {
@@ -20,15 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx.dir.remove();
 });
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function mirror(choose?: (n: number) => Behaviour, options?: FaultServerOptions, data = fx.image) {
-  const s = await startFaultServer(data, choose, options);
-  servers.push(s);
-  return s;
-}
+const mirror = (choose?: (n: number) => Behaviour, options?: FaultServerOptions, data = fx.image) => startServer(data, choose, options);
 
 /** `tessera get` with the old file as seed and these mirrors; a fresh output path unless `out` is given. */
 async function get(mirrors: FaultServer[] | string[], extra: string[] = [], out = join(fx.dir.path, `out-${++runNumber}.iso`)) {

@@ -2,15 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Behaviour, type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Behaviour, useFaultServers } from '../helpers/fault-server.ts';
 import { BS, CHUNK, CHUNKS, expectImage, faultFixture } from '../helpers/fault-fixture.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
 import { runCli } from '../helpers/run-cli.ts';
 
 /** `tessera get` when a seed is unusable or changes under it, and when the disk fills up. */
 let fx: Awaited<ReturnType<typeof faultFixture>>;
-const servers: FaultServer[] = [];
+const startServer = useFaultServers();
 
 beforeAll(async () => {
   fx = await faultFixture();
@@ -18,15 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fx.dir.remove();
 });
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function mirror(choose?: (n: number) => Behaviour) {
-  const s = await startFaultServer(fx.image, choose);
-  servers.push(s);
-  return s;
-}
+const mirror = (choose?: (n: number) => Behaviour) => startServer(fx.image, choose);
 
 /** Where each even chunk of the image sits in old.iso (faultImages: junk of 1000 + i bytes before chunk i). */
 function chunkOffsetsInOld(): Map<number, number> {

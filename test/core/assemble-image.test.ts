@@ -1,5 +1,5 @@
 import { createSHA256 } from 'hash-wasm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockSources, FROM_OUTPUT } from '../../src/core/block-sources.ts';
 import type { OutputSink } from '../../src/core/io.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
@@ -7,14 +7,11 @@ import { downloadAndAssemble, sessionFromSources } from '../../src/core/rebuild.
 import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.ts';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
-import { type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
+import { useFaultServers } from '../helpers/fault-server.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 
 const BS = 2048;
-const servers: FaultServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const startMirror = useFaultServers();
 
 /** An output file written in place: holds what the scan put there, hashes the whole file at the end. */
 function inPlaceSink(file: Uint8Array): OutputSink & { stepped: number } {
@@ -42,8 +39,7 @@ describe('assembling into an output that already holds some blocks (FROM_OUTPUT)
 
   async function setup() {
     const manifest = await makeManifest(memorySeed('image.iso', image), { blockSize: BS });
-    const mirror = await startFaultServer(image);
-    servers.push(mirror);
+    const mirror = await startMirror(image);
     // Blocks 0-19 were written into the output by the scan; 20-39 come from a seed; the rest from the mirror.
     const seed = memorySeed('old.iso', image.subarray(20 * BS, 40 * BS));
     const sources = new BlockSources(manifest.blocks.blockCount);
@@ -102,8 +98,7 @@ describe('assembling with reads and writes ahead (writeAhead, readAhead)', () =>
 
   async function setup() {
     const manifest = await makeManifest(memorySeed('image.iso', image), { blockSize: BS });
-    const mirror = await startFaultServer(image);
-    servers.push(mirror);
+    const mirror = await startMirror(image);
     // Blocks from two seeds in runs of all sizes, some zero-length gaps fetched from the mirror.
     const a = memorySeed('a.iso', image.subarray(0, 1500 * BS));
     const b = memorySeed('b.iso', image.subarray(1500 * BS));

@@ -1,6 +1,6 @@
 import { open, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockSources } from '../../src/core/block-sources.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { createBlockHash } from '../../src/core/hashing.ts';
@@ -15,27 +15,18 @@ import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { BS, CHUNK, faultFixture, sha256 } from '../helpers/fault-fixture.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
-import { type Behaviour, type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
+import { type Behaviour, type FaultServer, useFaultServers } from '../helpers/fault-server.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 
 /** The engine (scan, download, assemble) against real HTTP mirrors, with sinks and seeds that fail on purpose. */
 let fx: Awaited<ReturnType<typeof faultFixture>>;
-const servers: FaultServer[] = [];
+const mirror = useFaultServers();
 beforeAll(async () => {
   fx = await faultFixture();
 });
 afterAll(async () => {
   await fx.dir.remove();
 });
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function mirror(data: Uint8Array, choose?: (n: number) => Behaviour) {
-  const s = await startFaultServer(data, choose);
-  servers.push(s);
-  return s;
-}
 
 /** A sink in memory: what was written in order, and what was kept aside after a failure. */
 function memorySink(failAfter = Infinity) {

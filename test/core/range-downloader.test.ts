@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockSources } from '../../src/core/block-sources.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
 import { createBlockHash } from '../../src/core/hashing.ts';
@@ -7,20 +7,11 @@ import { planDownload } from '../../src/core/plan.ts';
 import { RangeDownloader } from '../../src/core/range-downloader.ts';
 import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
-import { type Behaviour, type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
+import { type Behaviour, type FaultServer, useFaultServers } from '../helpers/fault-server.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 
-const servers: FaultServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function mirror(data: Uint8Array, choose?: (n: number) => Behaviour) {
-  const s = await startFaultServer(data, choose);
-  servers.push(s);
-  return s;
-}
+const mirror = useFaultServers();
 
 /** Download every block of `image` with the given mirrors; returns the bytes and the downloader. */
 async function downloadAll(image: Uint8Array, urls: string[], maxRequestBytes = 8192) {

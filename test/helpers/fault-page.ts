@@ -171,3 +171,23 @@ export function rangeLength(range: string | undefined): number {
 
 /** The range requests a mirror got, without its 1-byte checks (bytes=0-0) made when the page opens the image. */
 export const rangeRequests = (mirror: FaultServer) => mirror.requests.filter((r) => r.range !== 'bytes=0-0');
+
+/** Bytes covered by the union of [start, start + length) pieces. */
+function covered(pieces: { start: number; length: number }[]): number {
+  const sorted = pieces.map((p) => [p.start, p.start + p.length]).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -1;
+  for (const [s, e] of sorted) {
+    if (e <= end) continue;
+    total += e - Math.max(s, end);
+    end = e;
+  }
+  return total;
+}
+
+/** Every record of the page's kept work holds `image`'s own bytes at its place (nothing corrupt kept as verified); the bytes it covers. */
+export async function keptWork(page: Page, image: Uint8Array): Promise<number> {
+  const records = await partialRecords(page);
+  for (const r of records) expect(r.sha256, `kept bytes ${r.start}+${r.length}`).toBe(sha256(image.subarray(r.start, r.start + r.length)));
+  return covered(records);
+}

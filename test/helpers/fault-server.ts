@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** What the server does with one ranged request. */
 export type Behaviour =
@@ -183,4 +184,20 @@ export function bytesAllowed(plannedBytes: number, servers: readonly FaultServer
     }
   }
   return allowed;
+}
+
+/**
+ * For a test file: a function that starts fault servers (as startFaultServer);
+ * each is closed after the test that started it.
+ */
+export function useFaultServers(): typeof startFaultServer {
+  const servers: FaultServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (...args) => {
+    const server = await startFaultServer(...args);
+    servers.push(server);
+    return server;
+  };
 }

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { afterAll, expect, it } from 'vitest';
 import { type ErrorCode, TesseraError } from '../../src/core/errors.ts';
 import { AllocationRefused, withAllocationLimit } from './allocation-guard.ts';
+import { concat as concatParts } from '../../src/node/pseudo-random-bytes.ts';
 
 export type CaseKind = 'valid' | 'truncated' | 'mutated' | 'random' | 'huge field';
 
@@ -131,15 +132,8 @@ export function mutate(bytes: Uint8Array, edits: readonly { at: number; value: n
 
 export const ascii = (text: string) => new TextEncoder().encode(text);
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** The project's concat, taking the parts as arguments (as the fuzz tests write them). */
+export const concat = (...parts: Uint8Array[]): Uint8Array => concatParts(parts);
 
 export interface StandardCases {
   /** Cut at every position below this; fast-check samples the rest. */

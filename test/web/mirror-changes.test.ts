@@ -4,7 +4,7 @@ import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { type FaultServer, bytesAllowed, requestedRange, startFaultServer } from '../helpers/fault-server.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
-import { type FaultMirror, openImagePage, opfsFileSha256, partialRecords, rangeRequests, readPlan, runDownload, sha256, useFaultPage } from '../helpers/fault-page.ts';
+import { type FaultMirror, keptWork, openImagePage, opfsFileSha256, rangeRequests, readPlan, runDownload, sha256, useFaultPage } from '../helpers/fault-page.ts';
 
 /**
  * The page (headless Chromium) against mirrors that stall, change their file,
@@ -30,25 +30,6 @@ const STALL_MS = 1500;
 /** A mirror's records from request `from` on, as a FaultServer (for bytesAllowed and rangeRequests). */
 const since = (m: FaultServer, from: number): FaultServer => ({ ...m, requests: m.requests.slice(from), bytesSent: m.requests.slice(from).reduce((n, r) => n + r.bytesSent, 0) });
 
-/** Bytes covered by the union of [start, start + length) pieces. */
-function covered(pieces: { start: number; length: number }[]): number {
-  const sorted = pieces.map((p) => [p.start, p.start + p.length]).sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let end = -1;
-  for (const [s, e] of sorted) {
-    if (e <= end) continue;
-    total += e - Math.max(s, end);
-    end = e;
-  }
-  return total;
-}
-
-/** Every record of the page's kept work holds the image's own bytes at its place; the bytes it covers. */
-async function keptWork(page: Page): Promise<number> {
-  const records = await partialRecords(page);
-  for (const r of records) expect(r.sha256, `kept bytes ${r.start}+${r.length}`).toBe(sha256(image.subarray(r.start, r.start + r.length)));
-  return covered(records);
-}
 
 /** Open the page, pick the seed and check the plan. */
 async function openWithSeed(env: ReturnType<typeof useFaultPage>, init = SAVE_TO_OPFS) {
@@ -69,7 +50,7 @@ async function expectStoppedAndKept(page: Page): Promise<number> {
   expect(await page.getByTestId('result').count()).toBe(0);
   expect(await page.getByTestId('save-link').count()).toBe(0);
   expect((await opfsFileSha256(page, 'image.iso'))?.size ?? 0).toBe(0);
-  const kept = await keptWork(page);
+  const kept = await keptWork(page, image);
   await expect.poll(() => page.getByTestId('partial-work').count()).toBe(kept > 0 ? 1 : 0);
   return kept;
 }

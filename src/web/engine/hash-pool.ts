@@ -9,6 +9,9 @@ export const chainWorkers = () => Math.min(4, Math.max(2, (navigator.hardwareCon
 /** A worker's error event has no message when its script could not be loaded (a page updated or served from a broken cache). */
 export const workerProblem = (e: ErrorEvent) => e.message || 'its script could not be loaded; reload the page and try again';
 
+/** A hash worker (hash-worker.ts), named for the browser's task manager and profiles. */
+export const hashWorker = (name: string) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name });
+
 export interface HashPoolOptions {
   /** The manifest's SHA-256 checkpoints: hash segments on several workers. */
   chain?: Sha256Chain;
@@ -45,7 +48,6 @@ export class HashPool {
   /** `changed` is called whenever a batch is hashed, a digest arrives or a worker fails. */
   constructor(algorithm: ChecksumAlgorithm, { chain, alsoSha256 = false, batchBytes }: HashPoolOptions, private readonly changed: () => void) {
     this.segments = algorithm === 'sha256' && chain && chain.segmentBytes % batchBytes === 0 ? chain : undefined;
-    const hashWorker = (name: string) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name });
     this.hashers = Array.from({ length: this.segments ? chainWorkers() : 1 }, (_, i) => hashWorker(`hash-${i}`));
     // The extra SHA-256 runs beside the others, on a copy of every batch.
     this.extra = alsoSha256 && algorithm !== 'sha256' ? hashWorker('sha256') : null;

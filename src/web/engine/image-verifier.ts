@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
 import type { Sha256Chain } from '../../core/sha256-chain.ts';
-import { chainWorkers, workerProblem } from './hash-pool.ts';
+import { chainWorkers, hashWorker, workerProblem } from './hash-pool.ts';
 import type { HashReply, HashRequest } from './messages.ts';
 
 /** Bytes read from the file and handed to a hash worker at a time. */
@@ -70,7 +70,6 @@ export class ImageVerifier {
     this.final = new Uint8Array(Math.ceil(o.length / o.blockSize));
     this.ready = Array.from({ length: this.segmentCount }, (_, s) => s * this.segmentBytes);
     this.hashed = [...this.ready];
-    const hashWorker = (name: string) => new Worker(new URL('./hash-worker.ts', import.meta.url), { type: 'module', name });
     this.workers = Array.from({ length: chain ? chainWorkers() : 1 }, (_, i) => hashWorker(`verify-${i}`));
     this.extra = o.alsoSha256 && o.algorithm !== 'sha256' ? hashWorker('verify-sha256') : null;
     const all = this.extra ? [...this.workers, this.extra] : this.workers;
