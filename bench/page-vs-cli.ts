@@ -1,6 +1,6 @@
 // The web page against `tessera get` on the same image pair, same server, same machine,
 // with the page's own timeline (a focused tool; npm run bench has the full comparison):
-//   node scripts/run-ts.mjs bench/page-vs-cli.ts [--old FILE --new FILE] [--runs N] [--screenshots DIR]
+//   node scripts/run-ts.mjs bench/page-vs-cli.ts [--old FILE --new FILE] [--runs N] [--modes opfs,save-as] [--screenshots DIR]
 // Default pair: the Debian corpus of bench/debian-corpus.sh (two ~680 MB ISOs).
 // Prints wall seconds (medians), their ratio, the page's performance marks and
 // assembly timings, and the main thread's long tasks (PerformanceObserver 'longtask') while it scans.
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     new: { type: 'string' },
     runs: { type: 'string', default: '3' },
     screenshots: { type: 'string' },
+    modes: { type: 'string', default: 'opfs,save-as' },
   },
 });
 const oldImage = resolve(values.old ?? join(CORPUS_DIR, 'old.iso'));
@@ -31,6 +32,11 @@ if (!existsSync(oldImage) || !existsSync(newImage)) {
   process.exit(2);
 }
 const runs = Number(values.runs);
+const modes = values.modes.split(',') as OutputMode[];
+if (modes.some((m) => m !== 'opfs' && m !== 'save-as')) {
+  console.error(`--modes takes opfs, save-as or both (comma-separated), not ${values.modes}`);
+  process.exit(2);
+}
 
 const dir = await tempDir('tessera-bench-');
 const www = join(dir.path, 'www');
@@ -63,6 +69,7 @@ async function runPageOnce(mode: OutputMode, shots?: string): Promise<PageRun & 
   console.log(`  page marks (ms since load): ${p.marks.join(', ')}`);
   console.log(`  page timeline: loaded ${p.loadedAt.toFixed(2)} s, planned ${p.plannedAt.toFixed(2)} s, verified ${p.seconds.toFixed(2)} s; browser CPU ${p.usage.cpu.toFixed(2)} s`);
   console.log('  page assembly timings (ms):', p.assemblyTimings);
+  console.log(`  browser CPU by thread (s): ${p.usage.threads.slice(0, 14).map((t) => `${t.name} ${t.cpu.toFixed(2)}`).join(', ')}`);
   return { ...p, fetched: await mirror.bytesSent('/new.iso') };
 }
 
@@ -74,7 +81,7 @@ try {
   for (let i = 0; i < runs; i++) {
     cliRuns.push(await runCliOnce());
     console.log(`run ${i + 1}: tessera get ${cliRuns.at(-1)!.seconds.toFixed(2)} s`);
-    for (const mode of ['opfs', 'save-as'] as const) {
+    for (const mode of modes) {
       const p = await runPageOnce(mode, i === 0 && mode === 'save-as' ? values.screenshots : undefined);
       browserVersion = p.browserVersion;
       pageRuns[mode].push(p);
@@ -86,12 +93,12 @@ try {
   console.log(`\nImage ${newImage} (${(size / 1e6).toFixed(0)} MB) from seed ${oldImage}; ${runs} runs each, alternating; Chromium ${browserVersion}, profile on disk; mirror: nginx`);
   console.log('                                            wall s (median)   ratio to get   fetched bytes');
   console.log(`${'tessera get'.padEnd(44)}${cliS.toFixed(2).padStart(8)}                         ${median(cliRuns.map((r) => r.fetched))}`);
-  for (const mode of ['opfs', 'save-as'] as const) {
+  for (const mode of modes) {
     const s = median(pageRuns[mode].map((r) => r.seconds));
     console.log(`${TOOL[mode === 'opfs' ? 'page-opfs' : 'page-save-as'].label.padEnd(44)}${s.toFixed(2).padStart(8)}         ${(s / cliS).toFixed(2).padStart(6)}          ${median(pageRuns[mode].map((r) => r.fetched))}`);
   }
   console.log('(target: page <= 1.5x tessera get; page bytes include the 1-byte mirror probe)');
-  console.log(`main-thread tasks > 100 ms while scanning: ${all.filter((d) => d > 100).length} in ${2 * runs} page runs (longest task seen: ${all.length ? Math.max(...all).toFixed(0) : 0} ms; ${all.length} tasks over 50 ms)`);
+  console.log(`main-thread tasks > 100 ms while scanning: ${all.filter((d) => d > 100).length} in ${modes.length * runs} page runs (longest task seen: ${all.length ? Math.max(...all).toFixed(0) : 0} ms; ${all.length} tasks over 50 ms)`);
 } finally {
   await mirror.close();
   await site.close();

@@ -55,6 +55,41 @@ function descendants(root: number): number[] {
   return out;
 }
 
+/** CPU seconds of each thread of `pid` (by thread id), with the thread's name. */
+function readThreads(pid: number): Map<number, { name: string; cpu: number }> {
+  const out = new Map<number, { name: string; cpu: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), { name, cpu: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The kind of a Chromium process (--type=renderer, gpu-process, utility…), or 'browser'. */
+function processKind(pid: number): string {
+  try {
+    // Chromium rewrites its helpers' command lines into one space-separated string.
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const type = /(?:^|[\s\0])--type=([^\s\0]+)/.exec(cmdline)?.[1];
+    const sub = /--utility-sub-type=([^\s\0]+)/.exec(cmdline)?.[1].split('.').pop();
+    return type ? (sub ? `${type}:${sub}` : type) : 'browser';
+  } catch {
+    return '?';
+  }
+}
+
 export interface TreeUsage {
   /** CPU seconds used by the tree between start() and stop(). */
   cpu: number;
@@ -63,6 +98,8 @@ export interface TreeUsage {
   /** The largest sum, over the samples, of the processes' RssAnon + RssShmem, in kB (shared memory counts once per process that maps it). */
   privatePeakKb: number;
   processes: number;
+  /** CPU seconds per process kind and thread name (threads of the same name summed), largest first. */
+  threads: { name: string; cpu: number }[];
 }
 
 /**
@@ -76,6 +113,8 @@ export class ProcessTreeSampler {
   private readonly last = new Map<number, ProcessSample>();
   private timer: NodeJS.Timeout | undefined;
   private privatePeakKb = 0;
+  /** Per process, per thread: name and CPU seconds at the first and the last sample. */
+  private readonly threadCpu = new Map<string, { name: string; first: number; last: number }>();
 
   constructor(private readonly intervalMs = 100) {
     this.ignored = new Set(descendants(process.pid));
@@ -89,6 +128,14 @@ export class ProcessTreeSampler {
       if (!p) continue;
       this.last.set(pid, p);
       privateKb += p.privateKb;
+      const kind = processKind(pid);
+      for (const [tid, t] of readThreads(pid)) {
+        const key = `${pid}/${tid}`;
+        const seen = this.threadCpu.get(key);
+        // A thread first seen after start() counts from 0 (it was born during the run).
+        if (seen) seen.last = t.cpu;
+        else this.threadCpu.set(key, { name: `${kind} ${t.name}`, first: this.timer ? 0 : t.cpu, last: t.cpu });
+      }
     }
     this.privatePeakKb = Math.max(this.privatePeakKb, privateKb);
   }
@@ -109,6 +156,9 @@ export class ProcessTreeSampler {
       cpu += p.cpu - (this.baseline.get(pid) ?? 0);
       peakKb += p.peakKb;
     }
-    return { cpu, peakKb, privatePeakKb: this.privatePeakKb, processes: this.last.size };
+    const byName = new Map<string, number>();
+    for (const t of this.threadCpu.values()) byName.set(t.name, (byName.get(t.name) ?? 0) + t.last - t.first);
+    const threads = [...byName].map(([name, c]) => ({ name, cpu: c })).filter((t) => t.cpu > 0).sort((a, b) => b.cpu - a.cpu);
+    return { cpu, peakKb, privatePeakKb: this.privatePeakKb, processes: this.last.size, threads };
   }
 }
