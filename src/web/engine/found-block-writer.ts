@@ -14,7 +14,10 @@ const IN_FLIGHT_BYTES = 16 << 20;
  * taken from the seed as before.
  */
 export class FoundBlockWriter {
-  private readonly run: Uint8Array;
+  /** The run being gathered; handed over whole when flushed, and replaced by a spare one. */
+  private run: Uint8Array<ArrayBuffer>;
+  /** Buffers handed back by the image file once written, for the next runs. */
+  private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private runFirst = -1;
   private runBlocks = 0;
   private inFlight = 0;
@@ -46,10 +49,14 @@ export class FoundBlockWriter {
     const start = this.runFirst * this.blockSize;
     const end = Math.min(this.imageLength, (this.runFirst + this.runBlocks) * this.blockSize);
     this.runBlocks = 0;
-    const data = this.run.slice(0, end - start);
+    const data = this.run.subarray(0, end - start);
+    this.run = this.spare.pop() ?? new Uint8Array(this.run.length);
     this.inFlight += data.length;
     const write: Promise<void> = this.file
       .write(start, data)
+      .then((back) => {
+        if (back.buffer.byteLength === this.run.length) this.spare.push(new Uint8Array(back.buffer));
+      })
       .catch((error: unknown) => {
         this.failed ??= error;
       })

@@ -34,7 +34,7 @@ let ready: Promise<Hashing> = Promise.reject(new Error('the hash worker was used
 ready.catch(() => {});
 let queue = Promise.resolve();
 let hashing = 0;
-const post = (reply: HashReply) => self.postMessage(reply);
+const post = (reply: HashReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
 
 self.onmessage = (e: MessageEvent<HashRequest>) => {
   const m = e.data;
@@ -63,7 +63,7 @@ self.onmessage = (e: MessageEvent<HashRequest>) => {
       if (m.endsSegment) post({ type: 'segment', index: s, state: h.hasher.midstate() });
     }
     hashing += performance.now() - t;
-    post({ type: 'hashed', bytes: m.data.length });
+    post({ type: 'hashed', bytes: m.data.length, data: m.data }, [m.data.buffer]);
   }).catch((error: unknown) => {
     // Said once; the queue then stays failed, so nothing after it is hashed as if it were fine.
     post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });

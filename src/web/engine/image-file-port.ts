@@ -24,9 +24,13 @@ export class ImageFilePort {
     };
   }
 
-  /** Write `data` (transferred: the caller must not use it again) at `position`. */
-  async write(position: number, data: Uint8Array<ArrayBuffer>): Promise<void> {
-    await this.request({ type: 'write', id: this.nextId++, position, data }, [data.buffer]);
+  /**
+   * Write `data` at `position`. Its buffer is transferred, and handed back
+   * once written (the resolved value, a view of the same bytes) for reuse.
+   */
+  async write(position: number, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    const reply = await this.request({ type: 'write', id: this.nextId++, position, data }, [data.buffer]);
+    return (reply as Extract<ImageFileReply, { type: 'written' }>).data;
   }
 
   /** Read `length` bytes at `position` (within the image). */

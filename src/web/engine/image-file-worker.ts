@@ -25,9 +25,9 @@ const errorInfo = (error: unknown): StorageErrorInfo => {
   return { name, message };
 };
 
-/** Read `n` bytes at `position` (within the image: the file was sized at open). */
-function readAt(position: number, n: number): Uint8Array<ArrayBuffer> {
-  const data = new Uint8Array(n);
+/** Read `n` bytes at `position` (within the image: the file was sized at open), into `into` if given (its first n bytes). */
+function readAt(position: number, n: number, into?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const data = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
   let done = 0;
   while (done < n) {
     const got = access!.read(data.subarray(done), { at: position + done });
@@ -57,9 +57,9 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
     if (m.position < 0 || m.position + (m.type === 'write' ? m.data.length : m.length) > length) throw new RangeError(`bytes ${m.position}+ are outside the image`);
     if (m.type === 'write') {
       writeFullyAt(access, m.data, m.position); // (a failed sync write is not thrown by Chromium: see sync-write.ts)
-      reply({ type: 'written', id: m.id });
+      reply({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
     } else {
-      const data = readAt(m.position, m.length);
+      const data = readAt(m.position, m.length, m.into);
       reply({ type: 'read', id: m.id, data }, [data.buffer]);
     }
   } catch (error) {

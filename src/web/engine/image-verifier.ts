@@ -17,8 +17,8 @@ export interface VerifierOptions {
   chain?: Sha256Chain;
   /** Also the SHA-256 (a description with another checksum, and a SHA-256 the user expects). */
   alsoSha256: boolean;
-  /** Read bytes of the image file (the verifier runs on the thread that holds it). */
-  read(position: number, length: number): Uint8Array<ArrayBuffer>;
+  /** Read bytes of the image file (the verifier runs on the thread that holds it), into `into` if given. */
+  read(position: number, length: number, into?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer>;
 }
 
 export interface Verified {
@@ -61,6 +61,8 @@ export class ImageVerifier {
   private readonly digests = new Map<Worker, Extract<HashReply, { type: 'digest' }>>();
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
+  /** Chunk buffers handed back by the hash workers, for the next reads. */
+  private readonly spare: Uint8Array<ArrayBuffer>[] = [];
 
   constructor(private readonly o: VerifierOptions) {
     // An image within one segment has no checkpoint: hashed in one pass (its updates would carry no segment number).
@@ -78,7 +80,10 @@ export class ImageVerifier {
       worker.onmessage = (e: MessageEvent<HashReply>) => {
         const r = e.data;
         if (r.type === 'failed') this.failure = new Error(`the hash worker failed: ${r.message}`);
-        else if (r.type === 'hashed') this.inFlight[i]--;
+        else if (r.type === 'hashed') {
+          this.inFlight[i]--;
+          if (r.data.buffer.byteLength === CHUNK_BYTES) this.spare.push(new Uint8Array(r.data.buffer));
+        }
         else if (r.type === 'segment') {
           if (r.state !== chain!.states[r.index]) this.bad.push(r.index);
         } else this.digests.set(worker, r);
@@ -168,7 +173,7 @@ export class ImageVerifier {
         // A piece that is not a whole number of SHA-256 blocks (the image's tail) leaves a state that
         // cannot be set aside: it goes last, once the worker's other segments are all handed out.
         if (n % 64 !== 0 && this.otherSegmentsLeft(s)) break;
-        const data = this.o.read(at, n);
+        const data = this.o.read(at, n, this.spare.pop());
         this.hashed[s] = at + n;
         const endsSegment = this.segmentCount > 1 && s < this.segmentCount - 1 && at + n === end;
         if (this.extra) {

@@ -26,6 +26,8 @@ export function openInPlaceOutput(file: ImageFilePort): OutputClient {
   let position = 0;
   /** Contiguous bytes waiting to be written at `pendingStart`. */
   let pending = new Uint8Array(BATCH_BYTES);
+  /** Buffers handed back by the image file once written, for the next batches. */
+  const spare: Uint8Array<ArrayBuffer>[] = [];
   let pendingLength = 0;
   let pendingStart = 0;
   let unwritten = 0;
@@ -36,11 +38,12 @@ export function openInPlaceOutput(file: ImageFilePort): OutputClient {
   /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
     if (pendingLength > 0) {
-      const data = pendingLength === pending.length ? pending : pending.slice(0, pendingLength);
-      if (data === pending) pending = new Uint8Array(BATCH_BYTES);
+      const data = pending.subarray(0, pendingLength);
+      pending = spare.pop() ?? new Uint8Array(BATCH_BYTES);
       unwritten++;
       file.write(pendingStart, data).then(
-        () => {
+        (back) => {
+          if (back.buffer.byteLength === BATCH_BYTES) spare.push(new Uint8Array(back.buffer));
           unwritten--;
           notify();
         },

@@ -95,7 +95,8 @@ export type HashRequest =
   /** `segment`: the image's last segment, when segments came interleaved. */
   | { type: 'digest'; segment?: number };
 export type HashReply =
-  | { type: 'hashed'; bytes: number }
+  /** `data`: the batch's buffer, handed back for reuse (fresh buffers cost page faults and collections). */
+  | { type: 'hashed'; bytes: number; data: Uint8Array<ArrayBuffer> }
   /** The state after a whole segment (to compare with its checkpoint). */
   | { type: 'segment'; index: number; state: string }
   | { type: 'digest'; hex: string; ms: number }
@@ -140,13 +141,15 @@ export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =
   | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
-  | { type: 'read'; id: number; position: number; length: number }
+  /** `into`: a buffer to read into (transferred; at least `length` bytes), else a new one is made. */
+  | { type: 'read'; id: number; position: number; length: number; into?: Uint8Array<ArrayBuffer> }
   /** Everything before `upTo` is final (sent after the writes it covers, on the same port; not answered). */
   | { type: 'final'; upTo: number }
   /** The checksum of the file, once all of it is final. */
   | { type: 'digest'; id: number };
 export type ImageFileReply =
-  | { type: 'written'; id: number }
+  /** `data`: the written buffer, handed back for reuse. */
+  | { type: 'written'; id: number; data: Uint8Array<ArrayBuffer> }
   | { type: 'read'; id: number; data: Uint8Array<ArrayBuffer> }
   | { type: 'digest'; id: number; hex: string; sha256?: string; hashMs: number; segments: number; workers: number }
   /** A SHA-256 segment did not end on its checkpoint. */
