@@ -22,7 +22,7 @@ const { values } = parseArgs({
     'chromium-flags': { type: 'string', default: '' },
   },
 });
-const options: LanesBenchOptions = { segmentBytes: Number(values['segment-mib']) << 20, runs: Number(values.runs), variants: ['memory', 'locals'] };
+const options: LanesBenchOptions = { segmentBytes: Number(values['segment-mib']) << 20, runs: Number(values.runs), variants: ['locals', 'memory'] };
 
 function report(where: string, result: LanesBenchResult): void {
   const base = median(result['hash-wasm (1 stream)']);

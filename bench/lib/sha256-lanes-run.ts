@@ -2,7 +2,8 @@
 // one core hashing four 32 MiB segments from their checkpoints, one stream at a
 // time (hash-wasm, and a native reference) or four at once (Sha256Lanes).
 import { createSHA256 } from 'hash-wasm';
-import { type ScheduleVariant, Sha256Lanes } from '../../src/core/sha256-lanes.ts';
+import { SegmentHasher } from '../../src/core/sha256-chain.ts';
+import { SHA256_INITIAL_STATE, type ScheduleVariant, Sha256Lanes, stateToHex } from '../../src/core/sha256-lanes.ts';
 
 export interface LanesBenchOptions {
   segmentBytes: number;
@@ -72,6 +73,19 @@ export async function runLanesBench(options: LanesBenchOptions, native?: { name:
       const seconds = (performance.now() - start) / 1000;
       if (run >= 0) result[name].push(total / 1e6 / seconds);
     }
+  }
+  // Here too (in Chromium as well as in Node), each lane must end where hash-wasm does.
+  const hasher = await SegmentHasher.create();
+  const want = data.map((segment) => {
+    hasher.begin(0, null);
+    hasher.update(segment);
+    return hasher.midstate();
+  });
+  for (const [variant, l] of Object.entries(lanes)) {
+    for (let lane = 0; lane < 4; lane++) l.setState(lane, SHA256_INITIAL_STATE);
+    for (let at = 0; at < options.segmentBytes; at += BATCH) l.update(data.map((segment) => segment.subarray(at, at + BATCH)));
+    const got = [0, 1, 2, 3].map((lane) => stateToHex(l.getState(lane)));
+    if (got.join() !== want.join()) throw new Error(`Sha256Lanes (${variant}) disagrees with hash-wasm: ${got.join()} != ${want.join()}`);
   }
   return result;
 }
