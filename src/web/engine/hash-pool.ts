@@ -61,7 +61,7 @@ export class HashPool {
         else if (reply.type === 'hashed') this.waiting--;
         else if (reply.type === 'segment') {
           if (reply.state !== this.segments!.states[reply.index]) this.badSegments.push(reply.index);
-        } else this.digests[i] = reply;
+        } else if (reply.type === 'digest') this.digests[i] = reply;
         this.changed();
       };
       hasher.onerror = (e) => {

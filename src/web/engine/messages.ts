@@ -93,10 +93,29 @@ export type HashRequest =
   | { type: 'init'; algorithm: ChecksumAlgorithm; chain?: Sha256Chain }
   | { type: 'update'; data: Uint8Array<ArrayBuffer>; segment?: number; endsSegment?: boolean }
   /** `segment`: the image's last segment, when segments came interleaved. */
-  | { type: 'digest'; segment?: number };
+  | { type: 'digest'; segment?: number }
+  /**
+   * Pieces of SHA-256 segments, each hashed from the state it comes with (the
+   * image file's verifier keeps every segment's state, so any worker can take
+   * any segment); pieces of one length are hashed four at a time (Sha256Lanes).
+   * No 'init' needed.
+   */
+  | { type: 'pieces'; pieces: SegmentPiece[] }
+  /** The image's last bytes, from `state` (the state after `offset` bytes; ignored at 0): answered with the digest. */
+  | { type: 'finish'; offset: number; state: string; data: Uint8Array<ArrayBuffer> };
+
+/** Bytes of the image from `offset` (a multiple of 64), to hash from `state`: the SHA-256 state after `offset` bytes. */
+export interface SegmentPiece {
+  offset: number;
+  state: string;
+  /** A multiple of 64 bytes. */
+  data: Uint8Array<ArrayBuffer>;
+}
 export type HashReply =
   /** `data`: the batch's buffer, handed back for reuse (fresh buffers cost page faults and collections). */
   | { type: 'hashed'; bytes: number; data: Uint8Array<ArrayBuffer> }
+  /** The states after each piece, in order; their buffers handed back for reuse. */
+  | { type: 'pieces-hashed'; states: string[]; data: Uint8Array<ArrayBuffer>[]; ms: number }
   /** The state after a whole segment (to compare with its checkpoint). */
   | { type: 'segment'; index: number; state: string }
   | { type: 'digest'; hex: string; ms: number }
