@@ -9,6 +9,8 @@
  * no build step), and is checked against the JavaScript loop in the tests.
  */
 
+import { signedLeb, unsignedLeb } from './wasm-leb128.ts';
+
 // The instructions used (WebAssembly 1.0 opcodes).
 const OP = {
   block: 0x02,
@@ -35,31 +37,6 @@ const OP = {
   i32ShrU: 0x76,
   void: 0x40,
 } as const;
-
-function unsignedLeb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function signedLeb(value: number): number[] {
-  value |= 0;
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
 
 // Parameters and locals of roll(), by index.
 const P = { i: 0, stop: 1, bs: 2, shift: 3, mask: 4, bits: 5, bitsShift: 6, bits2: 7, bits2Shift: 8, sums: 9 } as const;

@@ -29,6 +29,8 @@
  * MiB run before V8 has tiered the module up (Liftoff, ~1/3 of that speed).
  */
 
+import { signedLeb, unsignedLeb } from './wasm-leb128.ts';
+
 // WebAssembly 1.0 opcodes used.
 const OP = {
   block: 0x02,
@@ -62,31 +64,6 @@ const SIMD = {
   i32x4ShrU: 0xad,
   i32x4Add: 0xae,
 } as const;
-
-function unsignedLeb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-}
-
-function signedLeb(value: number): number[] {
-  value |= 0;
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
 
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

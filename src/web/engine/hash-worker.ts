@@ -2,7 +2,9 @@
 // The image's checksum on a thread of its own: the assembly worker hands over
 // a copy of each batch (transferred) and hears back when it is hashed. With
 // SHA-256 checkpoints there are several of these, each hashing whole
-// segments from their checkpoints (core/sha256-chain.ts).
+// segments from their checkpoints (core/sha256-chain.ts). For the image file's
+// verifier they take 'pieces' instead: bytes of up to four segments with the
+// state to start each from, hashed four at a time (core/sha256-lanes.ts).
 import { type StreamHasher, createWasmHasher } from '../../core/hashing.ts';
 import { type Sha256Chain, SegmentHasher } from '../../core/sha256-chain.ts';
 import { Sha256Lanes, stateFromHex, stateToHex } from '../../core/sha256-lanes.ts';

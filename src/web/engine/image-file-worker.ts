@@ -31,7 +31,10 @@ function readAt(position: number, n: number, into?: Uint8Array<ArrayBuffer>): Ui
   let done = 0;
   while (done < n) {
     const got = access!.read(data.subarray(done), { at: position + done });
-    if (got === 0) break;
+    if (got === 0) {
+      data.fill(0, done); // (a reused buffer holds older bytes)
+      break;
+    }
     done += got;
   }
   return data;
@@ -59,7 +62,7 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
       writeFullyAt(access, m.data, m.position); // (a failed sync write is not thrown by Chromium: see sync-write.ts)
       reply({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
     } else {
-      const data = readAt(m.position, m.length, m.into);
+      const data = readAt(m.position, m.length);
       reply({ type: 'read', id: m.id, data }, [data.buffer]);
     }
   } catch (error) {

@@ -160,8 +160,7 @@ export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =
   | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
-  /** `into`: a buffer to read into (transferred; at least `length` bytes), else a new one is made. */
-  | { type: 'read'; id: number; position: number; length: number; into?: Uint8Array<ArrayBuffer> }
+  | { type: 'read'; id: number; position: number; length: number }
   /** Everything before `upTo` is final (sent after the writes it covers, on the same port; not answered). */
   | { type: 'final'; upTo: number }
   /** The checksum of the file, once all of it is final. */
