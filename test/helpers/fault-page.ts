@@ -170,6 +170,12 @@ export function rangeLength(range: string | undefined): number {
 }
 
 /** The range requests a mirror got, without its 1-byte checks (bytes=0-0) made when the page opens the image. */
+/** The image was built and verified: the page shows its SHA-256, and the file `name` in the browser storage holds exactly the image. */
+export async function expectImageBuilt(page: Page, image: Uint8Array, name = 'image.iso'): Promise<void> {
+  expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(image));
+  expect(await opfsFileSha256(page, name)).toEqual({ sha256: sha256(image), size: image.length });
+}
+
 export const rangeRequests = (mirror: FaultServer) => mirror.requests.filter((r) => r.range !== 'bytes=0-0');
 
 /** Bytes covered by the union of [start, start + length) pieces. */
