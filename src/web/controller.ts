@@ -12,7 +12,7 @@ import type { RebuildEvent } from '../core/rebuild.ts';
 import { resolveMirrors } from '../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes } from '../shared/format.ts';
-import { explainAssemblyFailure, explainNetworkError, explainStorageError } from './engine/explain-error.ts';
+import { explainAssemblyFailure, explainCopyError, explainNetworkError, explainStorageError } from './engine/explain-error.ts';
 import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
@@ -64,6 +64,8 @@ export interface Progress {
   fetched: number;
   startedAt: number;
   retries: string[];
+  /** "Save as": the verified image is being copied into this file. */
+  saving?: string;
 }
 
 export interface AppState {
@@ -105,8 +107,6 @@ async function listKeptWork(): Promise<KeptWork[]> {
   const files = (await listKeptJigdoFiles()).map((k) => ({ image: k.imageChecksum, bytes: k.bytes, name: k.name }));
   return [...blocks, ...files];
 }
-
-const hasSavePicker = () => typeof (window as { showSaveFilePicker?: unknown }).showSaveFilePicker === 'function';
 
 /** Names of the image files being built in the site's storage (see Controller.openImageFile). */
 const IMAGE_FILE_PREFIX = '.tessera-building-';
@@ -380,9 +380,10 @@ export class Controller {
   /**
    * The file the scan writes the blocks it finds into, so they are not read
    * from the user's files a second time: in the site's storage, at the
-   * image's size. It becomes the output where the page saves there (no "Save
-   * as"); otherwise the assembly copies from it. None when the storage has
-   * no room (or no OPFS): the page then reads the files again.
+   * image's size, and hashed as it becomes final. The image is completed in
+   * it, then kept there (no "Save as") or copied into the file the user
+   * chose. None when the storage has no room (or no OPFS): the page then
+   * reads the files again and streams the image to its output.
    */
   private async openImageFile(manifest: Manifest): Promise<ImageFile | null> {
     if (!navigator.storage?.getDirectory) return null;
@@ -396,8 +397,8 @@ export class Controller {
       if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
     }
     const opened = await ImageFile.open(`${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}`, length).catch(() => ({ file: null }));
-    // Without "Save as" the image will be built in place: hash it as it becomes final, from the scan on.
-    if (opened.file && !hasSavePicker()) opened.file.verify(this.verification(manifest));
+    // The image will be built in place: hash it as it becomes final, from the scan on.
+    opened.file?.verify(this.verification(manifest));
     return opened.file;
   }
 
@@ -533,11 +534,13 @@ export class Controller {
     const { output, outputName } = chosen;
     this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
 
-    // The image file the scan wrote into: completed in place when the image is kept in the site's storage, else copied from.
+    // The image file the scan wrote into is completed in place; with "Save as" the
+    // verified image is then copied into the chosen file, which so only ever receives
+    // verified bytes. Without an image file (no room in the site's storage) the
+    // assembly streams the image to the output, reading the seeds again.
     const file = this.imageFile;
     this.imageFile = null;
-    const inPlace = file !== null && output.kind === 'opfs';
-    if (inPlace) {
+    if (file) {
       const how = this.verification(image.manifest);
       if (file.verifying !== `${how.algorithm}:${how.alsoSha256}`) file.verify(how);
     }
@@ -551,9 +554,9 @@ export class Controller {
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: Float64Array.from(this.pool.sources.offset), // (the page's are Float64Array already: a copy, as slice() was)
       mirrors,
-      output: inPlace ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
+      output: file ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
-      staged: file ? { blocks: this.pool.staged.slice(), port: inPlace ? undefined : ports[0] } : undefined,
+      staged: file ? this.pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),
     };
     const finished = new Promise<void>((resolve) => {
@@ -561,7 +564,18 @@ export class Controller {
         const reply = e.data;
         if (reply.type === 'event') this.onEvent(reply.event);
         else if (reply.type === 'done') {
-          const kept = inPlace ? file.keep(output.name).then((name) => ({ kind: 'opfs' as const, name })) : file ? file.discard().then(() => output) : Promise.resolve(output);
+          if (file && output.kind === 'file-handle') {
+            void this.saveVerified(file, output.handle).then(async (problem) => {
+              if (problem === null) await this.finish(reply.summary, output, outputName);
+              else {
+                this.set({ phase: 'failed', error: `The image could not be saved: ${problem}` });
+                void this.refreshSaved(); // the verified part it kept is listed
+              }
+              resolve();
+            });
+            return;
+          }
+          const kept = file && output.kind === 'opfs' ? file.keep(output.name).then((name) => ({ kind: 'opfs' as const, name })) : Promise.resolve(output);
           kept.then((where) => this.finish(reply.summary, where, outputName)).then(resolve, (error: unknown) => {
             this.set({ phase: 'failed', error: explainStorageError(error, 'Keeping the image in the browser storage') });
             resolve();
@@ -582,6 +596,35 @@ export class Controller {
     worker.postMessage(request, ports);
     await finished;
     worker.terminate();
+  }
+
+  /**
+   * "Save as": copy the image, built and verified in the site's storage, into
+   * the file the user chose (one write of the whole file, which the browser
+   * streams), then delete it from the site's storage. Returns null, or what
+   * went wrong; then the chosen file is left as it was, and the image file is
+   * deleted (the downloaded data kept beside it stays, for "Try again").
+   */
+  private async saveVerified(file: ImageFile, handle: FileSystemFileHandle): Promise<string | null> {
+    this.set({ progress: this.state.progress && { ...this.state.progress, saving: handle.name } });
+    let writable: FileSystemWritableFileStream | null = null;
+    let built: File | null = null;
+    let name = file.name;
+    const root = await navigator.storage.getDirectory();
+    try {
+      name = await file.keep(file.name); // (closed: the file can now be read)
+      built = await (await root.getFileHandle(name)).getFile();
+      writable = await handle.createWritable();
+      await writable.write(built);
+      await writable.close();
+      return null;
+    } catch (error) {
+      await writable?.abort().catch(() => {});
+      const readable = built ? await built.slice(0, 1).arrayBuffer().then(() => true, () => false) : false;
+      return explainCopyError(error, `writing ${handle.name}`, readable);
+    } finally {
+      await root.removeEntry(name).catch(() => {});
+    }
   }
 
   /** A .jigdo's image: its worker fetches the missing files and writes the image (a failure leaves no output). */

@@ -11,7 +11,8 @@ export function ProgressPanel({ progress, length, toFetch }: { progress: Progres
       <progress max={length} value={progress.written} class="overall" />
       <p>
         {percent(progress.written, length)} written · {formatBytes(progress.fetched)} of {formatBytes(toFetch)} downloaded ·{' '}
-        {formatBytes(seconds > 0 ? progress.fetched / seconds : 0)}/s · {progress.written >= length ? 'verifying…' : `${formatSeconds(left)} left`}
+        {formatBytes(seconds > 0 ? progress.fetched / seconds : 0)}/s ·{' '}
+        {progress.saving ? `verified; saving it to ${progress.saving}…` : progress.written >= length ? 'verifying…' : `${formatSeconds(left)} left`}
       </p>
       {progress.retries.length > 0 && (
         <ul class="retries">

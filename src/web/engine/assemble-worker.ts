@@ -32,14 +32,12 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const target = request.output;
   const inPlace = target.kind === 'image-file' ? new ImageFilePort(target.port) : null;
-  // Blocks the scan wrote into the image file: stepped over when it is the output, else read back from it (faster than the seeds).
-  const staged = request.staged?.blocks;
-  const stagedFrom = inPlace ? null : request.staged?.port ? new ImageFilePort(request.staged.port) : null;
-  if (stagedFrom) seeds.push(imageFileSeed(stagedFrom, table.length));
+  // Blocks the scan wrote into the image file: stepped over, the image being completed in it.
+  const staged = request.staged;
   let fromScan = 0;
   for (let k = 0; k < sources.blockCount; k++) {
-    if (request.seedOf[k] < 0 || !staged?.[k] || (!inPlace && !stagedFrom)) continue;
-    sources.set(k, inPlace ? FROM_OUTPUT : seeds.length - 1, inPlace ? 0 : k * table.blockSize);
+    if (!inPlace || request.seedOf[k] < 0 || !staged?.[k]) continue;
+    sources.set(k, FROM_OUTPUT, 0);
     fromScan += blockLength(table, k);
   }
   for (let k = 0; k < sources.blockCount; k++) {
@@ -111,49 +109,6 @@ async function assemble(request: AssembleRequest): Promise<void> {
   } finally {
     for (const seed of seeds) seed.close();
   }
-}
-
-/** The image file is read back in windows this large, one ahead. */
-const WINDOW_BYTES = 8 << 20;
-
-/**
- * The blocks the scan wrote into the image file, read back as a seed (at their
- * offsets in the image). The assembly reads it forward, stepping over the
- * ranges it downloads, so it is read in windows with the next one always asked
- * for: the round trip to the image file's worker overlaps the assembly's work.
- */
-function imageFileSeed(file: ImageFilePort, length: number): SeedReader & { close(): void } {
-  type Window = { start: number; data: Promise<Uint8Array> };
-  const windowAt = (start: number): Window => {
-    const data = file.read(start, Math.min(WINDOW_BYTES, length - start));
-    data.catch(() => {}); // a window read ahead and never used must not be reported
-    return { start, data };
-  };
-  const holds = (w: Window | null, p: number): w is Window => w !== null && p >= w.start && p < w.start + WINDOW_BYTES;
-  let current: Window | null = null;
-  let next: Window | null = null;
-  return {
-    name: 'the blocks found by the scan (kept in the browser storage)',
-    size: length,
-    async readInto(position, target) {
-      const n = Math.max(0, Math.min(target.length, length - position));
-      let filled = 0;
-      while (filled < n) {
-        const p = position + filled;
-        if (!holds(current, p)) {
-          current = holds(next, p) ? next : windowAt(p);
-          const after = current.start + WINDOW_BYTES;
-          next = after < length ? windowAt(after) : null;
-        }
-        const data = await current.data;
-        const k = Math.min(n - filled, current.start + data.length - p);
-        target.set(data.subarray(p - current.start, p - current.start + k), filled);
-        filled += k;
-      }
-      return n;
-    },
-    close: () => file.close(),
-  };
 }
 
 self.onmessage = (e: MessageEvent<AssembleRequest>) => {

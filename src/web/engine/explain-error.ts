@@ -45,11 +45,25 @@ export function explainStorageError(error: unknown, what: string): string {
  * AbortError "Failed to write data to data pipe" for the same cause.
  */
 export function explainWriteError(error: unknown, what: string): string {
-  if ((error as { name?: string })?.name === 'AbortError') {
-    const message = (error as { message?: string })?.message ?? String(error);
-    return `${what}: the browser could not write it (${message}), as Chromium says when the disk is full. Free some space and try again.`;
-  }
+  if ((error as { name?: string })?.name === 'AbortError') return diskFullInOtherWords(error, what);
   return explainStorageError(error, what);
+}
+
+/** An error Chromium gives for a full disk under another name: said with its own words, as a full disk. */
+function diskFullInOtherWords(error: unknown, what: string): string {
+  const message = (error as { message?: string })?.message ?? String(error);
+  return `${what}: the browser could not write it (${message}), as Chromium says when the disk is full. Free some space and try again.`;
+}
+
+/**
+ * Copying a file of ours (the verified image, in the site's storage) into the
+ * file the user chose failed. When the disk fills up Chromium says
+ * QuotaExceededError, or, depending on timing, NotReadableError about our file;
+ * if our file can still be read (`sourceReadable`), that too was the write.
+ */
+export function explainCopyError(error: unknown, what: string, sourceReadable: boolean): string {
+  if (sourceReadable && (error as { name?: string })?.name === 'NotReadableError') return diskFullInOtherWords(error, what);
+  return explainWriteError(error, what);
 }
 
 /**

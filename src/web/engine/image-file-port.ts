@@ -9,8 +9,8 @@ export class ImageFileError extends Error {
 }
 
 /**
- * A worker's side of a port to the image file (image-file-worker.ts): reads
- * and writes at positions, answered in order.
+ * A worker's side of a port to the image file (image-file-worker.ts): writes
+ * at positions, answered in order.
  */
 export class ImageFilePort {
   private nextId = 0;
@@ -31,12 +31,6 @@ export class ImageFilePort {
   async write(position: number, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
     const reply = await this.request({ type: 'write', id: this.nextId++, position, data }, [data.buffer]);
     return (reply as Extract<ImageFileReply, { type: 'written' }>).data;
-  }
-
-  /** Read `length` bytes at `position` (within the image). */
-  async read(position: number, length: number): Promise<Uint8Array<ArrayBuffer>> {
-    const reply = await this.request({ type: 'read', id: this.nextId++, position, length });
-    return (reply as Extract<ImageFileReply, { type: 'read' }>).data;
   }
 
   /** Everything before `upTo` is final: sent after the writes it covers, on the same port, so it is served after them. */

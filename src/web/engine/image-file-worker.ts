@@ -1,10 +1,10 @@
 /// <reference lib="webworker" />
 // Owns the image file being built in the site's storage (OPFS) through a sync
 // access handle, which only one thread may hold: the scan workers write the
-// blocks they find into it, and the assembly writes the rest, reads it back to
-// hash it, or copies from it, all through message ports to this worker.
-// Requests are served in the order they arrive, so a read sent after a write
-// on the same port sees that write.
+// blocks they find into it and the assembly writes the rest, through message
+// ports to this worker; its verifier reads it back to hash it. Requests are
+// served in the order they arrive, so a 'final' sent after a write on the
+// same port is served after that write.
 import { writeFullyAt } from '../storage/sync-write.ts';
 import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
 import type { ImageFileControl, ImageFileReply, ImageFileRequest, ImageFileStatus, StorageErrorInfo } from './messages.ts';
@@ -25,7 +25,7 @@ const errorInfo = (error: unknown): StorageErrorInfo => {
   return { name, message };
 };
 
-/** Read `n` bytes at `position` (within the image: the file was sized at open), into `into` if given (its first n bytes). */
+/** For the verifier: read `n` bytes at `position` (within the image: the file was sized at open), into `into` if given (its first n bytes). */
 function readAt(position: number, n: number, into?: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   const data = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
   let done = 0;
@@ -57,14 +57,9 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
   }
   try {
     if (!access) throw Object.assign(new Error('the image file is closed'), { name: 'InvalidStateError' });
-    if (m.position < 0 || m.position + (m.type === 'write' ? m.data.length : m.length) > length) throw new RangeError(`bytes ${m.position}+ are outside the image`);
-    if (m.type === 'write') {
-      writeFullyAt(access, m.data, m.position); // (a failed sync write is not thrown by Chromium: see sync-write.ts)
-      reply({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
-    } else {
-      const data = readAt(m.position, m.length);
-      reply({ type: 'read', id: m.id, data }, [data.buffer]);
-    }
+    if (m.position < 0 || m.position + m.data.length > length) throw new RangeError(`bytes ${m.position}+ are outside the image`);
+    writeFullyAt(access, m.data, m.position); // (a failed sync write is not thrown by Chromium: see sync-write.ts)
+    reply({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
   } catch (error) {
     reply({ type: 'failed', id: m.id, error: errorInfo(error) });
   }

@@ -45,11 +45,8 @@ export interface AssembleRequest {
   output: OutputTarget | InPlaceTarget;
   /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex. */
   expectedSha256?: string;
-  /**
-   * Blocks the scan wrote into the image file (1 per block), and a port to
-   * read them from it when the output is elsewhere ("Save as").
-   */
-  staged?: { blocks: Uint8Array; port?: MessagePort };
+  /** Blocks the scan wrote into the image file (1 per block): with an image-file output, stepped over. */
+  staged?: Uint8Array;
   /** A request that receives nothing for this long is abandoned and retried; the engine's default (30 s) when absent. */
   stallTimeoutMs?: number;
 }
@@ -160,7 +157,6 @@ export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =
   | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
-  | { type: 'read'; id: number; position: number; length: number }
   /** Everything before `upTo` is final (sent after the writes it covers, on the same port; not answered). */
   | { type: 'final'; upTo: number }
   /** The checksum of the file, once all of it is final. */
@@ -168,7 +164,6 @@ export type ImageFileRequest =
 export type ImageFileReply =
   /** `data`: the written buffer, handed back for reuse. */
   | { type: 'written'; id: number; data: Uint8Array<ArrayBuffer> }
-  | { type: 'read'; id: number; data: Uint8Array<ArrayBuffer> }
   | { type: 'digest'; id: number; hex: string; sha256?: string; hashMs: number; segments: number; workers: number }
   /** A SHA-256 segment did not end on its checkpoint. */
   | { type: 'mismatch'; id: number; segment: number; message: string }
