@@ -565,14 +565,14 @@ export class Controller {
         if (reply.type === 'event') this.onEvent(reply.event);
         else if (reply.type === 'done') {
           if (file && output.kind === 'file-handle') {
-            void this.saveVerified(file, output.handle).then(async (problem) => {
-              if (problem === null) await this.finish(reply.summary, output, outputName);
-              else {
+            void this.saveVerified(file, output.handle)
+              .then(async (problem) => {
+                if (problem === null) return this.finish(reply.summary, output, outputName);
                 this.set({ phase: 'failed', error: `The image could not be saved: ${problem}` });
                 void this.refreshSaved(); // the verified part it kept is listed
-              }
-              resolve();
-            });
+              })
+              .catch((error: unknown) => this.set({ phase: 'failed', error: `The image could not be saved: ${describeError(error)}` }))
+              .finally(resolve);
             return;
           }
           const kept = file && output.kind === 'opfs' ? file.keep(output.name).then((name) => ({ kind: 'opfs' as const, name })) : Promise.resolve(output);
@@ -607,12 +607,13 @@ export class Controller {
    */
   private async saveVerified(file: ImageFile, handle: FileSystemFileHandle): Promise<string | null> {
     this.set({ progress: this.state.progress && { ...this.state.progress, saving: handle.name } });
+    let root: FileSystemDirectoryHandle | null = null;
     let writable: FileSystemWritableFileStream | null = null;
     let built: File | null = null;
     let name = file.name;
-    const root = await navigator.storage.getDirectory();
     try {
       name = await file.keep(file.name); // (closed: the file can now be read)
+      root = await navigator.storage.getDirectory();
       built = await (await root.getFileHandle(name)).getFile();
       writable = await handle.createWritable();
       await writable.write(built);
@@ -623,7 +624,7 @@ export class Controller {
       const readable = built ? await built.slice(0, 1).arrayBuffer().then(() => true, () => false) : false;
       return explainCopyError(error, `writing ${handle.name}`, readable);
     } finally {
-      await root.removeEntry(name).catch(() => {});
+      await root?.removeEntry(name).catch(() => {});
     }
   }
 
