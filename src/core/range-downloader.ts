@@ -1,5 +1,6 @@
 import { type BlockTable, strongMatches } from './block-table.ts';
 import { ErrorCode, TesseraError, describeError } from './errors.ts';
+import { type FileValidators, type MirrorValidators, changedWhere, validatorChange } from './file-validators.ts';
 import type { BlockHashFunction } from './hashing.ts';
 import type { RangeFetcher, RangeResponse } from './io.ts';
 import type { FetchRange } from './plan.ts';
@@ -20,6 +21,12 @@ export interface DownloaderOptions {
   stallTimeoutMs?: number;
   /** A mirror is set aside after this many failures in a row. Default 3. */
   maxConsecutiveFailures?: number;
+  /**
+   * ETag and Last-Modified seen before this download (the page's first check
+   * of each mirror): its answers must carry the same, else the file changed.
+   * Without them, the first answer of each URL sets the baseline.
+   */
+  validators?: MirrorValidators;
   signal?: AbortSignal;
   /** Body bytes as they arrive (progress). */
   onBytes?: (bytes: number) => void;
@@ -91,7 +98,9 @@ interface MirrorState {
   active: number;
   consecutiveFailures: number;
   /** ETag and Last-Modified first seen, per URL that answered (a redirector's targets each have their own). */
-  validators: Map<string, { etag?: string; lastModified?: string }>;
+  validators: Map<string, FileValidators>;
+  /** URLs whose validators were seen before this download (DownloaderOptions.validators). */
+  seenBefore: Set<string>;
 }
 
 /**
@@ -117,7 +126,7 @@ export class RangeDownloader {
   private taken: { start: number; data: Uint8Array } | undefined;
   /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
   private readonly spare: ArrayBuffer[] = [];
-  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified'>>;
+  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified' | 'validators'>>;
   bytesFetched = 0;
   requests = 0;
 
@@ -138,12 +147,16 @@ export class RangeDownloader {
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
       maxConsecutiveFailures: options.maxConsecutiveFailures ?? 3,
     };
-    this.mirrors = mirrorUrls.map((url) => ({
-      report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [], rangesTakenOver: 0 },
-      active: 0,
-      consecutiveFailures: 0,
-      validators: new Map(),
-    }));
+    this.mirrors = mirrorUrls.map((url) => {
+      const before = Object.entries(options.validators?.[url] ?? {});
+      return {
+        report: { url, requests: 0, bytes: 0, bytesGood: 0, failures: 0, problems: [], rangesTakenOver: 0 },
+        active: 0,
+        consecutiveFailures: 0,
+        validators: new Map(before.map(([answered, v]) => [answered, { ...v }])),
+        seenBefore: new Set(before.map(([answered]) => answered)),
+      };
+    });
     this.slots = ranges.map(() => {
       let resolve!: (d: Uint8Array) => void;
       let reject!: (e: unknown) => void;
@@ -439,17 +452,12 @@ export class RangeDownloader {
       if (!to.includes(answered) && to.length < 5) to.push(answered);
     }
     // The file must not change between requests (zip.js's rule): a new ETag or date means a new file.
-    // Compared per URL that answered: a redirector's mirrors each have their own.
     let seen = mirror.validators.get(answered);
     if (!seen) mirror.validators.set(answered, (seen = {}));
-    for (const [key, value] of [['etag', response.header('etag')], ['lastModified', response.header('last-modified')]] as const) {
-      if (!value) continue;
-      const before = seen[key];
-      if (before === undefined) seen[key] = value;
-      else if (before !== value) {
-        const where = answered === mirror.report.url ? 'on the mirror' : `at ${answered}`;
-        throw new MirrorFault(`the file changed ${where} during the download (${key === 'etag' ? 'ETag' : 'Last-Modified'} ${before} -> ${value})`, true, true);
-      }
+    const change = validatorChange(seen, (name) => response.header(name));
+    if (change) {
+      const when = mirror.seenBefore.has(answered) ? 'since it was first checked' : 'during the download';
+      throw new MirrorFault(`the file changed ${changedWhere(mirror.report.url, answered)} ${when} (${change})`, true, true);
     }
   }
 

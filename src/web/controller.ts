@@ -7,6 +7,7 @@ import type { JigdoPlan } from '../core/jigdo/jigdo-plan.ts';
 import { looksLikeJigdo } from '../core/jigdo/open-jigdo.ts';
 import type { Manifest } from '../core/manifest/manifest.ts';
 import { type DownloadPlan, planDownload } from '../core/plan.ts';
+import type { MirrorValidators } from '../core/file-validators.ts';
 import { type MirrorProbe, probeMirrors } from '../core/probe-mirrors.ts';
 import type { RebuildEvent } from '../core/rebuild.ts';
 import { resolveMirrors } from '../core/rebuild.ts';
@@ -139,6 +140,8 @@ export class Controller {
   /** Where the scan writes the blocks it finds (the site's storage), when there is room: see image-file-worker.ts. */
   private imageFile: ImageFile | null = null;
   private jigdo: JigdoFlow | null = null;
+  /** Per image (imageKey), the ETag and Last-Modified each mirror's file had when first checked: a file replaced since is said to have changed. */
+  private readonly firstSeen = new Map<string, MirrorValidators>();
   private listeners = new Set<() => void>();
   private scanning: Promise<void> = Promise.resolve();
   private lastNotify = 0;
@@ -337,7 +340,12 @@ export class Controller {
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
     const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
     const usable = mirrors.filter((m) => !refused.some((r) => r.url === m));
-    probeMirrors(usable, fetcher, manifest.blocks.length).then((probes) => this.set({ probes: [...refused, ...probes] }));
+    const seen = this.firstSeen.get(imageKey(manifest.checksum)) ?? {};
+    this.firstSeen.set(imageKey(manifest.checksum), seen);
+    probeMirrors(usable, fetcher, manifest.blocks.length, seen).then((probes) => {
+      for (const p of probes) if (p.validators) seen[p.url] = { ...p.validators, ...seen[p.url] };
+      this.set({ probes: [...refused, ...probes] });
+    });
     // Scanning with no seed yet still finds the zero blocks, and gives a plan;
     // files given for another image are scanned again for this one.
     await this.rescan(others.map((s) => ({ file: s.file, name: s.name })));
@@ -523,9 +531,11 @@ export class Controller {
     const plan = this.state.plan;
     if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
     if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
-    const mirrors = image.mirrors.filter((m) => !image.refused.some((r) => r.url === m));
+    // Left out: mirrors this page cannot use, and those whose file has changed since they were first checked.
+    const unusable = [...image.refused, ...(this.state.probes ?? []).filter((p) => p.changed && !image.refused.includes(p))];
+    const mirrors = image.mirrors.filter((m) => !unusable.some((r) => r.url === m));
     if (mirrors.length === 0 && plan.bytesToFetch > 0) {
-      const why = image.refused.map((r) => `${r.url}: ${r.problem}`).join('\n');
+      const why = unusable.map((r) => `${r.url}: ${r.problem}`).join('\n');
       this.set({ phase: 'failed', error: `${formatBytes(plan.bytesToFetch)} must be downloaded, but no mirror of this image can be used from this page:\n${why}` });
       return;
     }
@@ -558,6 +568,7 @@ export class Controller {
       expectedSha256: this.state.expectedSha256 ?? undefined,
       staged: file ? this.pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),
+      validators: this.firstSeen.get(imageKey(image.manifest.checksum)),
     };
     const finished = new Promise<void>((resolve) => {
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BlockSources } from '../../src/core/block-sources.ts';
 import { ErrorCode } from '../../src/core/errors.ts';
+import type { MirrorValidators } from '../../src/core/file-validators.ts';
 import { createBlockHash } from '../../src/core/hashing.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { planDownload } from '../../src/core/plan.ts';
@@ -14,10 +15,10 @@ import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 const mirror = useFaultServers();
 
 /** Download every block of `image` with the given mirrors; returns the bytes and the downloader. */
-async function downloadAll(image: Uint8Array, urls: string[], maxRequestBytes = 8192) {
+async function downloadAll(image: Uint8Array, urls: string[], maxRequestBytes = 8192, validators?: MirrorValidators) {
   const manifest = await makeManifest(memorySeed('image.iso', image));
   const plan = planDownload(manifest.blocks, new BlockSources(manifest.blocks.blockCount), { maxRequestBytes });
-  const downloader = new RangeDownloader(manifest.blocks, plan.ranges, urls, createFetchRangeFetcher(), await createBlockHash('xxh128'), { backoffMs: 1, connections: 2 });
+  const downloader = new RangeDownloader(manifest.blocks, plan.ranges, urls, createFetchRangeFetcher(), await createBlockHash('xxh128'), { backoffMs: 1, connections: 2, validators });
   downloader.start();
   const parts: Uint8Array[] = [];
   for (let i = 0; i < plan.ranges.length; i++) parts.push(await downloader.take(i));
@@ -77,5 +78,32 @@ describe('RangeDownloader against real HTTP servers', () => {
     const message = (error as Error).message;
     expect(message).toContain(`${a.url}: answered 200 with the whole file instead of 206`);
     expect(message).toContain(`${b.url}: HTTP 404 (not found)`);
+  });
+
+  it('with the validators of an earlier check, a file replaced since then is "changed", not "bad data", and nothing of it is kept', async () => {
+    // The mirror now serves another version of the same size (other bytes, ETag "v2"); it was "v1" when first checked.
+    const other = randomBytes(image.length, 32);
+    const replaced = await mirror(image, () => 'ok', { changed: { from: 0, data: other } });
+    const error = await downloadAll(image, [replaced.url], 8192, { [replaced.url]: { [replaced.url]: { etag: '"v1"' } } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.RemoteChanged });
+    const message = (error as Error).message;
+    expect(message).toContain(`${replaced.url}: the file changed on the mirror since it was first checked (ETag "v1" -> "v2")`);
+    expect(message).not.toContain('bad data');
+    // Set aside at its first answer: one request per connection at most.
+    expect(replaced.requests.length).toBeLessThanOrEqual(2);
+  });
+
+  it('without them, the same replaced file is only seen as data that fails its checksums', async () => {
+    const other = randomBytes(image.length, 32);
+    const replaced = await mirror(image, () => 'ok', { changed: { from: 0, data: other } });
+    const error = await downloadAll(image, [replaced.url]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCode.MirrorsFailed });
+    expect((error as Error).message).toContain(`${replaced.url}: sent bad data (block 0,`);
+  });
+
+  it('the same validators as before: downloaded as usual', async () => {
+    const same = await mirror(image);
+    const { data } = await downloadAll(image, [same.url], 8192, { [same.url]: { [same.url]: { etag: '"v1"' } } });
+    expectSameBytes(data, image);
   });
 });

@@ -115,9 +115,10 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
   });
 
   it.each([
-    { kind: 'new ETag, same size', data: changedSameSize, problem: 'the file changed on the mirror during the download (ETag "v1" -> "v2")' },
+    // The page's first check of the mirror (its 1-byte request) saw "v1": the baseline of the download, and of "Try again".
+    { kind: 'new ETag, same size', data: changedSameSize, problem: 'the file changed on the mirror since it was first checked (ETag "v1" -> "v2")' },
     { kind: 'new size', data: changedLonger, problem: `holds a different file: ${changedLonger.length} bytes, the manifest says ${image.length}` },
-  ])('the file changes on it during the download ($kind): stopped, the mirror named, nothing unverified offered, the verified part kept', async ({ kind, data, problem }) => {
+  ])('the file changes on it during the download ($kind): stopped, the mirror named, nothing unverified offered, the verified part kept; "Try again" says so too', async ({ kind, data, problem }) => {
     const [mirror] = env.fixture.mirrors;
     mirror.behave(() => 'ok');
     const before = mirror.requests.length;
@@ -144,13 +145,31 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
       expect(newVersion.length).toBeGreaterThan(0);
       expect(newVersion.length).toBeLessThanOrEqual(6); // set aside at its first answer: at most those in flight then
       expect(served.bytesSent).toBeLessThanOrEqual(bytesAllowed(1 + PLAN.bytes, [served], image.length));
+
+      // "Try again": the mirror's new check already shows the change, and nothing more is asked of it
+      // (without the first check's ETag, the new version's bytes would be called "bad data").
+      const retried = mirror.requests.length;
+      await page.getByTestId('retry').click();
+      const retryProblem = kind === 'new size' ? problem : `${problem}: it is not the version this manifest describes`;
+      await expect.poll(() => page.getByTestId('mirror-problem').textContent(), { timeout: 20_000 }).toBe(`✗ ${retryProblem}`);
+      const second = await readPlan(page);
+      expect(second.bytes).toBe(PLAN.bytes - kept);
+      expect(second.bytes).toBeGreaterThan(0);
+      const again = await runDownload(page);
+      expect(again.ok).toBe(false);
+      expect(again.text).toContain('must be downloaded, but no mirror of this image can be used from this page');
+      expect(again.text).toContain(`${mirror.url}: ${retryProblem}`);
+      expect(again.text).not.toContain('bad data');
+      expect(since(mirror, retried).requests).toHaveLength(1); // its check, and no range
       expect(errors).toEqual([]);
       await context.close();
       recordFaultOutcome(import.meta.url, {
         surface: 'page',
         fault: `the file changes on the only mirror (${kind})`,
         cases: 1,
-        outcome: `stopped at its first answer of the new version: clear message naming the mirror and "${kind === 'new size' ? 'holds a different file' : 'the file changed … (ETag "v1" -> "v2")'}", "get the new manifest"; no image offered; ${kept} verified bytes kept, each the image's`,
+        outcome:
+          `stopped at its first answer of the new version: clear message naming the mirror and "${kind === 'new size' ? 'holds a different file' : 'the file changed … since it was first checked (ETag "v1" -> "v2")'}", "get the new manifest"; no image offered; ${kept} verified bytes kept, each the image's; ` +
+          '"Try again": the mirror\'s check shows the change, Start says no mirror can be used and why, no range asked of it',
       });
     } finally {
       mirror.options.changed = undefined;
@@ -253,7 +272,7 @@ describe('one of two mirrors changes its file, answers 416 or redirects', () => 
   }
 
   it.each([
-    { kind: 'new ETag, same size', data: changedSameSize, problem: 'the file changed on the mirror during the download (ETag "v1" -> "v2")' },
+    { kind: 'new ETag, same size', data: changedSameSize, problem: 'the file changed on the mirror since it was first checked (ETag "v1" -> "v2")' },
     { kind: 'new size', data: changedLonger, problem: `holds a different file: ${changedLonger.length} bytes, the manifest says ${image.length}` },
   ])('the file changes on one ($kind): set aside and named, the image verified from the other', async ({ kind, data, problem }) => {
     let mirror: FaultMirror | undefined;

@@ -65,6 +65,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
       windowBytes: 48 << 20,
       connections: 6,
       stallTimeoutMs: request.stallTimeoutMs,
+      validators: request.validators,
       onVerified: (start, data) => partial?.append(start, data),
       onEvent: (event) => post({ type: 'event', event }),
     });

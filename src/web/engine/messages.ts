@@ -1,4 +1,5 @@
 /** The messages between the page and its workers (structured-cloned). */
+import type { MirrorValidators } from '../../core/file-validators.ts';
 import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
 import type { MirrorReport } from '../../core/range-downloader.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
@@ -49,6 +50,8 @@ export interface AssembleRequest {
   staged?: Uint8Array;
   /** A request that receives nothing for this long is abandoned and retried; the engine's default (30 s) when absent. */
   stallTimeoutMs?: number;
+  /** The ETag and Last-Modified each mirror's file had when the page first checked it: the download's baseline. */
+  validators?: MirrorValidators;
 }
 
 export interface AssembleSummary {
