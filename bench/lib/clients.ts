@@ -27,6 +27,8 @@ export interface ToolRun {
   note?: string;
   /** The page: the peak of its processes' summed private memory (RssAnon + RssShmem), in kB. */
   privateKb?: number;
+  /** The page: its wall time as Playwright saw it (polling for the result, the click's wait included; see runPage). */
+  harnessWall?: number;
 }
 
 export interface ClientEnv {
@@ -148,6 +150,7 @@ export async function page(env: ClientEnv, siteUrl: string, seeds: string[], mod
     cpu: p.usage.cpu,
     rssKb: p.usage.peakKb,
     privateKb: p.usage.privatePeakKb,
+    harnessWall: p.harnessSeconds,
     ...log,
     note: `scan ${p.scanSeconds.toFixed(2)} s, ${p.usage.processes} browser processes, private memory peak ${(p.usage.privatePeakKb / 1024).toFixed(0)} MB`,
   };

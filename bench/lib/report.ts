@@ -87,6 +87,15 @@ function comparisonTable(results: Results): string[] {
   return out;
 }
 
+/** The page's wall time as Playwright saw it, beside its own in the table. */
+function pageHarnessWall(results: Results): string[] {
+  const parts = (['page-opfs', 'page-save-as'] as const).flatMap((t) => {
+    const walls = (results.measured.get(key('iso', t)) ?? []).filter((r) => r.ok && r.harnessWall !== undefined).map((r) => r.harnessWall!);
+    return walls.length ? [`${TOOL[t].label} ${median(walls).toFixed(2)} s`] : [];
+  });
+  return parts.length ? [`- The page's wall as Playwright saw it (its polling for the result and the wait for the click included; median): ${parts.join('; ')}.`] : [];
+}
+
 /** The page's private memory, beside the sum of its processes' peaks in the table. */
 function pageMemory(results: Results): string[] {
   const parts = (['page-opfs', 'page-save-as'] as const).flatMap((t) => {
@@ -185,12 +194,13 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     '',
     'Medians of the runs that built the right image; in parentheses the ratio to zsync (old ISO), or to zsync / to jigdo-file (loose files).',
     '',
-    '- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result).',
+    "- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result on screen, by the page's own clock, less the time the plan waited for the click on Start: Playwright notices the plan and the result by polling, which added up to 0.9 s to a run).",
     '- CPU: user+sys seconds of the client and its children; peak RSS: of its largest process (GNU time).',
     "- \\* the page: every process of the browser, sampled from /proc every 100 ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.",
     '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream.',
     "- fetched, requests: nginx's access log, control files left out (the page's count includes its 1-byte mirror check; zsync sends up to 20 ranges per request).",
     '- control file: `.tessera`; `.zsync`; `.jigdo` + `.template`. jigdo-file runs as jigdo-lite drives it, with wget for the .jigdo, the .template and the missing files.',
+    ...pageHarnessWall(results),
     ...pageMemory(results),
     ...controlNotes(results),
     ...(scan.length ? ['', ...scan] : []),

@@ -527,6 +527,7 @@ export class Controller {
 
   /** Choose where to save, then build the image. Must be called from a click (the save picker needs it). */
   async start(): Promise<void> {
+    performance.mark('tessera:start'); // (the benchmark leaves out the time the plan waited for this click)
     const image = this.state.image;
     const plan = this.state.plan;
     if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
@@ -750,6 +751,8 @@ export class Controller {
     this.blockStates.fill(BlockState.Written);
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
+    // When the result was on screen (after the frame that paints it): the benchmark's end of the run.
+    requestAnimationFrame(() => setTimeout(() => performance.mark('tessera:result-shown')));
     // Built and verified: the partial work kept for it is no longer needed.
     const image = this.state.image;
     if (image.status === 'ready') await this.deletePartial(imageKey(image.manifest.checksum));
