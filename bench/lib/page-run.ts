@@ -114,7 +114,7 @@ export async function runPage(options: { siteUrl: string; manifestUrl: string; s
     const ok = (await end.getAttribute('data-testid')) === 'result';
     // The run's time by the page's own clock: from before opening the address to the result on screen,
     // less the time the plan waited for Start to be clicked. Playwright notices a new element by
-    // polling (at up to 500 ms intervals), which added 0.01-0.9 s to each run's end and its click.
+    // retrying its check (with a back-off of up to 500 ms), which added 0.1-0.9 s to a run.
     const own = ok ? await pageOwnSeconds(tab, performance.timeOrigin + t) : null;
     const seconds = own?.seconds ?? harnessSeconds;
     await shot('5-result.png');
