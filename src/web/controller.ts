@@ -533,7 +533,7 @@ export class Controller {
     if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
     if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
     // Left out: mirrors this page cannot use, and those whose file has changed since they were first checked.
-    const unusable = [...image.refused, ...(this.state.probes ?? []).filter((p) => p.changed && !image.refused.includes(p))];
+    const unusable = [...image.refused, ...(this.state.probes ?? []).filter((p) => p.changed)];
     const mirrors = image.mirrors.filter((m) => !unusable.some((r) => r.url === m));
     if (mirrors.length === 0 && plan.bytesToFetch > 0) {
       const why = unusable.map((r) => `${r.url}: ${r.problem}`).join('\n');
