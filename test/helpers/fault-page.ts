@@ -105,6 +105,14 @@ export async function openImagePage(browser: Browser, address: string, init = SA
   return { context, page, errors };
 }
 
+/** Open the page, give it `seed` as "seed.img" and check that the plan is `plan`. */
+export async function openWithSeed(env: ReturnType<typeof useFaultPage>, seed: Uint8Array, plan: { bytes: number; requests: number }, init = SAVE_TO_OPFS) {
+  const opened = await openImagePage(env.browser, env.fixture.address, init);
+  await opened.page.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
+  expect(await readPlan(opened.page)).toEqual(plan);
+  return opened;
+}
+
 /** Wait for the plan; the bytes it will fetch and the requests it will make, as the page shows them. */
 export async function readPlan(page: Page): Promise<{ bytes: number; requests: number }> {
   await page.getByTestId('start').waitFor({ timeout: 30_000 });

@@ -4,7 +4,7 @@ import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { type FaultServer, bytesAllowed, requestedRange, startFaultServer } from '../helpers/fault-server.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
-import { expectImageBuilt, type FaultMirror, keptWork, openImagePage, opfsFileSha256, rangeRequests, readPlan, runDownload, useFaultPage } from '../helpers/fault-page.ts';
+import { expectImageBuilt, type FaultMirror, keptWork, openWithSeed, opfsFileSha256, rangeRequests, readPlan, runDownload, useFaultPage } from '../helpers/fault-page.ts';
 
 /**
  * The page (headless Chromium) against mirrors that stall, change their file,
@@ -31,13 +31,6 @@ const STALL_MS = 1500;
 const since = (m: FaultServer, from: number): FaultServer => ({ ...m, requests: m.requests.slice(from), bytesSent: m.requests.slice(from).reduce((n, r) => n + r.bytesSent, 0) });
 
 
-/** Open the page, pick the seed and check the plan. */
-async function openWithSeed(env: ReturnType<typeof useFaultPage>, init = SAVE_TO_OPFS) {
-  const opened = await openImagePage(env.browser, env.fixture.address, init);
-  await opened.page.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
-  expect(await readPlan(opened.page)).toEqual(PLAN);
-  return opened;
-}
 
 /** The build stopped: no result and no image offered (the "Save as" file was left empty), the verified part kept. */
 async function expectStoppedAndKept(page: Page): Promise<number> {
@@ -70,7 +63,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
       [before + 5, CHUNK / 2],
     ]);
     mirror.behave((n) => (stalled.has(n) ? { stall: 60_000, after: stalled.get(n) } : 'ok'));
-    const { context, page, errors } = await openWithSeed(env, `${SAVE_TO_OPFS}; window.tesseraStallTimeoutMs = ${STALL_MS};`);
+    const { context, page, errors } = await openWithSeed(env, seed, PLAN, `${SAVE_TO_OPFS}; window.tesseraStallTimeoutMs = ${STALL_MS};`);
     const { ok, text } = await runDownload(page);
     expect(ok, text).toBe(true);
     await expectImageBuilt(page, image);
@@ -126,7 +119,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
     // each later request is asked once one of those was answered, and gets the new one.
     mirror.options.changed = { from: before + 7, data };
     try {
-      const { context, page, errors } = await openWithSeed(env);
+      const { context, page, errors } = await openWithSeed(env, seed, PLAN);
       const { ok, text } = await runDownload(page);
       expect(ok).toBe(false);
       expect(text).toContain(`${mirror.url}: ${problem}`);
@@ -181,7 +174,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
     const before = mirror.requests.length;
     // Its 1-byte check passes (the file there has a first byte); every range of the download is refused.
     mirror.behave((n) => (n > before ? { status: 416 } : 'ok'));
-    const { context, page, errors } = await openWithSeed(env);
+    const { context, page, errors } = await openWithSeed(env, seed, PLAN);
     const { ok, text } = await runDownload(page);
     expect(ok).toBe(false);
     expect(text).toContain(`${mirror.url}: HTTP 416 (the file there is shorter than the manifest says)`);
@@ -208,7 +201,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
     const target = await startFaultServer(image, () => 'ok', { cors });
     try {
       mirror.behave(() => ({ redirect: target.url }));
-      const { context, page, errors } = await openWithSeed(env);
+      const { context, page, errors } = await openWithSeed(env, seed, PLAN);
       const { ok, text } = await runDownload(page);
       if (cors) {
         // Followed: every byte from the target, each once (and the 1-byte check); the result names the target.
@@ -254,7 +247,7 @@ describe('one of two mirrors changes its file, answers 416 or redirects', () => 
     const start = [bad.requests.length, good.requests.length];
     good.behave(() => 'ok');
     setUp(bad, start[0]);
-    const { context, page, errors } = await openWithSeed(env);
+    const { context, page, errors } = await openWithSeed(env, seed, PLAN);
     const { ok, text } = await runDownload(page);
     expect(ok, text).toBe(true);
     await expectImageBuilt(page, image);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { type Behaviour, type FaultServer, bytesAllowed, requestedRange } from '../helpers/fault-server.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
-import { expectImageBuilt, openImagePage, rangeRequests, readPlan, runDownload, useFaultPage } from '../helpers/fault-page.ts';
+import { expectImageBuilt, openWithSeed, rangeRequests, runDownload, useFaultPage } from '../helpers/fault-page.ts';
 
 /**
  * 24 chunks of 128 KiB; the seed holds the even ones, so the plan fetches the
@@ -46,10 +46,7 @@ describe('transient mirror faults in the page', () => {
     // Request 0 is the page's 1-byte check of the mirror; two of the download's requests fail.
     const faulty = new Set([before.requests + 2, before.requests + 5]);
     mirror.behave((n) => (faulty.has(n) ? behaviour : 'ok'));
-    const { context, page, errors } = await openImagePage(env.browser, env.fixture.address);
-    await page.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
-    const plan = await readPlan(page);
-    expect(plan).toEqual(PLAN);
+    const { context, page, errors } = await openWithSeed(env, seed, PLAN);
     const { ok, text } = await runDownload(page);
     expect(ok, text).toBe(true);
 
@@ -61,11 +58,11 @@ describe('transient mirror faults in the page', () => {
     const good = requests.filter((r) => r.behaviour === 'ok');
     const bad = requests.filter((r) => r.behaviour !== 'ok');
     expect(bad.length).toBe(2);
-    expect(good.length).toBe(plan.requests);
+    expect(good.length).toBe(PLAN.requests);
     expectRetried(bad, good);
     // Bytes sent: the check and the plan, plus at most the two faulty ranges again.
-    expect(served.bytesSent).toBeGreaterThanOrEqual(1 + plan.bytes);
-    expect(served.bytesSent).toBeLessThanOrEqual(bytesAllowed(1 + plan.bytes, [served], image.length));
+    expect(served.bytesSent).toBeGreaterThanOrEqual(1 + PLAN.bytes);
+    expect(served.bytesSent).toBeLessThanOrEqual(bytesAllowed(1 + PLAN.bytes, [served], image.length));
     // The result says which mirror had trouble and what it was.
     const mirrors = (await page.getByTestId('result-mirrors').textContent()) ?? '';
     expect(mirrors).toContain(`${mirror.url}: ${requests.length} requests, `);
@@ -77,7 +74,7 @@ describe('transient mirror faults in the page', () => {
       surface: 'page',
       fault,
       cases: 1,
-      outcome: `image verified (SHA-256 read back from the browser file); ${label(behaviour)} on 2 of ${plan.requests} ranges, the unverified rest of each asked again; bytes within plan + failed requests; result names the mirror and the problem`,
+      outcome: `image verified (SHA-256 read back from the browser file); ${label(behaviour)} on 2 of ${PLAN.requests} ranges, the unverified rest of each asked again; bytes within plan + failed requests; result names the mirror and the problem`,
     });
   });
 });
@@ -99,10 +96,7 @@ describe('one bad mirror among good ones in the page', () => {
     good1.behave(() => 'ok');
     good2.behave(() => 'ok');
     bad.behave(() => behaviour);
-    const { context, page, errors } = await openImagePage(env.browser, env.fixture.address);
-    await page.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
-    const plan = await readPlan(page);
-    expect(plan).toEqual(PLAN);
+    const { context, page, errors } = await openWithSeed(env, seed, PLAN);
     const { ok, text } = await runDownload(page);
     expect(ok, text).toBe(true);
     await expectImageBuilt(page, image);
@@ -119,10 +113,10 @@ describe('one bad mirror among good ones in the page', () => {
     // Bytes: the good mirrors sent at most the plan (and their checks), nothing twice; with the bad one's
     // answers, at most the plan plus the ranges it failed (one that ignores Range pushes the whole file instead).
     const goodSent = fromGood1.bytesSent + fromGood2.bytesSent;
-    expect(goodSent).toBeLessThanOrEqual(2 + plan.bytes);
-    expect(goodSent + fromBad.bytesSent).toBeGreaterThanOrEqual(2 + plan.bytes);
-    if (behaviour === 'full-200') expect(goodSent).toBe(2 + plan.bytes);
-    else expect(goodSent + fromBad.bytesSent).toBeLessThanOrEqual(bytesAllowed(3 + plan.bytes, [fromGood1, fromBad, fromGood2], image.length));
+    expect(goodSent).toBeLessThanOrEqual(2 + PLAN.bytes);
+    expect(goodSent + fromBad.bytesSent).toBeGreaterThanOrEqual(2 + PLAN.bytes);
+    if (behaviour === 'full-200') expect(goodSent).toBe(2 + PLAN.bytes);
+    else expect(goodSent + fromBad.bytesSent).toBeLessThanOrEqual(bytesAllowed(3 + PLAN.bytes, [fromGood1, fromBad, fromGood2], image.length));
     // The result names the bad mirror, what it did, and that the others took over its ranges.
     const lines = await page.getByTestId('result-mirror').allTextContents();
     expect(lines).toHaveLength(3);
