@@ -606,6 +606,7 @@ export class Controller {
       };
     });
     worker.postMessage(request, ports);
+    file?.flushSoFar();
     await finished;
     worker.terminate();
   }

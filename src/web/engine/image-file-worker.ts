@@ -92,6 +92,14 @@ async function control(m: ImageFileControl): Promise<void> {
     case 'connect':
       m.port.onmessage = (e: MessageEvent<ImageFileRequest>) => serve(m.port, e.data);
       return;
+    case 'flush':
+      // (Blocks this thread, not the download: the assembly's writes wait in its window meanwhile. A failure shows at keep().)
+      try {
+        access?.flush();
+      } catch {
+        // keep() flushes again and reports it
+      }
+      return;
     case 'keep': {
       verifier?.terminate();
       access?.flush();

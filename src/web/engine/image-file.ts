@@ -58,6 +58,15 @@ export class ImageFile {
     return channel.port2;
   }
 
+  /**
+   * Write what the file holds so far (the blocks the scan found) to the disk
+   * now, while the download waits on the network; keep() then has only what
+   * came after to write (measured: its flush took ~155 ms for a 686 MB image).
+   */
+  flushSoFar(): void {
+    this.worker.postMessage({ type: 'flush' } satisfies ImageFileControl);
+  }
+
   /** The image is built and verified: close the file and keep it as `name` if the browser can rename it; resolves to its name. */
   async keep(name: string): Promise<string> {
     const s = await this.send({ type: 'keep', name });
