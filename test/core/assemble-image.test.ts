@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BlockSources, FROM_OUTPUT } from '../../src/core/block-sources.ts';
 import type { OutputSink } from '../../src/core/io.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
-import { downloadAndAssemble, sessionFromSources } from '../../src/core/rebuild.ts';
+import { type RebuildEvent, type RebuildSession, downloadAndAssemble, sessionFromSources } from '../../src/core/rebuild.ts';
 import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.ts';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
@@ -111,11 +111,16 @@ describe('assembling with reads and writes ahead (writeAhead, readAhead)', () =>
     return { manifest, mirror, a, b, sources };
   }
 
+  /** The assembly these tests run: few writes and reads ahead, so that they overlap in every way. */
+  function assemble(session: RebuildSession, mirrorUrl: string, sink: OutputSink, onEvent?: (e: RebuildEvent) => void) {
+    return downloadAndAssemble(session, { mirrors: [mirrorUrl], fetcher: createFetchRangeFetcher(), sink, writeAhead: 3, readAhead: 2, onEvent });
+  }
+
   it('writes the same image, in order, one write at a time', async () => {
     const { manifest, mirror, a, b, sources } = await setup();
     const session = await sessionFromSources(manifest, [a, b], sources);
     const out = slowSink();
-    const result = await downloadAndAssemble(session, { mirrors: [mirror.url], fetcher: createFetchRangeFetcher(), sink: out.sink, writeAhead: 3, readAhead: 2 });
+    const result = await assemble(session, mirror.url, out.sink);
     expect(result.digest).toBe(manifest.checksum.hex);
     expectSameBytes(new Uint8Array(out.output()), image);
   });
@@ -125,14 +130,7 @@ describe('assembling with reads and writes ahead (writeAhead, readAhead)', () =>
     const session = await sessionFromSources(manifest, [a, b], sources);
     const out = slowSink(2_000_000);
     const progress: number[] = [];
-    const error = await downloadAndAssemble(session, {
-      mirrors: [mirror.url],
-      fetcher: createFetchRangeFetcher(),
-      sink: out.sink,
-      writeAhead: 3,
-      readAhead: 2,
-      onEvent: (e) => e.type === 'progress' && progress.push(e.bytesWritten),
-    }).catch((e: Error) => e);
+    const error = await assemble(session, mirror.url, out.sink, (e) => e.type === 'progress' && progress.push(e.bytesWritten)).catch((e: Error) => e);
     const written = out.output().length;
     expect((error as Error).message).toMatch(new RegExp(`^the disk is full: could not write the image at byte ${written} `));
     expectSameBytes(new Uint8Array(out.output()), image.subarray(0, written));
@@ -145,14 +143,7 @@ describe('assembling with reads and writes ahead (writeAhead, readAhead)', () =>
     const session = await sessionFromSources(manifest, [a, failing], sources);
     const out = slowSink();
     const repairs: string[] = [];
-    const result = await downloadAndAssemble(session, {
-      mirrors: [mirror.url],
-      fetcher: createFetchRangeFetcher(),
-      sink: out.sink,
-      writeAhead: 3,
-      readAhead: 2,
-      onEvent: (e) => e.type === 'repair' && repairs.push(`${e.seed}: ${e.reason}`),
-    });
+    const result = await assemble(session, mirror.url, out.sink, (e) => e.type === 'repair' && repairs.push(`${e.seed}: ${e.reason}`));
     expect(result.digest).toBe(manifest.checksum.hex);
     expectSameBytes(new Uint8Array(out.output()), image);
     expect(repairs).toEqual(['b.iso: could not be read again (EIO: i/o error)']);
