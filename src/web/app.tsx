@@ -59,6 +59,7 @@ export function App({ controller }: { controller: Controller }) {
             error={s.error}
             expectedSha256={s.expectedSha256}
             onRetry={s.phase === 'failed' ? () => void controller.retry() : undefined}
+            unsaved={s.unsaved && { ...s.unsaved, onSaveAgain: () => void controller.saveAgain(), onDelete: () => void controller.deleteUnsaved() }}
             {...(jigdo ? { checkedAgainst: 'template', retryNote: 'The files already fetched and verified are kept and not downloaded again.' } : {})}
           />
         </section>

@@ -88,6 +88,12 @@ export interface AppState {
   unrememberable: boolean;
   /** Verified data kept from interrupted downloads, per image. */
   partialWork: KeptWork[];
+  /**
+   * The image was built and verified, but copying it into the chosen file
+   * failed: it is kept in the site's storage until it is saved again or
+   * deleted. `name` is the image's, `url` downloads the kept file.
+   */
+  unsaved: { name: string; url: string } | null;
   /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex; a description of another image is refused. */
   expectedSha256: string | null;
   /** What the user pasted as expected SHA-256 holds none. */
@@ -107,6 +113,43 @@ async function listKeptWork(): Promise<KeptWork[]> {
   const blocks = (await listPartialWork()).map((p) => ({ image: p.imageSha256, bytes: p.bytes }));
   const files = (await listKeptJigdoFiles()).map((k) => ({ image: k.imageChecksum, bytes: k.bytes, name: k.name }));
   return [...blocks, ...files];
+}
+
+/** A verified image in the site's storage (`kept`: its file there) that could not be copied into the chosen file. */
+interface UnsavedImage {
+  kept: string;
+  name: string;
+  summary: AssembleSummary;
+}
+
+/** Copy a file of the site's storage into a file the user chose; null, or what went wrong (the chosen file is then left as it was). */
+async function copyKeptImage(kept: string, handle: FileSystemFileHandle): Promise<string | null> {
+  let writable: FileSystemWritableFileStream | null = null;
+  let built: File | null = null;
+  try {
+    built = await (await (await navigator.storage.getDirectory()).getFileHandle(kept)).getFile();
+    writable = await handle.createWritable();
+    await writable.write(built);
+    await writable.close();
+    return null;
+  } catch (error) {
+    await writable?.abort().catch(() => {});
+    const readable = built ? await built.slice(0, 1).arrayBuffer().then(() => true, () => false) : false;
+    return explainCopyError(error, `writing ${handle.name}`, readable);
+  }
+}
+
+/** A URL that downloads a file of the site's storage; null if it cannot be read. */
+async function keptFileUrl(name: string): Promise<string | null> {
+  try {
+    return URL.createObjectURL(await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile());
+  } catch {
+    return null;
+  }
+}
+
+async function removeFromSiteStorage(name: string): Promise<void> {
+  await (await navigator.storage.getDirectory()).removeEntry(name).catch(() => {});
 }
 
 /** Names of the image files being built in the site's storage (see Controller.openImageFile). */
@@ -132,13 +175,15 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [], expectedSha256: null, expectedProblem: null };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [], unsaved: null, expectedSha256: null, expectedProblem: null };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
   private pool: ScanPool | null = null;
   /** Where the scan writes the blocks it finds (the site's storage), when there is room: see image-file-worker.ts. */
   private imageFile: ImageFile | null = null;
+  /** The verified image kept in the site's storage because the copy into the chosen file failed. */
+  private unsaved: UnsavedImage | null = null;
   private jigdo: JigdoFlow | null = null;
   /** Per image (imageKey), the ETag and Last-Modified each mirror's file had when first checked: a file replaced since is said to have changed. */
   private readonly firstSeen = new Map<string, MirrorValidators>();
@@ -416,10 +461,12 @@ export class Controller {
     return { algorithm, chain: manifest.sha256Chain, alsoSha256: this.state.expectedSha256 !== null && algorithm !== 'sha256', blockSize: manifest.blocks.blockSize };
   }
 
+  /** Another image (or the same one again) is opened: the image file, and a verified image left unsaved, go. */
   private async dropImageFile(): Promise<void> {
     const file = this.imageFile;
     this.imageFile = null;
     await file?.discard();
+    await this.deleteUnsaved();
   }
 
   /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool. */
@@ -577,12 +624,10 @@ export class Controller {
         if (reply.type === 'event') this.onEvent(reply.event);
         else if (reply.type === 'done') {
           if (file && output.kind === 'file-handle') {
-            void this.saveVerified(file, output.handle)
-              .then(async (problem) => {
-                if (problem === null) return this.finish(reply.summary, output, outputName);
-                this.set({ phase: 'failed', error: `The image could not be saved: ${problem}` });
-                void this.refreshSaved(); // the verified part it kept is listed
-              })
+            this.set({ progress: this.state.progress && { ...this.state.progress, saving: output.handle.name } });
+            void file
+              .keep(file.name) // (closed: the file can now be read)
+              .then((kept) => this.saveKept({ kept, name: image.manifest.name, summary: reply.summary }, output.handle))
               .catch((error: unknown) => this.set({ phase: 'failed', error: `The image could not be saved: ${describeError(error)}` }))
               .finally(resolve);
             return;
@@ -614,31 +659,41 @@ export class Controller {
   /**
    * "Save as": copy the image, built and verified in the site's storage, into
    * the file the user chose (one write of the whole file, which the browser
-   * streams), then delete it from the site's storage. Returns null, or what
-   * went wrong; then the chosen file is left as it was, and the image file is
-   * deleted (the downloaded data kept beside it stays, for "Try again").
+   * streams), then delete it from the site's storage and show the result. If
+   * the copy fails, the chosen file is left as it was and the verified image
+   * stays in the site's storage, offered to be saved again, downloaded or
+   * deleted (state `unsaved`): nothing built is lost.
    */
-  private async saveVerified(file: ImageFile, handle: FileSystemFileHandle): Promise<string | null> {
-    this.set({ progress: this.state.progress && { ...this.state.progress, saving: handle.name } });
-    let root: FileSystemDirectoryHandle | null = null;
-    let writable: FileSystemWritableFileStream | null = null;
-    let built: File | null = null;
-    let name = file.name;
-    try {
-      name = await file.keep(file.name); // (closed: the file can now be read)
-      root = await navigator.storage.getDirectory();
-      built = await (await root.getFileHandle(name)).getFile();
-      writable = await handle.createWritable();
-      await writable.write(built);
-      await writable.close();
-      return null;
-    } catch (error) {
-      await writable?.abort().catch(() => {});
-      const readable = built ? await built.slice(0, 1).arrayBuffer().then(() => true, () => false) : false;
-      return explainCopyError(error, `writing ${handle.name}`, readable);
-    } finally {
-      await root?.removeEntry(name).catch(() => {});
+  private async saveKept(unsaved: UnsavedImage, handle: FileSystemFileHandle): Promise<void> {
+    const problem = await copyKeptImage(unsaved.kept, handle);
+    if (problem === null) {
+      this.unsaved = null;
+      await removeFromSiteStorage(unsaved.kept);
+      return this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
     }
+    const url = this.state.unsaved?.url ?? (await keptFileUrl(unsaved.kept));
+    this.unsaved = url ? unsaved : null;
+    this.set({ phase: 'failed', error: `The image could not be saved: ${problem}`, unsaved: url ? { name: unsaved.name, url } : null });
+    void this.refreshSaved(); // the verified part of the download it kept is listed
+  }
+
+  /** "Save again" (from a click: it opens the save dialog): copy the kept verified image into a file the user picks. */
+  async saveAgain(): Promise<void> {
+    const unsaved = this.unsaved;
+    if (!unsaved || this.state.phase !== 'failed') return;
+    const chosen = await this.chooseOutput(unsaved.name, 0);
+    if (!chosen || chosen.output.kind !== 'file-handle') return;
+    this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [], saving: chosen.output.handle.name } });
+    await this.saveKept(unsaved, chosen.output.handle);
+  }
+
+  /** Delete the kept verified image that could not be saved. */
+  async deleteUnsaved(): Promise<void> {
+    const unsaved = this.unsaved;
+    this.unsaved = null;
+    if (this.state.unsaved) URL.revokeObjectURL(this.state.unsaved.url);
+    this.set({ unsaved: null });
+    if (unsaved) await removeFromSiteStorage(unsaved.kept);
   }
 
   /** A .jigdo's image: its worker fetches the missing files and writes the image (a failure leaves no output). */

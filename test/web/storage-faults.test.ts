@@ -87,6 +87,16 @@ describe('storage smaller than the browser says (Chromium reports 10 GiB whateve
   });
 });
 
+/** The image files in the site's storage (being built, or built and not saved). */
+function buildingFiles(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const names: string[] = [];
+    const root = (await navigator.storage.getDirectory()) as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> };
+    for await (const name of root.keys()) if (name.startsWith('.tessera-building-')) names.push(name);
+    return names;
+  });
+}
+
 describe('storage filling up during the download', () => {
   const image = randomBytes(24 << 20, 8301);
   // 2 MB/s per request: 6 requests of 4 MB take ~2 s, time to take the space away part-way.
@@ -113,43 +123,60 @@ describe('storage filling up during the download', () => {
     return { context, page, errors, cdp, origin, plan };
   }
 
-  it('"Save as": says the disk is full, keeps what was verified, and "Try again" with space fetches only the rest', async () => {
-    const { context, page, errors, cdp, origin, plan: first } = await fillUpDuring(SAVE_TO_OPFS);
+  it('"Save as": says the disk is full, keeps the verified image, and "Save again" with space saves it with nothing fetched again', async () => {
+    const { context, page, errors, cdp, origin } = await fillUpDuring(SAVE_TO_OPFS);
     const error = (await page.getByTestId('error').textContent()) ?? '';
     // (Chromium fails the write with QuotaExceededError, or, by timing, with AbortError "Failed to write data to data pipe".)
     expect(error).toMatch(
       /The image could not be saved: .*writing new\.img: (the disk is full, or the browser's storage quota is used up|the browser could not write it \(.*\), as Chromium says when the disk is full)\. Free some space and try again\./,
     );
-    expect(error).toContain('What was already verified is kept and not downloaded again.');
+    expect(await page.getByTestId('unsaved').textContent()).toContain('The image itself was built and verified, and is kept in this browser');
     // Nothing unverified under the file's name (the writable stream was aborted).
     expect((await opfsFileSha256(page, 'new.img'))?.size ?? 0).toBe(0);
-    // What was verified before the storage ran out is kept, each byte the image's own.
+    // The verified image is kept in the site's storage, and offered for download.
+    const keptImages = await buildingFiles(page);
+    expect(keptImages).toHaveLength(1);
+    expect(await opfsFileSha256(page, keptImages[0])).toEqual({ size: image.length, sha256: sha256(image) });
+    expect(await page.getByTestId('unsaved-link').getAttribute('href')).toMatch(/^blob:/);
+    expect(await page.getByTestId('unsaved-link').getAttribute('download')).toBe('new.img');
+    // So is what was downloaded (for a rebuild, should the page be closed first), each byte the image's own.
     const records = await partialRecords(page);
     for (const r of records) expect(r.sha256).toBe(sha256(image.subarray(r.start, r.start + r.length)));
-    const kept = records.reduce((n, r) => n + r.length, 0); // one attempt: the records do not overlap
-    expect(kept).toBeGreaterThan(2 << 20);
-    expect(await page.getByTestId('partial-work').count()).toBe(1);
+    expect(records.reduce((n, r) => n + r.length, 0)).toBeGreaterThan(2 << 20);
+    expect(await page.getByTestId('retry').count(), 'no rebuild offered: the image is built').toBe(0);
 
-    // Space is freed; "Try again" fetches only what was not kept.
+    // Space is freed; "Save again" saves the kept image: nothing is fetched again.
     await limitStorage(cdp, origin, undefined);
     const before = mirrorBytes();
-    await page.getByTestId('retry').click();
-    await expect.poll(() => page.locator('[data-testid=seed-list] li').first().textContent(), { timeout: 20_000 }).toMatch(/verified earlier: .* \(resuming\)/);
-    const second = await planBytes(page);
-    expect(second).toBe(first - kept);
-    await page.getByTestId('start').click();
+    await page.getByTestId('save-again').click();
     await page.getByTestId('result').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(image));
     expect(await opfsFileSha256(page, 'new.img')).toEqual({ size: image.length, sha256: sha256(image) });
-    expect(mirrorBytes() - before).toBe(second + 1); // + the 1-byte check when the image was opened again
+    expect(mirrorBytes() - before).toBe(0);
+    // Saved: the kept image and the downloaded data are deleted.
+    expect(await buildingFiles(page)).toEqual([]);
+    await expect.poll(() => partialRecords(page)).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
     recordFaultOutcome(import.meta.url, {
       surface: 'page',
-      fault: 'the disk fills up during the download ("Save as": writes fail with QuotaExceededError)',
+      fault: 'the disk fills up while the verified image is copied into the chosen file ("Save as": writes fail with QuotaExceededError)',
       cases: 1,
-      outcome: `clear "disk is full" message naming the file, nothing unverified under its name; ${kept} verified bytes kept; "Try again" with space fetched exactly the other ${second}; image verified (read back)`,
+      outcome: 'clear "disk is full" message naming the file, nothing unverified under its name; the verified image kept in the site storage and offered (save again, download, delete); "Save again" with space saved it (read back) with 0 bytes fetched',
     });
+  });
+
+  it('"Save as": "Delete it" deletes the verified image that could not be saved, and keeps the downloaded data for "Try again"', async () => {
+    const { context, page, errors } = await fillUpDuring(SAVE_TO_OPFS);
+    expect(await buildingFiles(page)).toHaveLength(1);
+    await page.getByTestId('delete-unsaved').click();
+    await expect.poll(() => buildingFiles(page)).toEqual([]);
+    expect(await page.getByTestId('unsaved').count()).toBe(0);
+    expect(await page.getByTestId('error').textContent()).toContain('The image could not be saved');
+    expect(await page.getByTestId('retry').count(), 'a rebuild is offered instead').toBe(1);
+    expect((await partialRecords(page)).length).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it('in the site storage: the image file had its room reserved when the image was opened, so the image is still built', async () => {

@@ -11,6 +11,7 @@ export function ResultPanel({
   checkedAgainst,
   expectedSha256,
   retryNote = 'What was already verified is kept and not downloaded again.',
+  unsaved,
 }: {
   result: AppState['result'];
   error: string | null;
@@ -20,13 +21,25 @@ export function ResultPanel({
   /** The SHA-256 the user gave: the result was checked against it too. */
   expectedSha256?: string | null;
   retryNote?: string;
+  /** The image was built and verified but could not be copied into the chosen file: it is kept, to be saved again or deleted. */
+  unsaved?: { name: string; url: string; onSaveAgain: () => void; onDelete: () => void } | null;
 }) {
   if (error) {
     return (
       <div class="result failed" role="alert" data-testid="error">
-        <h3>The image was not built</h3>
+        <h3>{unsaved ? 'The image was not saved' : 'The image was not built'}</h3>
         <p style="white-space: pre-wrap">{error}</p>
-        {onRetry && (
+        {unsaved && (
+          <div data-testid="unsaved">
+            <p>The image itself was built and verified, and is kept in this browser until you save or delete it (opening an image again deletes it).</p>
+            <p>
+              <button type="button" class="primary" onClick={unsaved.onSaveAgain} data-testid="save-again">Save again…</button>{' '}
+              <a class="button" href={unsaved.url} download={unsaved.name} data-testid="unsaved-link">Download {unsaved.name}</a>{' '}
+              <button type="button" onClick={unsaved.onDelete} data-testid="delete-unsaved">Delete it</button>
+            </p>
+          </div>
+        )}
+        {onRetry && !unsaved && (
           <p>
             <button type="button" onClick={onRetry} data-testid="retry">Try again</button>{' '}
             <span class="muted">{retryNote}</span>
