@@ -667,7 +667,7 @@ export class Controller {
   private async saveKept(unsaved: UnsavedImage, handle: FileSystemFileHandle): Promise<void> {
     const problem = await copyKeptImage(unsaved.kept, handle);
     if (problem === null) {
-      this.unsaved = null;
+      await this.deleteUnsaved();
       await removeFromSiteStorage(unsaved.kept);
       return this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
     }
