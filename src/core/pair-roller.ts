@@ -18,62 +18,7 @@
  */
 
 import { signedLeb, unsignedLeb } from './wasm-leb128.ts';
-
-// The instructions used (WebAssembly 1.0 opcodes).
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  if: 0x04,
-  end: 0x0b,
-  br: 0x0c,
-  brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Load: 0x28,
-  i32Load8U: 0x2d,
-  i32Store: 0x36,
-  i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32Ne: 0x47,
-  i32LtU: 0x49,
-  i32LeU: 0x4d,
-  i32GeU: 0x4f,
-  i32Add: 0x6a,
-  i32Sub: 0x6b,
-  i32Mul: 0x6c,
-  i32And: 0x71,
-  i32Or: 0x72,
-  i32Xor: 0x73,
-  i32Shl: 0x74,
-  i32ShrU: 0x76,
-  select: 0x1b,
-  void: 0x40,
-  i32: 0x7f,
-  v128: 0x7b,
-  simd: 0xfd,
-} as const;
-
-// SIMD128 opcodes (after the 0xfd prefix, LEB128-encoded).
-const SIMD = {
-  v128Load8x8U: 0x02,
-  v128Store: 0x0b,
-  v128Const: 0x0c,
-  i8x16Shuffle: 0x0d,
-  i16x8Splat: 0x10,
-  i32x4Splat: 0x11,
-  i16x8ExtractLaneU: 0x19,
-  i32x4ExtractLane: 0x1b,
-  v128And: 0x4e,
-  v128Xor: 0x51,
-  i16x8Add: 0x8e,
-  i16x8Sub: 0x91,
-  i16x8Mul: 0x95,
-  i32x4Shl: 0xab,
-  i32x4ShrU: 0xad,
-  i32x4Add: 0xae,
-  i32x4Mul: 0xb5,
-} as const;
+import { MODULE_HEADER, name, OP, section, SIMD, simd } from './wasm-module.ts';
 
 // Parameters and locals of roll(), by index.
 const P = { i: 0, stop: 1, bs: 2, shift: 3, mask: 4, bits: 5, bitsShift: 6, bits2: 7, bits2Shift: 8, sums: 9 } as const;
@@ -97,7 +42,6 @@ const set = (n: number) => [OP.localSet, n];
 const c = (v: number) => [OP.i32Const, ...signedLeb(v)];
 const load = (offset: number) => [OP.i32Load, 2, ...unsignedLeb(offset)];
 const store = (offset: number) => [OP.i32Store, 2, ...unsignedLeb(offset)];
-const simd = (op: number, ...immediates: number[]) => [OP.simd, ...unsignedLeb(op), ...immediates];
 const i32x4 = (v: number) => simd(SIMD.v128Const, ...[0, 0, 0, 0].flatMap(() => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]));
 const ZERO = simd(SIMD.v128Const, ...Array(16).fill(0));
 /** i8x16.shuffle of (x, y) that moves y up by n bytes, zeros below. */
@@ -272,18 +216,12 @@ function rollBody(withSimd: boolean): number[] {
   ];
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...unsignedLeb(content.length), ...content];
-}
-
-const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-
 /** The module: imports env.memory, exports roll; with or without the SIMD step. */
 function moduleBytes(withSimd: boolean): Uint8Array {
   const locals = withSimd ? [2, I32_LOCALS, OP.i32, V128_LOCALS, OP.v128] : [1, I32_LOCALS, OP.i32];
   const body = [...locals, ...rollBody(withSimd)];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, [1, 0x60, PARAMS, ...Array(PARAMS).fill(OP.i32), 1, OP.i32]), // type: (i32 x 10) -> i32
     ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x01]), // import memory, min 1 page
     ...section(3, [1, 0]), // one function of type 0

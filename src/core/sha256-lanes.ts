@@ -30,40 +30,7 @@
  */
 
 import { signedLeb, unsignedLeb } from './wasm-leb128.ts';
-
-// WebAssembly 1.0 opcodes used.
-const OP = {
-  block: 0x02,
-  loop: 0x03,
-  end: 0x0b,
-  brIf: 0x0d,
-  localGet: 0x20,
-  localSet: 0x21,
-  localTee: 0x22,
-  i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32Ne: 0x47,
-  i32Add: 0x6a,
-  i32Shl: 0x74,
-  void: 0x40,
-  i32: 0x7f,
-  v128: 0x7b,
-  simd: 0xfd,
-} as const;
-
-// SIMD128 opcodes (after the 0xfd prefix, LEB128-encoded).
-const SIMD = {
-  v128Load: 0x00,
-  v128Store: 0x0b,
-  i8x16Shuffle: 0x0d,
-  v128And: 0x4e,
-  v128Or: 0x50,
-  v128Xor: 0x51,
-  v128Bitselect: 0x52,
-  i32x4Shl: 0xab,
-  i32x4ShrU: 0xad,
-  i32x4Add: 0xae,
-} as const;
+import { MODULE_HEADER, name, OP, section, SIMD, simd } from './wasm-module.ts';
 
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -123,7 +90,6 @@ const get = (n: number) => [OP.localGet, ...unsignedLeb(n)];
 const set = (n: number) => [OP.localSet, ...unsignedLeb(n)];
 const tee = (n: number) => [OP.localTee, ...unsignedLeb(n)];
 const c = (v: number) => [OP.i32Const, ...signedLeb(v)];
-const simd = (op: number) => [OP.simd, ...unsignedLeb(op)];
 const add = simd(SIMD.i32x4Add);
 const xor = simd(SIMD.v128Xor);
 const and = simd(SIMD.v128And);
@@ -223,17 +189,11 @@ function compressBody(variant: ScheduleVariant): number[] {
   return out;
 }
 
-function section(id: number, content: number[]): number[] {
-  return [id, ...unsignedLeb(content.length), ...content];
-}
-
-const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-
 /** The module: exports memory and compress(blocks). */
 export function sha256LanesModuleBytes(variant: ScheduleVariant = 'locals'): Uint8Array {
   const body = [2, 2, OP.i32, ...unsignedLeb(V128_LOCALS), OP.v128, ...compressBody(variant)]; // locals: 2 i32, then the v128s
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...MODULE_HEADER,
     ...section(1, [1, 0x60, 1, OP.i32, 0]), // type: (i32) -> ()
     ...section(3, [1, 0]), // one function of type 0
     ...section(5, [1, 0x00, ...unsignedLeb(MEMORY_PAGES)]), // one memory, min MEMORY_PAGES pages
