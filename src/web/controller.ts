@@ -667,8 +667,8 @@ export class Controller {
   private async saveKept(unsaved: UnsavedImage, handle: FileSystemFileHandle): Promise<void> {
     const problem = await copyKeptImage(unsaved.kept, handle);
     if (problem === null) {
-      await this.deleteUnsaved();
-      await removeFromSiteStorage(unsaved.kept);
+      this.unsaved = unsaved;
+      await this.deleteUnsaved(); // saved: the copy in the site's storage (and its download link) go
       return this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
     }
     const url = this.state.unsaved?.url ?? (await keptFileUrl(unsaved.kept));
