@@ -11,6 +11,8 @@ import { shareTable } from '../core/block-table.ts';
 import { rm } from 'node:fs/promises';
 import { checkFreeSpace, fileSize, openFileOutput, partPathFor, resumePathFor, takeOverPartialOutput } from '../node/file-output.ts';
 import type { MirrorReport } from '../core/range-downloader.ts';
+import type { MirrorValidators } from '../core/file-validators.ts';
+import { forgetKeptValidators, readKeptValidators, writeKeptValidators } from '../node/kept-validators.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import { runGetJigdo } from './get-jigdo-command.ts';
@@ -153,6 +155,9 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
 
     await checkFreeSpace(output, imageLength);
     fileOutput = await openFileOutput(output);
+    // What the mirrors' files looked like when an earlier run verified blocks from them: a file replaced since is named as such.
+    const earlierValidators = await readKeptValidators(output, checksum);
+    let seenValidators: MirrorValidators = {};
     let keptAside: { bytes: number; complete: boolean } | undefined;
     let result: RebuildResult;
     try {
@@ -171,17 +176,23 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         spareBuffers: 1,
         connections: args.connections,
         stallTimeoutMs: args.stallTimeout === undefined ? undefined : args.stallTimeout * 1000,
+        earlierValidators,
         signal: controller.signal,
         onEvent: (e) => {
           if (e.type === 'kept-aside') keptAside = e;
+          if (e.type === 'validators') seenValidators = e.validators;
           reporter.handle(e);
         },
       });
     } catch (error) {
       reporter.done();
-      if (isTesseraError(error, ErrorCode.ChecksumMismatch)) await fileOutput.discard();
-      else {
+      if (isTesseraError(error, ErrorCode.ChecksumMismatch)) {
+        await fileOutput.discard();
+        await forgetKeptValidators(output);
+      } else {
         await fileOutput.keep();
+        // Only a better message depends on it: a failure to write it must not hide the error.
+        await writeKeptValidators(output, checksum, earlierValidators, seenValidators).catch(() => {});
         // The new part holds all the earlier one did: one leftover is enough.
         if (resumeSeed && keptAside?.complete) await rm(resumeSeed, { force: true });
         const aside = resumeSeed ? 'fetched ahead or kept from the earlier run' : 'fetched ahead';
@@ -198,7 +209,11 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
       throw error;
     }
     reporter.done();
-    await commitIfExpected(fileOutput, hashBuiltImage ? args.sha256 : undefined, output);
+    try {
+      await commitIfExpected(fileOutput, hashBuiltImage ? args.sha256 : undefined, output);
+    } finally {
+      await forgetKeptValidators(output); // kept or discarded: nothing is left to resume
+    }
     const seconds = (performance.now() - started) / 1000;
     io.info(`Verified: ${checksumName(manifest.checksum.algorithm)} ${result.digest} matches the ${manifest.checksum.algorithm === 'sha256' ? 'manifest' : 'control file'}${args.sha256 ? ', and its SHA-256 is the one you gave' : ''}.`);
     io.info(

@@ -27,6 +27,14 @@ export interface DownloaderOptions {
    * Without them, the first answer of each URL sets the baseline.
    */
   validators?: MirrorValidators;
+  /**
+   * ETag and Last-Modified of answers whose blocks verified in an earlier run
+   * (the command line keeps them beside its part file). Not a baseline: a
+   * mirror copied again with the same bytes gets new ones. Only when an
+   * answer's bytes fail their checksums do they say why: the file changed
+   * since that run.
+   */
+  earlierValidators?: MirrorValidators;
   signal?: AbortSignal;
   /** Body bytes as they arrive (progress). */
   onBytes?: (bytes: number) => void;
@@ -101,6 +109,8 @@ interface MirrorState {
   validators: Map<string, FileValidators>;
   /** URLs whose validators were seen before this download (DownloaderOptions.validators). */
   seenBefore: Set<string>;
+  /** URLs whose answers delivered verified blocks: their validators belong to the manifest's image. */
+  verifiedFrom: Set<string>;
 }
 
 /**
@@ -126,7 +136,7 @@ export class RangeDownloader {
   private taken: { start: number; data: Uint8Array } | undefined;
   /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
   private readonly spare: ArrayBuffer[] = [];
-  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified' | 'validators'>>;
+  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified' | 'validators' | 'earlierValidators'>>;
   bytesFetched = 0;
   requests = 0;
 
@@ -155,6 +165,7 @@ export class RangeDownloader {
         consecutiveFailures: 0,
         validators: new Map(before.map(([answered, v]) => [answered, { ...v }])),
         seenBefore: new Set(before.map(([answered]) => answered)),
+        verifiedFrom: new Set<string>(),
       };
     });
     this.slots = ranges.map(() => {
@@ -172,6 +183,18 @@ export class RangeDownloader {
 
   get mirrorReports(): readonly MirrorReport[] {
     return this.mirrors.map((m) => m.report);
+  }
+
+  /** ETag and Last-Modified of the answers that delivered verified blocks, per mirror: for a later run (earlierValidators). */
+  verifiedValidators(): MirrorValidators {
+    const out: MirrorValidators = {};
+    for (const m of this.mirrors) {
+      for (const answered of m.verifiedFrom) {
+        const v = m.validators.get(answered);
+        if (v && (v.etag !== undefined || v.lastModified !== undefined)) (out[m.report.url] ??= {})[answered] = { ...v };
+      }
+    }
+    return out;
   }
 
   /** Begin fetching (up to the window). */
@@ -396,7 +419,8 @@ export class RangeDownloader {
         if (stalled) throw new MirrorFault(`no answer within ${this.opts.stallTimeoutMs / 1000} s`, false);
         throw new MirrorFault(describeError(error), false);
       }
-      this.checkHeaders(mirror, response, part);
+      const answer = response;
+      const answered = this.checkHeaders(mirror, answer, part);
       const bs = this.table.blockSize;
       /** Verify what has arrived up to `end` (bytes of the range) and report it. */
       const verifyUpTo = (end: number) => {
@@ -405,11 +429,15 @@ export class RangeDownloader {
         // A corrupt block stops the request at once; the blocks before it are kept.
         const good = this.verifiedLength(data.subarray(from, end), range.start + from);
         if (good > 0) {
+          mirror.verifiedFrom.add(answered);
           progress.verified = from + good;
           mirror.report.bytesGood += good;
           this.options.onVerified?.(range.start + from, data.subarray(from, from + good));
         }
         if (from + good < end) {
+          const earlier = this.options.earlierValidators?.[mirror.report.url]?.[answered];
+          const change = earlier && validatorChange({ ...earlier }, (name) => answer.header(name));
+          if (change) throw new MirrorFault(`the file changed ${changedWhere(mirror.report.url, answered)} since the earlier run (${change}); its bytes are not the manifest's image`, true, true);
           const k = (range.start + from + good) / bs;
           throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false, false, true);
         }
@@ -443,7 +471,8 @@ export class RangeDownloader {
     }
   }
 
-  private checkHeaders(mirror: MirrorState, response: RangeResponse, range: FetchRange): void {
+  /** Check an answer's status and headers; returns the URL that answered (after redirects). */
+  private checkHeaders(mirror: MirrorState, response: RangeResponse, range: FetchRange): string {
     const problem = rangeResponseProblem(response, range, this.table.length);
     if (problem) throw new MirrorFault(problem.message, problem.permanent, problem.changed);
     const answered = response.url ?? mirror.report.url;
@@ -459,6 +488,7 @@ export class RangeDownloader {
       const when = mirror.seenBefore.has(answered) ? 'since it was first checked' : 'during the download';
       throw new MirrorFault(`the file changed ${changedWhere(mirror.report.url, answered)} ${when} (${change})`, true, true);
     }
+    return answered;
   }
 
   /** How many bytes of block-aligned `data`, which starts at byte `start` of the image, pass their checksums before the first that does not. */

@@ -2,6 +2,7 @@ import { type AssembleTimings, assembleImage } from './assemble-image.ts';
 import { BlockIndex } from './block-index.ts';
 import { BlockSources } from './block-sources.ts';
 import { ErrorCode, TesseraError, describeError, isTesseraError } from './errors.ts';
+import type { MirrorValidators } from './file-validators.ts';
 import { type BlockHashFunction, createBlockHash, createWasmHasher, type StreamHasherFactory } from './hashing.ts';
 import type { OutputSink, RangeFetcher, SeedReader } from './io.ts';
 import { type Manifest, checksumName } from './manifest/manifest.ts';
@@ -22,7 +23,9 @@ export type RebuildEvent =
   | { type: 'retry'; mirror: string; problem: string; attempt: number }
   | { type: 'repair'; seed: string; block: number; reason: string }
   /** After a failure: verified bytes not written in order were kept aside (OutputSink.keepAside); `complete` when nothing verified was left out. */
-  | { type: 'kept-aside'; bytes: number; complete: boolean };
+  | { type: 'kept-aside'; bytes: number; complete: boolean }
+  /** After a failure: the ETag and Last-Modified of answers whose blocks verified, for the next run's DownloadOptions.earlierValidators. */
+  | { type: 'validators'; validators: MirrorValidators };
 
 export interface ScanSeedsOptions {
   signal?: AbortSignal;
@@ -178,6 +181,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     });
   } catch (error) {
     downloader.cancel(error);
+    options.onEvent?.({ type: 'validators', validators: downloader.verifiedValidators() });
     if (options.sink.keepAside) {
       const kept = await keepAside(session, downloader, bytesWritten, options.sink.keepAside.bind(options.sink));
       options.onEvent?.({ type: 'kept-aside', ...kept });

@@ -161,6 +161,40 @@ describe('tessera get against faulty mirrors', () => {
     });
   });
 
+  it('run again after the file changed on the mirror (new ETag): said to have changed since the earlier run, not "bad data"; a mirror copied again with the same bytes is used', async () => {
+    const m = await mirror(undefined, { changed: { from: 3, data: fx.changed } });
+    const out = join(fx.dir.path, 'changed-between-runs.iso');
+    const first = await get([m], ['--connections', '1'], out);
+    expect(first.json).toMatchObject({ ok: false, error: { code: 'E_REMOTE_CHANGED' } });
+    const kept = JSON.parse(await readFile(out + '.tessera-mirrors', 'utf8'));
+    expect(kept.mirrors[m.url][m.url]).toMatchObject({ etag: '"v1"' });
+
+    // The mirror still holds the new version: its first answer of this run fails the checksums, and the kept ETag says why.
+    const second = await get([m], ['--connections', '1'], out);
+    expect(second.json).toMatchObject({ ok: false, error: { code: 'E_REMOTE_CHANGED' } });
+    expect(second.run.stderr).toContain(`${m.url}: the file changed on the mirror since the earlier run (ETag "v1" -> "v2"); its bytes are not the manifest's image`);
+    expect(second.run.stderr).not.toContain('sent bad data');
+    expect(second.run.stderr).toMatch(/get the new manifest/);
+    expect(m.requests.filter((r) => r.version === 2)).toHaveLength(2); // one in each run, then set aside
+
+    // The same version copied again (a new ETag, the same bytes): not refused, and only what no run verified is fetched.
+    const copied = await mirror(undefined, { changed: { from: 0, data: fx.image, etag: '"v3"' } });
+    const keptBlocks = countKeptBlocks(await readFile(out + '.tessera-part'), fx.image, missingBlock);
+    const third = await get([copied], [], out);
+    expect(third.run.code, third.run.stderr).toBe(0);
+    await expectImage(out, fx.image);
+    expect(copied.bytesSent).toBe(fx.missingBytes - keptBlocks * BS);
+    for (const leftover of ['.tessera-part', '.tessera-resume', '.tessera-mirrors']) await expect(stat(out + leftover)).rejects.toThrow();
+    recordFaultOutcome(import.meta.url, {
+      surface: 'command line',
+      fault: 'run again after the file changed on the only mirror (new ETag, same size)',
+      cases: 3,
+      outcome:
+        'E_REMOTE_CHANGED, "the file changed on the mirror since the earlier run" with both ETags (the ETags seen are kept beside the part file), not "bad data"; ' +
+        `a mirror with the same bytes under a new ETag is used; the last run fetched only the ${fx.missingBytes - keptBlocks * BS} bytes no run verified`,
+    });
+  });
+
   it('the file changes on one of two mirrors (new size): set aside, named, image verified from the other', async () => {
     const longer = new Uint8Array(fx.image.length + 4096);
     longer.set(fx.changed);
