@@ -38,3 +38,12 @@ export function validatorChange(seen: FileValidators, header: (name: string) => 
 
 /** Where the file changed, for a message: on the mirror itself, or at the URL it redirected to. */
 export const changedWhere = (mirror: string, answered: string) => (answered === mirror ? 'on the mirror' : `at ${answered}`);
+
+/** `later`'s validators over `earlier`'s, per mirror and per URL that answered (neither is changed). */
+export function mergeValidators(earlier: MirrorValidators | undefined, later: MirrorValidators): MirrorValidators {
+  const out: MirrorValidators = {};
+  for (const source of [earlier ?? {}, later]) {
+    for (const [mirror, answers] of Object.entries(source)) Object.assign((out[mirror] ??= {}), answers);
+  }
+  return out;
+}

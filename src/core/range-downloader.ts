@@ -47,6 +47,12 @@ export interface DownloaderOptions {
    * valid during the call.
    */
   onVerified?: (start: number, data: Uint8Array) => void;
+  /**
+   * An answer from a URL not seen to verify before delivered verified blocks:
+   * its ETag and Last-Modified belong to the manifest's image. `all`: every
+   * such URL's so far (see verifiedValidators), to keep for a later run.
+   */
+  onValidators?: (all: MirrorValidators) => void;
   /** A request failed and will be retried. */
   onRetry?: (event: { mirror: string; range: FetchRange; problem: string; attempt: number }) => void;
 }
@@ -136,7 +142,7 @@ export class RangeDownloader {
   private taken: { start: number; data: Uint8Array } | undefined;
   /** Buffers of ranges already written, for reuse: allocating 4 MB per range leaves V8 with ~100 MB of dead buffers to collect. */
   private readonly spare: ArrayBuffer[] = [];
-  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified' | 'validators' | 'earlierValidators'>>;
+  private readonly opts: Required<Omit<DownloaderOptions, 'signal' | 'onBytes' | 'onRetry' | 'onRangeFetched' | 'onVerified' | 'onValidators' | 'validators' | 'earlierValidators'>>;
   bytesFetched = 0;
   requests = 0;
 
@@ -429,7 +435,10 @@ export class RangeDownloader {
         // A corrupt block stops the request at once; the blocks before it are kept.
         const good = this.verifiedLength(data.subarray(from, end), range.start + from);
         if (good > 0) {
-          mirror.verifiedFrom.add(answered);
+          if (!mirror.verifiedFrom.has(answered)) {
+            mirror.verifiedFrom.add(answered);
+            this.options.onValidators?.(this.verifiedValidators());
+          }
           progress.verified = from + good;
           mirror.report.bytesGood += good;
           this.options.onVerified?.(range.start + from, data.subarray(from, from + good));
@@ -437,7 +446,7 @@ export class RangeDownloader {
         if (from + good < end) {
           const earlier = this.options.earlierValidators?.[mirror.report.url]?.[answered];
           const change = earlier && validatorChange({ ...earlier }, (name) => answer.header(name));
-          if (change) throw new MirrorFault(`the file changed ${changedWhere(mirror.report.url, answered)} since the earlier run (${change}); its bytes are not the manifest's image`, true, true);
+          if (change) throw new MirrorFault(`the file changed ${changedWhere(mirror.report.url, answered)} since the last attempt (${change}); its bytes are not the manifest's image`, true, true);
           const k = (range.start + from + good) / bs;
           throw new MirrorFault(`sent bad data (block ${k}, bytes ${k * bs}-${Math.min(this.table.length, (k + 1) * bs) - 1} fails its checksum)`, false, false, true);
         }

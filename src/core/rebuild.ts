@@ -24,7 +24,7 @@ export type RebuildEvent =
   | { type: 'repair'; seed: string; block: number; reason: string }
   /** After a failure: verified bytes not written in order were kept aside (OutputSink.keepAside); `complete` when nothing verified was left out. */
   | { type: 'kept-aside'; bytes: number; complete: boolean }
-  /** After a failure: the ETag and Last-Modified of answers whose blocks verified, for the next run's DownloadOptions.earlierValidators. */
+  /** A mirror's answers first delivered verified blocks: the ETag and Last-Modified of all such so far, for a later run's DownloadOptions.earlierValidators. */
   | { type: 'validators'; validators: MirrorValidators };
 
 export interface ScanSeedsOptions {
@@ -155,6 +155,7 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     },
     onRetry: (e) => options.onEvent?.({ type: 'retry', mirror: e.mirror, problem: e.problem, attempt: e.attempt }),
     onRangeFetched: (r) => options.onEvent?.({ type: 'range-fetched', start: r.start, end: r.end }),
+    onValidators: (validators) => options.onEvent?.({ type: 'validators', validators }),
   });
   const hasher = options.sink.digest ? null : await (options.createHasher ?? createWasmHasher)(manifest.checksum.algorithm);
   downloader.start();
@@ -181,7 +182,6 @@ export async function downloadAndAssemble(session: RebuildSession, options: Down
     });
   } catch (error) {
     downloader.cancel(error);
-    options.onEvent?.({ type: 'validators', validators: downloader.verifiedValidators() });
     if (options.sink.keepAside) {
       const kept = await keepAside(session, downloader, bytesWritten, options.sink.keepAside.bind(options.sink));
       options.onEvent?.({ type: 'kept-aside', ...kept });

@@ -1,5 +1,5 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import type { MirrorValidators } from '../core/file-validators.ts';
+import { type MirrorValidators, mergeValidators } from '../core/file-validators.ts';
 
 /**
  * The mirrors' ETag and Last-Modified, kept beside an interrupted run's part
@@ -27,10 +27,7 @@ export async function readKeptValidators(out: string, image: string): Promise<Mi
 
 /** Keep this run's validators, over an earlier run's for the same mirror and answering URL. */
 export async function writeKeptValidators(out: string, image: string, earlier: MirrorValidators | undefined, seen: MirrorValidators): Promise<void> {
-  const mirrors: MirrorValidators = {};
-  for (const source of [earlier ?? {}, seen]) {
-    for (const [mirror, answers] of Object.entries(source)) Object.assign((mirrors[mirror] ??= {}), answers);
-  }
+  const mirrors = mergeValidators(earlier, seen);
   if (Object.keys(mirrors).length === 0) return forgetKeptValidators(out);
   const kept: KeptValidators = { image, mirrors };
   await writeFile(validatorsPathFor(out), `${JSON.stringify(kept, null, 1)}\n`);

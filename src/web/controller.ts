@@ -21,6 +21,7 @@ import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveMani
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
+import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
 import { mixedContentProblem } from './engine/mixed-content.ts';
@@ -505,6 +506,7 @@ export class Controller {
   async deletePartial(image: string): Promise<void> {
     await deletePartialWork(image);
     await deleteKeptJigdoFiles(image);
+    await forgetValidators(image);
     this.set({ partialWork: await listKeptWork() });
   }
 
@@ -603,6 +605,7 @@ export class Controller {
       if (file.verifying !== `${how.algorithm}:${how.alsoSha256}`) file.verify(how);
     }
     const ports = file ? [file.connect()] : [];
+    const earlierValidators = await readKeptValidators(imageKey(image.manifest.checksum));
     const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
     const request: AssembleRequest = {
       type: 'assemble',
@@ -617,6 +620,7 @@ export class Controller {
       staged: file ? this.pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),
       validators: this.firstSeen.get(imageKey(image.manifest.checksum)),
+      earlierValidators,
     };
     const finished = new Promise<void>((resolve) => {
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {
@@ -786,6 +790,10 @@ export class Controller {
         }
         this.blockVersion++;
         this.set({ plan: event.plan });
+        break;
+      case 'validators':
+        // Kept with the downloaded data: after a reload they tell a replaced file from bad data.
+        if (this.state.image.status === 'ready') void keepValidators(imageKey(this.state.image.manifest.checksum), event.validators);
         break;
       case 'retry':
       case 'repair': {

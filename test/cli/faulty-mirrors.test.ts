@@ -161,7 +161,7 @@ describe('tessera get against faulty mirrors', () => {
     });
   });
 
-  it('run again after the file changed on the mirror (new ETag): said to have changed since the earlier run, not "bad data"; a mirror copied again with the same bytes is used', async () => {
+  it('run again after the file changed on the mirror (new ETag): said to have changed since the last attempt, not "bad data"; a mirror copied again with the same bytes is used', async () => {
     const m = await mirror(undefined, { changed: { from: 3, data: fx.changed } });
     const out = join(fx.dir.path, 'changed-between-runs.iso');
     const first = await get([m], ['--connections', '1'], out);
@@ -172,7 +172,7 @@ describe('tessera get against faulty mirrors', () => {
     // The mirror still holds the new version: its first answer of this run fails the checksums, and the kept ETag says why.
     const second = await get([m], ['--connections', '1'], out);
     expect(second.json).toMatchObject({ ok: false, error: { code: 'E_REMOTE_CHANGED' } });
-    expect(second.run.stderr).toContain(`${m.url}: the file changed on the mirror since the earlier run (ETag "v1" -> "v2"); its bytes are not the manifest's image`);
+    expect(second.run.stderr).toContain(`${m.url}: the file changed on the mirror since the last attempt (ETag "v1" -> "v2"); its bytes are not the manifest's image`);
     expect(second.run.stderr).not.toContain('sent bad data');
     expect(second.run.stderr).toMatch(/get the new manifest/);
     expect(m.requests.filter((r) => r.version === 2)).toHaveLength(2); // one in each run, then set aside
@@ -190,7 +190,7 @@ describe('tessera get against faulty mirrors', () => {
       fault: 'run again after the file changed on the only mirror (new ETag, same size)',
       cases: 3,
       outcome:
-        'E_REMOTE_CHANGED, "the file changed on the mirror since the earlier run" with both ETags (the ETags seen are kept beside the part file), not "bad data"; ' +
+        'E_REMOTE_CHANGED, "the file changed on the mirror since the last attempt" with both ETags (the ETags seen are kept beside the part file), not "bad data"; ' +
         `a mirror with the same bytes under a new ETag is used; the last run fetched only the ${fx.missingBytes - keptBlocks * BS} bytes no run verified`,
     });
   });

@@ -169,6 +169,47 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
     }
   });
 
+  it('the file changed (new ETag) and the page is opened again: the mirror said to have changed since the last attempt, not to send bad data', async () => {
+    const [mirror] = env.fixture.mirrors;
+    mirror.behave(() => 'ok');
+    const before = mirror.requests.length;
+    mirror.options.changed = { from: before + 7, data: changedSameSize };
+    try {
+      const { context, page } = await openWithSeed(env, seed, PLAN);
+      expect((await runDownload(page)).ok).toBe(false);
+      const kept = await expectStoppedAndKept(page);
+      await page.close();
+
+      // A new visit: its check of the mirror sees only the new version, whose first answer fails its checksums.
+      const again = await context.newPage();
+      const errors: string[] = [];
+      again.on('pageerror', (e) => errors.push(e.message));
+      await again.goto(env.fixture.address);
+      await expect.poll(() => again.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('image.iso');
+      await again.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
+      expect((await readPlan(again)).bytes).toBe(PLAN.bytes - kept);
+      const visit = mirror.requests.length;
+      const { ok, text } = await runDownload(again);
+      expect(ok).toBe(false);
+      expect(text).toContain(`${mirror.url}: the file changed on the mirror since the last attempt (ETag "v1" -> "v2"); its bytes are not the manifest's image`);
+      expect(text).toMatch(/get the new manifest/);
+      expect(text).not.toContain('bad data');
+      // Set aside at its first answer of the new version: at most those in flight then.
+      expect(rangeRequests(since(mirror, visit)).length).toBeLessThanOrEqual(6);
+      expect(errors).toEqual([]);
+      await context.close();
+      recordFaultOutcome(import.meta.url, {
+        surface: 'page',
+        fault: 'the file changed on the only mirror (new ETag), and the page is opened again',
+        cases: 1,
+        outcome:
+          'the ETags of answers that verified are kept with the downloaded data; the next visit says "the file changed on the mirror since the last attempt (ETag "v1" -> "v2")" and "get the new manifest", not "bad data"',
+      });
+    } finally {
+      mirror.options.changed = undefined;
+    }
+  });
+
   it('answers 416 (Range Not Satisfiable): stopped, the mirror named with "shorter than the manifest says"', async () => {
     const [mirror] = env.fixture.mirrors;
     const before = mirror.requests.length;

@@ -66,6 +66,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
       connections: 6,
       stallTimeoutMs: request.stallTimeoutMs,
       validators: request.validators,
+      earlierValidators: request.earlierValidators,
       onVerified: (start, data) => partial?.append(start, data),
       onEvent: (event) => post({ type: 'event', event }),
     });

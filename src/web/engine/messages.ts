@@ -52,6 +52,8 @@ export interface AssembleRequest {
   stallTimeoutMs?: number;
   /** The ETag and Last-Modified each mirror's file had when the page first checked it: the download's baseline. */
   validators?: MirrorValidators;
+  /** What earlier attempts (before a reload) saw from answers that verified: explains a file replaced since (DownloaderOptions.earlierValidators). */
+  earlierValidators?: MirrorValidators;
 }
 
 export interface AssembleSummary {
