@@ -5,7 +5,9 @@
  * answered for it (a redirector's targets each have their own), and can be
  * carried from one attempt to the next: the page's first check of a mirror
  * is the baseline of every download it starts, so a file replaced between two
- * tries is said to have changed rather than to send bad data.
+ * tries is said to have changed rather than to send bad data. Across runs and
+ * visits only those of answers that verified are kept, and they only explain
+ * a failure (DownloaderOptions.earlierValidators).
  */
 
 /** ETag and Last-Modified of a mirror's file, as first seen. */

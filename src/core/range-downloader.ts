@@ -28,11 +28,12 @@ export interface DownloaderOptions {
    */
   validators?: MirrorValidators;
   /**
-   * ETag and Last-Modified of answers whose blocks verified in an earlier run
-   * (the command line keeps them beside its part file). Not a baseline: a
+   * ETag and Last-Modified of answers whose blocks verified in an earlier
+   * attempt (kept with the downloaded data: beside the command line's part
+   * file, in the page's IndexedDB; see onValidators). Not a baseline: a
    * mirror copied again with the same bytes gets new ones. Only when an
    * answer's bytes fail their checksums do they say why: the file changed
-   * since that run.
+   * since that attempt.
    */
   earlierValidators?: MirrorValidators;
   signal?: AbortSignal;

@@ -4,7 +4,7 @@ import { type MirrorValidators, mergeValidators } from '../core/file-validators.
 /**
  * The mirrors' ETag and Last-Modified, kept beside an interrupted run's part
  * file, so that the next run can tell a mirror whose file was replaced since
- * ("the file changed since the earlier run") from one that sends bad data.
+ * ("the file changed since the last attempt") from one that sends bad data.
  * Keyed by the image's checksum: another manifest's output ignores them.
  */
 export const validatorsPathFor = (out: string) => `${out}.tessera-mirrors`;

@@ -97,12 +97,17 @@ export const reportFreeSpace = (free: number) => `
 export async function openImagePage(browser: Browser, address: string, init = SAVE_TO_OPFS): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const context = await browser.newContext();
   await context.addInitScript(init);
+  return { context, ...(await visitImagePage(context, address)) };
+}
+
+/** A new page of `context` (so with its storage: a later visit) at `address`, once it shows the image; `errors` collects its uncaught errors. */
+export async function visitImagePage(context: BrowserContext, address: string): Promise<{ page: Page; errors: string[] }> {
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(address);
   await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('image.iso');
-  return { context, page, errors };
+  return { page, errors };
 }
 
 /** Open the page, give it `seed` as "seed.img" and check that the plan is `plan`. */

@@ -4,7 +4,7 @@ import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { type FaultServer, bytesAllowed, requestedRange, startFaultServer } from '../helpers/fault-server.ts';
 import { recordFaultOutcome } from '../helpers/fault-results.ts';
-import { expectImageBuilt, type FaultMirror, keptWork, openWithSeed, opfsFileSha256, rangeRequests, readPlan, runDownload, useFaultPage } from '../helpers/fault-page.ts';
+import { expectImageBuilt, type FaultMirror, keptWork, openWithSeed, opfsFileSha256, rangeRequests, readPlan, runDownload, useFaultPage, visitImagePage } from '../helpers/fault-page.ts';
 
 /**
  * The page (headless Chromium) against mirrors that stall, change their file,
@@ -181,11 +181,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
       await page.close();
 
       // A new visit: its check of the mirror sees only the new version, whose first answer fails its checksums.
-      const again = await context.newPage();
-      const errors: string[] = [];
-      again.on('pageerror', (e) => errors.push(e.message));
-      await again.goto(env.fixture.address);
-      await expect.poll(() => again.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('image.iso');
+      const { page: again, errors: againErrors } = await visitImagePage(context, env.fixture.address);
       await again.getByTestId('seed-files').setInputFiles(await env.fixture.seedFile('seed.img', seed));
       expect((await readPlan(again)).bytes).toBe(PLAN.bytes - kept);
       const visit = mirror.requests.length;
@@ -196,7 +192,7 @@ describe('the only mirror stalls, changes its file, answers 416 or redirects', (
       expect(text).not.toContain('bad data');
       // Set aside at its first answer of the new version: at most those in flight then.
       expect(rangeRequests(since(mirror, visit)).length).toBeLessThanOrEqual(6);
-      expect(errors).toEqual([]);
+      expect(againErrors).toEqual([]);
       await context.close();
       recordFaultOutcome(import.meta.url, {
         surface: 'page',
