@@ -31,26 +31,35 @@ export function threadedHasher(options: { workerUrl?: URL } = {}): StreamHasherF
         waiting.delete(reply.slot);
         resolve?.();
       } else if (reply.type === 'hash-digest') answer?.(reply.hex);
-      else if (reply.type === 'hash-error') {
-        failure = new Error(`hashing thread: ${reply.message}`);
-        reject?.(failure);
-      }
+      else if (reply.type === 'hash-error') fail(new Error(`hashing thread: ${reply.message}`));
     });
-    worker.on('error', (error) => {
+    worker.on('error', fail);
+    /** The thread failed: an update waiting for a slot, or the digest, gets the error. */
+    function fail(error: Error): void {
       failure = error;
       reject?.(error);
-    });
+      for (const resolve of waiting.values()) resolve();
+      waiting.clear();
+    }
     worker.postMessage({ type: 'hash-init', algorithm, slots, state } satisfies HashRequest);
     /** Resolves the update waiting for slot i to be free again. */
     const waiting = new Map<number, () => void>();
-    const slotFree = (slot: number) =>
-      Atomics.load(state, slot) === 0
-        ? undefined
-        : new Promise<void>((resolve) => {
-            waiting.set(slot, resolve);
-            // The thread may have freed it between the check and now.
-            if (Atomics.load(state, slot) === 0) resolve();
-          });
+    /**
+     * Wait until the thread is done with the slot. Its state in shared memory
+     * decides, not the message: a slot found free by its state is used again
+     * before the message that freed it is read, and that message, read later,
+     * must not release the slot's next use (it did: the image's SHA-256 then
+     * came out wrong in about one run in 25 on a busy machine).
+     */
+    const slotFree = async (slot: number) => {
+      while (Atomics.load(state, slot) !== 0 && !failure) {
+        await new Promise<void>((resolve) => {
+          waiting.set(slot, resolve);
+          // The thread may have freed it between the check and now.
+          if (Atomics.load(state, slot) === 0) resolve();
+        });
+      }
+    };
     const hasher: StreamHasher = {
       async update(data) {
         for (let done = 0; done < data.length; ) {
