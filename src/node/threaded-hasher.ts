@@ -25,12 +25,11 @@ export function threadedHasher(options: { workerUrl?: URL } = {}): StreamHasherF
     let failure: Error | undefined;
     let answer: ((hex: string) => void) | undefined;
     let reject: ((error: Error) => void) | undefined;
+    /** Wakes the update waiting for a slot (updates come one at a time, so one waits at most). */
+    let wake: (() => void) | undefined;
     worker.on('message', (reply: HashReply) => {
-      if (reply.type === 'hash-freed') {
-        const resolve = waiting.get(reply.slot);
-        waiting.delete(reply.slot);
-        resolve?.();
-      } else if (reply.type === 'hash-digest') answer?.(reply.hex);
+      if (reply.type === 'hash-freed') wake?.();
+      else if (reply.type === 'hash-digest') answer?.(reply.hex);
       else if (reply.type === 'hash-error') fail(new Error(`hashing thread: ${reply.message}`));
     });
     worker.on('error', fail);
@@ -38,27 +37,26 @@ export function threadedHasher(options: { workerUrl?: URL } = {}): StreamHasherF
     function fail(error: Error): void {
       failure = error;
       reject?.(error);
-      for (const resolve of waiting.values()) resolve();
-      waiting.clear();
+      wake?.();
     }
     worker.postMessage({ type: 'hash-init', algorithm, slots, state } satisfies HashRequest);
-    /** Resolves the update waiting for slot i to be free again. */
-    const waiting = new Map<number, () => void>();
     /**
      * Wait until the thread is done with the slot. Its state in shared memory
-     * decides, not the message: a slot found free by its state is used again
+     * decides, not a message: a slot found free by its state is used again
      * before the message that freed it is read, and that message, read later,
      * must not release the slot's next use (it did: the image's SHA-256 then
-     * came out wrong in about one run in 25 on a busy machine).
+     * came out wrong in about one run in 25 on a busy machine). A message only
+     * wakes the wait to look again.
      */
     const slotFree = async (slot: number) => {
       while (Atomics.load(state, slot) !== 0 && !failure) {
         await new Promise<void>((resolve) => {
-          waiting.set(slot, resolve);
+          wake = resolve;
           // The thread may have freed it between the check and now.
           if (Atomics.load(state, slot) === 0) resolve();
         });
       }
+      wake = undefined;
     };
     const hasher: StreamHasher = {
       async update(data) {
