@@ -543,11 +543,16 @@ export class Controller {
       if (jigdo) return this.matchJigdo(jigdo, fresh, first, callbacks);
       if (!pool || image.status !== 'ready') return; // (not reached: checked above)
       performance.mark('tessera:scan-start');
+      // The scan has a worker on every core: the image file's hashing waits for the plan.
+      const file = this.imageFile;
+      file?.holdHashing(true);
       try {
         await pool.scan(fresh, first, callbacks);
       } catch (error) {
         this.set({ phase: 'failed', error: `Scanning failed: ${describeError(error)}` });
         return;
+      } finally {
+        file?.holdHashing(false);
       }
       performance.mark('tessera:scan-merged', { detail: { ...pool.stats } });
       this.refreshBlockStates(pool.sources);

@@ -18,6 +18,8 @@ let length = 0;
 let verifier: ImageVerifier | null = null;
 /** Blocks known final so far, kept for a verifier started later (or again, with other checksums). */
 const finalBlocks: Int32Array[] = [];
+/** The hashing waits while seeds are scanned. */
+let hashingHeld = false;
 
 const status = (s: ImageFileStatus) => self.postMessage(s);
 const errorInfo = (error: unknown): StorageErrorInfo => {
@@ -83,11 +85,16 @@ async function control(m: ImageFileControl): Promise<void> {
     case 'verify':
       verifier?.terminate();
       verifier = new ImageVerifier({ length, blockSize: m.blockSize, algorithm: m.algorithm, chain: m.chain, alsoSha256: m.alsoSha256, read: readAt });
+      verifier.hold(hashingHeld);
       for (const blocks of finalBlocks) verifier.markFinal(blocks);
       return;
     case 'final-blocks':
       finalBlocks.push(m.blocks);
       verifier?.markFinal(m.blocks);
+      return;
+    case 'hold-hashing':
+      hashingHeld = m.hold;
+      verifier?.hold(m.hold);
       return;
     case 'connect':
       m.port.onmessage = (e: MessageEvent<ImageFileRequest>) => serve(m.port, e.data);

@@ -42,6 +42,15 @@ export class ImageFile {
     this.worker.postMessage({ type: 'verify', ...how } satisfies ImageFileControl);
   }
 
+  /**
+   * Hold the hashing while seeds are scanned, and go on with it after. The
+   * scan already has a worker on every core: hashing beside it made the plan
+   * later, while the cores are not all busy during the download.
+   */
+  holdHashing(hold: boolean): void {
+    this.worker.postMessage({ type: 'hold-hashing', hold } satisfies ImageFileControl);
+  }
+
   /** What verify() was last asked for ("algorithm:alsoSha256"), if anything. */
   verifying: string | null = null;
 

@@ -74,6 +74,8 @@ export class ImageVerifier {
   private readonly busy: boolean[] = [];
   /** All the image is final and the digest is asked for: pieces of any length go. */
   private draining = false;
+  /** Nothing is handed to hashing (seeds are being scanned), unless draining. */
+  private held = false;
   private readonly workers: Worker[];
   private readonly extra: Worker | null;
   private readonly inFlight: number[];
@@ -142,6 +144,12 @@ export class ImageVerifier {
     this.advance();
   }
 
+  /** Hold the hashing (what becomes final meanwhile is hashed after), or go on with it. */
+  hold(held: boolean): void {
+    this.held = held;
+    this.pump();
+  }
+
   /** Once all is final: the checksum, after every segment was checked against its checkpoint. */
   async digest(): Promise<Verified> {
     this.draining = true;
@@ -208,6 +216,7 @@ export class ImageVerifier {
   }
 
   private pump(): void {
+    if (this.held && !this.draining) return;
     if (this.chain) this.pumpPieces();
     else this.pumpStream();
   }

@@ -153,6 +153,8 @@ export type ImageFileControl =
   | { type: 'verify'; algorithm: ChecksumAlgorithm; chain?: Sha256Chain; alsoSha256: boolean; blockSize: number }
   /** These blocks are final in the file (written by the scan, or zero blocks). */
   | { type: 'final-blocks'; blocks: Int32Array }
+  /** Hold the hashing while seeds are scanned (the scan has a worker on every core), or go on with it. */
+  | { type: 'hold-hashing'; hold: boolean }
   /** Write what the file holds so far to the disk now (a download is starting), so that keep() has only the rest left to write. */
   | { type: 'flush' }
   /** Built and verified: close the file and keep it, renamed to `name` where the browser can rename. */
