@@ -77,7 +77,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
     }
     const committing = performance.now();
     await output.commit();
-    partial?.close();
+    // The image is built: its resume log is deleted once the result is shown, so it is not put on disk first.
+    partial?.close({ flush: false });
     const timings = {
       ...result.timings,
       commit: performance.now() - committing,

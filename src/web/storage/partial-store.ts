@@ -22,7 +22,7 @@ export interface PartialSpan {
 }
 
 /** Append to an image's log from a worker (sync access handle). */
-export async function openPartialWriter(imageSha256: string): Promise<{ append(start: number, data: Uint8Array): void; close(): void }> {
+export async function openPartialWriter(imageSha256: string): Promise<{ append(start: number, data: Uint8Array): void; close(options?: { flush?: boolean }): void }> {
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
   const name = `${imageSha256}-${Date.now()}.log`;
   const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
@@ -51,8 +51,9 @@ export async function openPartialWriter(imageSha256: string): Promise<{ append(s
         }
       }
     },
-    close() {
-      access.flush();
+    /** `flush: false` when the log is about to be deleted (the image is built): no waiting for the disk. */
+    close({ flush = true } = {}) {
+      if (flush) access.flush();
       access.close();
       // Nothing verified (every mirror failed at once): no empty log to list as kept work.
       if (position === 0) dir.removeEntry(name).catch(() => {});
