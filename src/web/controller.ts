@@ -451,7 +451,7 @@ export class Controller {
       if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
     }
     const opened = await ImageFile.open(`${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}`, length).catch(() => ({ file: null }));
-    // The image will be built in place: hash it as it becomes final, from the scan on.
+    // The image will be built in place: hash it as it becomes final (between scans: see rescan).
     opened.file?.verify(this.verification(manifest));
     return opened.file;
   }

@@ -34,8 +34,8 @@ export class ImageFile {
 
   /**
    * Hash the file as it becomes final (the image will be built in place):
-   * with SHA-256 checkpoints, much of it while the seeds are still scanned.
-   * Sent again with other checksums, it starts over.
+   * with SHA-256 checkpoints, much of it before the download ends (outside
+   * the scans: see holdHashing). Sent again with other checksums, it starts over.
    */
   verify(how: Omit<Extract<ImageFileControl, { type: 'verify' }>, 'type'>): void {
     this.verifying = `${how.algorithm}:${how.alsoSha256}`;

@@ -49,8 +49,9 @@ export class SegmentMismatch extends Error {
  * Hashes the image file while it is being built in place: told which bytes
  * are final (the blocks the scan wrote, zero blocks, then everything the
  * assembly has passed), it reads them back and hashes them, so much of the
- * hashing is done while the seeds are still being scanned. What is hashed is
- * what is stored.
+ * hashing is done before the download ends (while the plan waits for Start,
+ * and beside the download; not while seeds are scanned: see hold()). What
+ * is hashed is what is stored.
  *
  * With SHA-256 checkpoints, each segment is hashed from its checkpoint as far
  * as its bytes are final. The verifier keeps every segment's state and hands
