@@ -1,6 +1,6 @@
 // One run of the web page (dist/web) in headless Chromium: open a manifest,
 // give the seed files, download and build, wait for the verified result.
-import { mkdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import type { Page } from 'playwright-core';
@@ -15,10 +15,14 @@ import { ProcessTreeSampler, type TreeUsage } from './process-tree.ts';
  */
 export type OutputMode = 'opfs' | 'save-as';
 
-/** The built page (dist/web) on a local port of its own (another origin than the mirror's). */
+/**
+ * The built page (dist/web) on a local port of its own (another origin than
+ * the mirror's), all of it as deployed: its service worker (which precaches
+ * the page on a first visit, as in every run here: each has a new profile) too.
+ */
 export async function startPageSite(dir: string): Promise<RunningServer> {
   await mkdir(dir, { recursive: true });
-  for (const entry of ['index.html', 'assets', 'favicon.svg']) await symlink(resolve('dist/web', entry), join(dir, entry));
+  for (const entry of await readdir('dist/web')) await symlink(resolve('dist/web', entry), join(dir, entry));
   return startStaticServer({ root: dir });
 }
 
