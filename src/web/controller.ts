@@ -123,12 +123,17 @@ interface UnsavedImage {
   summary: AssembleSummary;
 }
 
+/** A file of the site's storage (OPFS root), as a File to read. */
+async function siteStorageFile(name: string): Promise<File> {
+  return (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
+}
+
 /** Copy a file of the site's storage into a file the user chose; null, or what went wrong (the chosen file is then left as it was). */
 async function copyKeptImage(kept: string, handle: FileSystemFileHandle): Promise<string | null> {
   let writable: FileSystemWritableFileStream | null = null;
   let built: File | null = null;
   try {
-    built = await (await (await navigator.storage.getDirectory()).getFileHandle(kept)).getFile();
+    built = await siteStorageFile(kept);
     writable = await handle.createWritable();
     await writable.write(built);
     await writable.close();
@@ -143,7 +148,7 @@ async function copyKeptImage(kept: string, handle: FileSystemFileHandle): Promis
 /** A URL that downloads a file of the site's storage; null if it cannot be read. */
 async function keptFileUrl(name: string): Promise<string | null> {
   try {
-    return URL.createObjectURL(await (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile());
+    return URL.createObjectURL(await siteStorageFile(name));
   } catch {
     return null;
   }
@@ -812,11 +817,7 @@ export class Controller {
 
   private async finish(summary: AssembleSummary, output: OutputTarget, outputName: string): Promise<void> {
     let downloadUrl: string | undefined;
-    if (output.kind === 'opfs') {
-      const root = await navigator.storage.getDirectory();
-      const file = await (await root.getFileHandle(output.name)).getFile();
-      downloadUrl = URL.createObjectURL(file);
-    }
+    if (output.kind === 'opfs') downloadUrl = URL.createObjectURL(await siteStorageFile(output.name));
     this.blockStates.fill(BlockState.Written);
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
