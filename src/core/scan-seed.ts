@@ -23,9 +23,10 @@ export interface ScanOptions {
   end?: number;
   /**
    * Called for each block this scan fills, with its content: a view into the
-   * scan's buffer, valid only during the call (copy what you keep). The image's
-   * last block, if short, comes zero-padded to a whole block. Lets the page
-   * write what it finds straight into the output while it is in memory.
+   * scan's buffer, which holds it until afterChunk is called (the buffer is
+   * refilled only after that; copy what you keep longer). The image's last
+   * block, if short, comes zero-padded to a whole block. Lets the page write
+   * what it finds straight into the output while it is in memory.
    */
   onBlock?: (block: number, data: Uint8Array) => void;
   /** Awaited after each stretch of the buffer is scanned: lets onBlock's consumer hold the scan until it caught up. */

@@ -455,7 +455,9 @@ export class Controller {
     for await (const name of (root as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) {
       if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
     }
-    const opened = await ImageFile.open(`${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}`, length).catch(() => ({ file: null }));
+    // A name of its own: where workers share the file (shared-access.ts), a second tab on the same image must not open this one.
+    const name = `${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}-${crypto.randomUUID().slice(0, 8)}`;
+    const opened = await ImageFile.open(name, length).catch(() => ({ file: null }));
     // The image will be built in place: hash it as it becomes final (between scans: see rescan).
     opened.file?.verify(this.verification(manifest));
     return opened.file;

@@ -80,6 +80,34 @@ describe('the page writes what the scan finds straight into the image file', () 
     });
   }
 
+  it('two tabs building the same image at once each write into an image file of their own', async () => {
+    // The scan workers write into the image file through handles of their own (shared-access.ts), which a second
+    // tab could open too: each page's image file has a name of its own, so neither overwrites the other's.
+    const context = await env.browser.newContext();
+    await context.addInitScript(NO_SAVE_PICKER);
+    const address = `${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + 'new.img.tessera')}`;
+    const pages = [await context.newPage(), await context.newPage()];
+    // Both image files are open before either tab scans, and both stay open until its image is built.
+    for (const page of pages) {
+      await page.goto(address);
+      await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
+    }
+    await expect.poll(async () => (await storage(pages[0])).names.filter((n) => n.startsWith('.tessera-building-')).length, { timeout: 20_000 }).toBe(2);
+    for (const page of pages) await page.getByTestId('seed-files').setInputFiles(env.seed);
+    for (const page of pages) await page.locator('[data-testid=seed-list] li[data-state=done]').waitFor({ timeout: 60_000 });
+    // One after the other: both keep their image as new.img, which only one rename at a time can take.
+    for (const page of pages) {
+      await page.getByTestId('start').click();
+      await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+      expect(Number(await page.getByTestId('result-from-scan').getAttribute('data-bytes'))).toBe(next.length - 3 * MiB);
+    }
+    const { names, sha } = await storage(pages[0]);
+    expect(sha).toBe(sha256(next));
+    expect(names.filter((n) => n.startsWith('.tessera-building-'))).toEqual([]);
+    await context.close();
+  });
+
   it('removes the image file when a checkpoint is wrong, leaving nothing that looks like the image', async () => {
     const { page } = await rebuild(NO_SAVE_PICKER, 'forged.img.tessera');
     expect(await page.getByTestId('error').textContent()).toContain(`bytes ${SEGMENT}-${2 * SEGMENT - 1} of the rebuilt image do not hash to the manifest's SHA-256 checkpoint`);

@@ -1,10 +1,12 @@
 /// <reference lib="webworker" />
 // Owns the image file being built in the site's storage (OPFS) through a sync
-// access handle, which only one thread may hold: the scan workers write the
-// blocks they find into it and the assembly writes the rest, through message
-// ports to this worker; its verifier reads it back to hash it. Requests are
-// served in the order they arrive, so a 'final' sent after a write on the
-// same port is served after that write.
+// access handle: the scan workers write the blocks they find into it (through
+// handles of their own where the browser lets workers share the file, see
+// shared-access.ts; else through message ports to this worker) and the
+// assembly writes the rest through a port; its verifier reads it back to hash
+// it. Requests are served in the order they arrive, so a 'final' sent after a
+// write on the same port is served after that write.
+import { openSharedAccess } from '../storage/shared-access.ts';
 import { writeFullyAt } from '../storage/sync-write.ts';
 import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
 import type { ImageFileControl, ImageFileReply, ImageFileRequest, ImageFileStatus, StorageErrorInfo } from './messages.ts';
@@ -73,13 +75,14 @@ async function control(m: ImageFileControl): Promise<void> {
       root = await navigator.storage.getDirectory();
       fileName = m.name;
       length = m.length;
-      access = await (await root.getFileHandle(m.name, { create: true })).createSyncAccessHandle();
+      const opened = await openSharedAccess(await root.getFileHandle(m.name, { create: true }));
+      access = opened.access;
       // Whatever the file held goes; the image's length is reserved at once (zeros), so a full disk shows now.
       access.truncate(0);
       access.truncate(m.length);
       // Chromium (156) does not throw when there is no room for it: the file just stays short.
       if (access.getSize() !== m.length) throw new DOMException(`no room for the image's ${m.length} bytes in the site's storage`, 'QuotaExceededError');
-      status({ type: 'opened' });
+      status({ type: 'opened', shared: opened.shared });
       return;
     }
     case 'verify':

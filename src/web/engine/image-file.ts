@@ -7,6 +7,8 @@ import type { ImageFileControl, ImageFileStatus, StorageErrorInfo } from './mess
  */
 export class ImageFile {
   private waiting: ((s: ImageFileStatus) => void) | null = null;
+  /** Other workers may open handles of their own on the file (the scan workers write into it directly): see shared-access.ts. */
+  shared = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -26,7 +28,10 @@ export class ImageFile {
     const worker = new Worker(new URL('./image-file-worker.ts', import.meta.url), { type: 'module', name: 'image-file' });
     const file = new ImageFile(worker, name, length);
     const s = await file.send({ type: 'open', name, length });
-    if (s.type === 'opened') return { file };
+    if (s.type === 'opened') {
+      file.shared = s.shared;
+      return { file };
+    }
     await file.send({ type: 'discard' });
     worker.terminate();
     return { file: null, problem: s.type === 'failed' ? s.error : { name: 'Error', message: `unexpected ${s.type}` } };

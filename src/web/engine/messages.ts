@@ -13,8 +13,12 @@ export interface SeedFile {
 
 // Scan workers ---------------------------------------------------------------
 export type ScanRequest =
-  /** `imageFile`: a port to the image file, to write the blocks found into it (see found-block-writer.ts). */
-  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean; imageFile?: MessagePort }
+  /**
+   * `imageFile`: a port to the image file, to write the blocks found into it
+   * (found-block-writer.ts); `imageFileName`: its name in the site's storage,
+   * when the worker can open its own handle on it instead (direct-block-writer.ts).
+   */
+  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
 export type ScanReply =
@@ -161,7 +165,8 @@ export type ImageFileControl =
   | { type: 'keep'; name: string }
   /** Close the file and delete it. */
   | { type: 'discard' };
-export type ImageFileStatus = { type: 'opened' } | { type: 'kept'; name: string } | { type: 'discarded' } | { type: 'failed'; error: StorageErrorInfo };
+/** `shared`: other workers may open handles of their own on the file (see shared-access.ts). */
+export type ImageFileStatus = { type: 'opened'; shared: boolean } | { type: 'kept'; name: string } | { type: 'discarded' } | { type: 'failed'; error: StorageErrorInfo };
 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =

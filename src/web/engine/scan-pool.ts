@@ -15,6 +15,15 @@ interface Task {
   done: number;
 }
 
+/** The image file as the scan sees it (image-file.ts): the workers write what they find into it. */
+export interface ImageFileForScan {
+  /** Its name in the site's storage, and whether a worker may open a handle of its own on it. */
+  readonly name: string;
+  readonly shared: boolean;
+  connect(): MessagePort;
+  markFinal(blocks: Int32Array): void;
+}
+
 export interface ScanCallbacks {
   /** Bytes of seed `seed` scanned so far. */
   onProgress?: (seed: number, bytes: number) => void;
@@ -50,14 +59,14 @@ export class ScanPool {
    * before, unchanged, is not read again. `imageFile` (optional): the workers
    * write the blocks they find into it.
    */
-  private readonly imageFile?: { connect(): MessagePort; markFinal(blocks: Int32Array): void };
+  private readonly imageFile?: ImageFileForScan;
 
   constructor(
     manifest: Uint8Array,
     source: string,
     blockCount: number,
     private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
-    imageFile?: { connect(): MessagePort; markFinal(blocks: Int32Array): void },
+    imageFile?: ImageFileForScan,
     workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
   ) {
     this.sources = new BlockSources(blockCount);
@@ -84,7 +93,7 @@ export class ScanPool {
         }),
       );
       const port = imageFile?.connect();
-      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0, imageFile: port };
+      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined };
       worker.postMessage(init, port ? [port] : []);
     }
     this.ready = Promise.all(inits).then(() => undefined);

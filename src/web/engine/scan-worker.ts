@@ -9,6 +9,8 @@ import { decodeDescription } from '../../core/decode-description.ts';
 import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
 import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
+import { openSharedAccess } from '../storage/shared-access.ts';
+import { DirectBlockWriter } from './direct-block-writer.ts';
 import { FoundBlockWriter } from './found-block-writer.ts';
 import { ImageFilePort } from './image-file-port.ts';
 import type { ScanReply, ScanRequest } from './messages.ts';
@@ -20,6 +22,8 @@ let blockHash: BlockHashFunction | undefined;
 /** The image's all-zero blocks: never looked for in seeds (nor written: the image file starts as zeros). */
 let zeroBlocks = new Int32Array(0);
 let imageFile: ImageFilePort | null = null;
+/** The image file's name, when this worker may open a handle of its own on it (shared-access.ts). */
+let imageFileName: string | undefined;
 let queue = Promise.resolve();
 
 const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
@@ -35,6 +39,7 @@ async function handle(request: ScanRequest): Promise<void> {
     for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === FROM_ZEROS) zeros.push(k);
     zeroBlocks = Int32Array.from(zeros);
     imageFile = request.imageFile ? new ImageFilePort(request.imageFile) : null;
+    imageFileName = request.imageFileName;
     // One worker tells the pool (the list can be long).
     const reported = request.findZeros ? zeroBlocks.slice() : new Int32Array(0);
     post({ type: 'ready', zeroBlocks: reported }, [reported.buffer]);
@@ -48,7 +53,13 @@ async function handle(request: ScanRequest): Promise<void> {
   const table = index.table;
   const sources = new BlockSources(table.blockCount);
   for (const k of zeroBlocks) sources.set(k, FROM_ZEROS, 0);
-  const writer = imageFile ? new FoundBlockWriter(imageFile, table.blockSize, table.length) : null;
+  // Straight from the scan's buffer through a handle of this worker's own, where the browser shares the file; else copied to the image file's worker.
+  const access = imageFileName ? await openImageFile(imageFileName) : null;
+  const writer = access
+    ? new DirectBlockWriter(access, table.blockSize, table.length)
+    : imageFile
+      ? new FoundBlockWriter(imageFile, table.blockSize, table.length)
+      : null;
   let last = 0;
   const started = performance.now();
   let readWaitMs = 0;
@@ -74,12 +85,14 @@ async function handle(request: ScanRequest): Promise<void> {
     const cause = (error as { cause?: unknown }).cause;
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
     await writer?.finish();
+    access?.close();
     post({ type: 'failed', task, message });
     return;
   } finally {
     reader.close();
   }
   const staged = writer ? await writer.finish() : false;
+  access?.close();
   const blocks: number[] = [];
   const offsets: number[] = [];
   for (let k = 0; k < sources.blockCount; k++) {
@@ -92,6 +105,18 @@ async function handle(request: ScanRequest): Promise<void> {
   const o = Float64Array.from(offsets);
   post({ type: 'progress', task, bytes: request.end - request.start });
   post({ type: 'result', task, blocks: b, offsets: o, staged, ms: performance.now() - started, readWaitMs }, [b.buffer, o.buffer]);
+}
+
+/** A shared handle on the image file for one scan task, or null (then the port is used). */
+async function openImageFile(name: string): Promise<FileSystemSyncAccessHandle | null> {
+  try {
+    const { access, shared } = await openSharedAccess(await (await navigator.storage.getDirectory()).getFileHandle(name));
+    if (shared) return access;
+    access.close();
+  } catch {
+    // (the file is gone or held exclusively: the port will do)
+  }
+  return null;
 }
 
 self.onmessage = (e: MessageEvent<ScanRequest>) => {

@@ -1,5 +1,8 @@
 /// <reference lib="webworker" />
 
+/** The part of a sync access handle that writes (a stand-in in tests). */
+export type PositionalWriter = Pick<FileSystemSyncAccessHandle, 'write'>;
+
 /**
  * Write all of `data` at `at` through a sync access handle, or throw.
  *
@@ -10,7 +13,7 @@
  * page would call a file with holes verified (its checksum is computed on
  * the data, not read back). Any count that is not 1..remaining is a failure.
  */
-export function writeFullyAt(access: FileSystemSyncAccessHandle, data: Uint8Array, at: number): void {
+export function writeFullyAt(access: PositionalWriter, data: Uint8Array, at: number): void {
   let done = 0;
   while (done < data.length) {
     const n = access.write(data.subarray(done), { at: at + done });
