@@ -627,7 +627,7 @@ export class Controller {
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: Float64Array.from(this.pool.sources.offset), // (the page's are Float64Array already: a copy, as slice() was)
       mirrors,
-      output: file ? { kind: 'image-file', name: file.name, port: ports[0] } : output,
+      output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
       staged: file ? this.pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),

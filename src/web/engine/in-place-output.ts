@@ -1,7 +1,11 @@
 import { ErrorCode, TesseraError } from '../../core/errors.ts';
+import { type PositionalWriter, writeFullyAt } from '../storage/sync-write.ts';
 import { explainStorageError } from './explain-error.ts';
 import type { ImageFilePort } from './image-file-port.ts';
 import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient } from './output-client.ts';
+
+/** Pieces at least this long are written through the assembly's own handle, when it has one. */
+const DIRECT_BYTES = 64 << 10;
 
 /**
  * The output when the image is built in place in the image file the scan
@@ -9,8 +13,14 @@ import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient } from './output-client.t
  * over those (sink.skip) and writes only the rest. The file's own verifier
  * (image-verifier.ts) hashes it: the scan's blocks as they were written,
  * the rest as the assembly passes it, so what is hashed is what is stored.
+ *
+ * With `direct`, a handle of the assembly's own on the file (shared-access.ts),
+ * pieces of DIRECT_BYTES or more (what is downloaded) are written straight
+ * from the downloader's buffers, with no copy and no message; smaller ones
+ * (blocks copied from the seeds one by one) are gathered into batches for
+ * the image file's worker, as every write is without it.
  */
-export function openInPlaceOutput(file: ImageFilePort): OutputClient {
+export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -67,6 +77,18 @@ export function openInPlaceOutput(file: ImageFilePort): OutputClient {
     hashing,
     sink: {
       async write(chunk) {
+        if (direct && chunk.length >= DIRECT_BYTES) {
+          writePending();
+          try {
+            writeFullyAt(direct, chunk, position);
+          } catch (error) {
+            failure ??= new Error(explainStorageError(error, 'writing to the browser storage'));
+            throw failure;
+          }
+          position += chunk.length;
+          file.finalUpTo(position); // (on the port: served after the batch handed over just before)
+          return;
+        }
         let done = 0;
         while (done < chunk.length) {
           if (pendingLength === 0) pendingStart = position;
@@ -104,7 +126,12 @@ export function openInPlaceOutput(file: ImageFilePort): OutputClient {
       if (sha256 === undefined) throw new Error('internal: the image file was verified without its SHA-256');
       return sha256;
     },
-    async commit() {},
-    async discard() {},
+    // The file is kept or deleted by its owner once every handle on it is closed.
+    async commit() {
+      direct?.close();
+    },
+    async discard() {
+      direct?.close();
+    },
   };
 }

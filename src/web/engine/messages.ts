@@ -36,6 +36,8 @@ export interface InPlaceTarget {
   kind: 'image-file';
   name: string;
   port: MessagePort;
+  /** The assembly may open a handle of its own on the file, and write what it downloads straight into it (shared-access.ts). */
+  shared: boolean;
 }
 
 export interface AssembleRequest {
