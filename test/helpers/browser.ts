@@ -34,6 +34,13 @@ export async function launchChromiumWithProfile(profileDir: string, viewport = {
  */
 export const NO_SAVE_PICKER = `delete window.showSaveFilePicker;`;
 
+/**
+ * A browser whose workers cannot share a file (no 'readwrite-unsafe' sync
+ * access handles: Firefox, Safari): the page is told so through the hook it
+ * reads for this (ImageFile.open), since workers cannot be scripted from here.
+ */
+export const EXCLUSIVE_STORAGE = `window.__tesseraExclusiveStorage = true;`;
+
 export const SAVE_TO_OPFS = `
   window.showSaveFilePicker = async ({ suggestedName }) => {
     const root = await navigator.storage.getDirectory();

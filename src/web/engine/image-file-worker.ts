@@ -75,7 +75,8 @@ async function control(m: ImageFileControl): Promise<void> {
       root = await navigator.storage.getDirectory();
       fileName = m.name;
       length = m.length;
-      const opened = await openSharedAccess(await root.getFileHandle(m.name, { create: true }));
+      const file = await root.getFileHandle(m.name, { create: true });
+      const opened = m.share ? await openSharedAccess(file) : { access: await file.createSyncAccessHandle(), shared: false };
       access = opened.access;
       // Whatever the file held goes; the image's length is reserved at once (zeros), so a full disk shows now.
       access.truncate(0);

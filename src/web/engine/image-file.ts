@@ -27,7 +27,9 @@ export class ImageFile {
   static async open(name: string, length: number): Promise<{ file: ImageFile } | { file: null; problem: StorageErrorInfo }> {
     const worker = new Worker(new URL('./image-file-worker.ts', import.meta.url), { type: 'module', name: 'image-file' });
     const file = new ImageFile(worker, name, length);
-    const s = await file.send({ type: 'open', name, length });
+    // (Tests stand in for a browser whose workers cannot share a file: test/helpers/browser.ts, EXCLUSIVE_STORAGE.)
+    const share = !(globalThis as { __tesseraExclusiveStorage?: boolean }).__tesseraExclusiveStorage;
+    const s = await file.send({ type: 'open', name, length, share });
     if (s.type === 'opened') {
       file.shared = s.shared;
       return { file };

@@ -152,7 +152,8 @@ export type WriteReply =
 // The image file (built in place in the site's storage) -------------------------
 /** From the page, which owns the image file's worker. */
 export type ImageFileControl =
-  | { type: 'open'; name: string; length: number }
+  /** `share`: let other workers open handles of their own on the file where the browser can (shared-access.ts). */
+  | { type: 'open'; name: string; length: number; share: boolean }
   /** Serve requests arriving on this port (a scan worker's, the assembly's). */
   | { type: 'connect'; port: MessagePort }
   /** Hash the file as it becomes final (image-verifier.ts): the image will be built in place. */
