@@ -19,7 +19,7 @@ import { openInPlaceOutput } from './in-place-output.ts';
 import { openOutput } from './output-client.ts';
 import { builtImageMismatch } from '../../core/expected-sha256.ts';
 import { openPartialWriter } from '../storage/partial-store.ts';
-import { openSharedAccess } from '../storage/shared-access.ts';
+import { joinSharedFile } from '../storage/shared-access.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -54,7 +54,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
   const output =
     target.kind === 'image-file'
-      ? openInPlaceOutput(inPlace!, target.shared ? await openSharedImageFile(target.name) : null)
+      ? openInPlaceOutput(inPlace!, target.shared ? await joinSharedFile(target.name) : null)
       : await openOutput(target, manifest.checksum.algorithm, outputOptions);
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
   const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
@@ -115,18 +115,6 @@ async function assemble(request: AssembleRequest): Promise<void> {
   } finally {
     for (const seed of seeds) seed.close();
   }
-}
-
-/** A handle of this worker's own on the image file, or null (then its port carries every write). */
-async function openSharedImageFile(name: string): Promise<FileSystemSyncAccessHandle | null> {
-  try {
-    const { access, shared } = await openSharedAccess(await (await navigator.storage.getDirectory()).getFileHandle(name));
-    if (shared) return access;
-    access.close();
-  } catch {
-    // (held exclusively after all: the port will do)
-  }
-  return null;
 }
 
 self.onmessage = (e: MessageEvent<AssembleRequest>) => {

@@ -9,7 +9,7 @@ import { decodeDescription } from '../../core/decode-description.ts';
 import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
 import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
-import { openSharedAccess } from '../storage/shared-access.ts';
+import { joinSharedFile } from '../storage/shared-access.ts';
 import { DirectBlockWriter } from './direct-block-writer.ts';
 import { FoundBlockWriter } from './found-block-writer.ts';
 import { ImageFilePort } from './image-file-port.ts';
@@ -54,7 +54,7 @@ async function handle(request: ScanRequest): Promise<void> {
   const sources = new BlockSources(table.blockCount);
   for (const k of zeroBlocks) sources.set(k, FROM_ZEROS, 0);
   // Straight from the scan's buffer through a handle of this worker's own, where the browser shares the file; else copied to the image file's worker.
-  const access = imageFileName ? await openImageFile(imageFileName) : null;
+  const access = imageFileName ? await joinSharedFile(imageFileName) : null;
   const writer = access
     ? new DirectBlockWriter(access, table.blockSize, table.length)
     : imageFile
@@ -105,18 +105,6 @@ async function handle(request: ScanRequest): Promise<void> {
   const o = Float64Array.from(offsets);
   post({ type: 'progress', task, bytes: request.end - request.start });
   post({ type: 'result', task, blocks: b, offsets: o, staged, ms: performance.now() - started, readWaitMs }, [b.buffer, o.buffer]);
-}
-
-/** A shared handle on the image file for one scan task, or null (then the port is used). */
-async function openImageFile(name: string): Promise<FileSystemSyncAccessHandle | null> {
-  try {
-    const { access, shared } = await openSharedAccess(await (await navigator.storage.getDirectory()).getFileHandle(name));
-    if (shared) return access;
-    access.close();
-  } catch {
-    // (the file is gone or held exclusively: the port will do)
-  }
-  return null;
 }
 
 self.onmessage = (e: MessageEvent<ScanRequest>) => {
