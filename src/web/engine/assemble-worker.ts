@@ -70,7 +70,10 @@ async function assemble(request: AssembleRequest): Promise<void> {
       stallTimeoutMs: request.stallTimeoutMs,
       validators: request.validators,
       earlierValidators: request.earlierValidators,
-      onVerified: (start, data) => partial?.append(start, data),
+      onVerified: (start, data) => {
+        (output as Partial<ReturnType<typeof openInPlaceOutput>>).keepVerified?.(start, data);
+        partial?.append(start, data);
+      },
       onEvent: (event) => post({ type: 'event', event }),
     });
     // The description was checked against the SHA-256 the user gave before the download; one without a SHA-256 only now.

@@ -38,6 +38,11 @@ export class ImageFilePort {
     this.port.postMessage({ type: 'final', upTo } satisfies ImageFileRequest);
   }
 
+  /** Bytes [start, end) are final (written straight into the file before this was sent). */
+  finalRange(start: number, end: number): void {
+    this.port.postMessage({ type: 'final-range', start, end } satisfies ImageFileRequest);
+  }
+
   /** The checksum of the file once all of it is final (the file's verifier, image-verifier.ts). */
   async digest(): Promise<Extract<ImageFileReply, { type: 'digest' | 'mismatch' }>> {
     return (await this.request({ type: 'digest', id: this.nextId++ })) as Extract<ImageFileReply, { type: 'digest' | 'mismatch' }>;
@@ -47,7 +52,7 @@ export class ImageFilePort {
     this.port.close();
   }
 
-  private async request(m: Exclude<ImageFileRequest, { type: 'final' }>, transfer: Transferable[] = []): Promise<ImageFileReply> {
+  private async request(m: Exclude<ImageFileRequest, { type: 'final' | 'final-range' }>, transfer: Transferable[] = []): Promise<ImageFileReply> {
     const reply = await new Promise<ImageFileReply>((resolve) => {
       this.pending.set(m.id, { resolve });
       this.port.postMessage(m, transfer);

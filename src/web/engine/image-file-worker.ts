@@ -50,6 +50,10 @@ function serve(port: MessagePort, m: ImageFileRequest): void {
     verifier?.finalUpTo(m.upTo);
     return;
   }
+  if (m.type === 'final-range') {
+    verifier?.finalRange(m.start, m.end);
+    return;
+  }
   if (m.type === 'digest') {
     if (!verifier) return reply({ type: 'failed', id: m.id, error: { name: 'InvalidStateError', message: 'the image file is not being verified' } });
     verifier.digest().then(

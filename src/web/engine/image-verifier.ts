@@ -139,6 +139,14 @@ export class ImageVerifier {
     this.advance();
   }
 
+  /** The whole blocks within [start, end) are final (the image's last block if `end` is the image's end). */
+  finalRange(start: number, end: number): void {
+    const bs = this.o.blockSize;
+    const last = end >= this.o.length ? this.final.length : Math.floor(end / bs);
+    for (let k = Math.ceil(start / bs); k < last; k++) this.final[k] = 1;
+    this.advance();
+  }
+
   /** Everything before `offset` is final (the assembly has written or stepped over it). */
   finalUpTo(offset: number): void {
     this.finalBelow = Math.max(this.finalBelow, Math.min(offset, this.o.length));

@@ -20,7 +20,7 @@ const DIRECT_BYTES = 64 << 10;
  * (blocks copied from the seeds one by one) are gathered into batches for
  * the image file's worker, as every write is without it.
  */
-export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient {
+export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient & { keepVerified(start: number, data: Uint8Array): void } {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -44,6 +44,20 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
   const busy = { hash: 0, write: 0, idle: 0 };
   const hashing = { segments: 1, workers: 1 };
   let sha256: string | undefined;
+  /** Downloaded pieces written as soon as they were verified (start -> end), not yet reached by the sink. */
+  const early = new Map<number, number>();
+  /** If [from, to) was all written early, forget those pieces and say so. */
+  const writtenEarly = (from: number, to: number): boolean => {
+    let at = from;
+    while (at < to && early.has(at)) at = early.get(at)!;
+    if (at < to) return false;
+    for (let k = from; k < to; ) {
+      const end = early.get(k)!;
+      early.delete(k);
+      k = end;
+    }
+    return true;
+  };
 
   /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
@@ -75,8 +89,27 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
   return {
     busy,
     hashing,
+    /** A verified downloaded piece: with a handle of its own, written into the file at once, and its whole blocks final. */
+    keepVerified(start, data) {
+      if (!direct || failure) return;
+      const w = performance.now();
+      try {
+        writeFullyAt(direct, data, start);
+      } catch {
+        return; // (written again in order, through the sink)
+      }
+      busy.write += performance.now() - w;
+      early.set(start, start + data.length);
+      file.finalRange(start, start + data.length);
+    },
     sink: {
       async write(chunk) {
+        if (early.size > 0 && writtenEarly(position, position + chunk.length)) {
+          writePending();
+          position += chunk.length;
+          file.finalUpTo(position);
+          return;
+        }
         if (direct && chunk.length >= DIRECT_BYTES) {
           writePending();
           const w = performance.now();

@@ -176,6 +176,8 @@ export type ImageFileRequest =
   | { type: 'write'; id: number; position: number; data: Uint8Array<ArrayBuffer> }
   /** Everything before `upTo` is final (sent after the writes it covers, on the same port; not answered). */
   | { type: 'final'; upTo: number }
+  /** Bytes [start, end) are final, out of order (written by the sender itself; not answered). */
+  | { type: 'final-range'; start: number; end: number }
   /** The checksum of the file, once all of it is final. */
   | { type: 'digest'; id: number };
 export type ImageFileReply =

@@ -1,0 +1,95 @@
+// The in-place output's early writes: a downloaded piece verified out of order is written
+// into the image file at once through the assembly's own handle (a stand-in keeping the file
+// in memory here), and its bytes are not written again when the in-order sink reaches them.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ImageFilePort } from '../../../src/web/engine/image-file-port.ts';
+import { openInPlaceOutput } from '../../../src/web/engine/in-place-output.ts';
+import type { ImageFileRequest } from '../../../src/web/engine/messages.ts';
+import { randomBytes } from '../../../src/node/pseudo-random-bytes.ts';
+import { expectSameBytes } from '../../helpers/expect-bytes.ts';
+
+const KiB = 1024;
+const channels: MessageChannel[] = [];
+afterEach(() => {
+  for (const c of channels.splice(0)) {
+    c.port1.close();
+    c.port2.close();
+  }
+});
+
+/** The image file: its bytes, the handle's writes, and what its worker was told on the port. */
+function imageFile(length: number) {
+  const bytes = new Uint8Array(length);
+  const handleWrites: { position: number; length: number }[] = [];
+  const told: ImageFileRequest[] = [];
+  const channel = new MessageChannel();
+  channels.push(channel);
+  channel.port2.onmessage = (e: MessageEvent<ImageFileRequest>) => {
+    const m = e.data;
+    if (m.type === 'write') {
+      bytes.set(m.data, m.position);
+      channel.port2.postMessage({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
+    }
+    told.push(m.type === 'write' ? { ...m, data: new Uint8Array(0) } : m);
+  };
+  const handle = {
+    write(data: AllowSharedBufferSource, options?: { at?: number }): number {
+      const view = data as Uint8Array;
+      bytes.set(view, options?.at ?? 0);
+      handleWrites.push({ position: options?.at ?? 0, length: view.length });
+      return view.length;
+    },
+    close() {},
+  };
+  return { port: new ImageFilePort(channel.port1 as unknown as globalThis.MessagePort), handle, bytes, handleWrites, told };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('openInPlaceOutput', () => {
+  const image = randomBytes(1024 * KiB, 17);
+
+  it('writes a verified piece at once and says it is final; the sink then steps over it, and writes what was not kept early', async () => {
+    const file = imageFile(image.length);
+    const output = openInPlaceOutput(file.port, file.handle);
+    // The second range (512 KiB-1 MiB) is verified first, in two pieces.
+    output.keepVerified(512 * KiB, image.subarray(512 * KiB, 768 * KiB));
+    output.keepVerified(768 * KiB, image.subarray(768 * KiB));
+    expect(file.handleWrites).toEqual([
+      { position: 512 * KiB, length: 256 * KiB },
+      { position: 768 * KiB, length: 256 * KiB },
+    ]);
+    // In image order: the first range (not kept early) is written; the second only passed.
+    await output.sink.write(image.slice(0, 512 * KiB));
+    await output.sink.write(image.slice(512 * KiB));
+    await settle();
+    expect(file.handleWrites).toEqual([
+      { position: 512 * KiB, length: 256 * KiB },
+      { position: 768 * KiB, length: 256 * KiB },
+      { position: 0, length: 512 * KiB },
+    ]);
+    expectSameBytes(file.bytes, image);
+    const finals = file.told.filter((m) => m.type !== 'write');
+    expect(finals).toEqual([
+      { type: 'final-range', start: 512 * KiB, end: 768 * KiB },
+      { type: 'final-range', start: 768 * KiB, end: 1024 * KiB },
+      { type: 'final', upTo: 0 },
+      { type: 'final', upTo: 512 * KiB },
+      { type: 'final', upTo: 512 * KiB }, // (the sink steps over the range kept early)
+      { type: 'final', upTo: 1024 * KiB },
+    ]);
+  });
+
+  it('without a handle of its own keeps nothing early: every byte goes through the port in order', async () => {
+    const file = imageFile(image.length);
+    const output = openInPlaceOutput(file.port, null);
+    output.keepVerified(512 * KiB, image.subarray(512 * KiB));
+    await output.sink.write(image.slice(0, 512 * KiB));
+    await output.sink.write(image.slice(512 * KiB));
+    await output.sink.skip!(0);
+    await settle();
+    expect(file.handleWrites).toEqual([]);
+    expect(file.told.filter((m) => m.type === 'final-range')).toEqual([]);
+    expectSameBytes(file.bytes, image);
+  });
+});
