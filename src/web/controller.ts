@@ -1,6 +1,6 @@
 import { imageKey } from '../core/manifest/manifest.ts';
-import { type BlockSources, FROM_NETWORK } from '../core/block-sources.ts';
-import { describeError } from '../core/errors.ts';
+import { type BlockSources, FROM_NETWORK, FROM_OUTPUT } from '../core/block-sources.ts';
+import { ErrorCode, describeError } from '../core/errors.ts';
 import { checkDescribedImage, parseExpectedSha256 } from '../core/expected-sha256.ts';
 import { decodeDescription } from '../core/decode-description.ts';
 import type { JigdoPlan } from '../core/jigdo/jigdo-plan.ts';
@@ -19,7 +19,7 @@ import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
-import { deletePartialWork, listPartialWork, partialLogFiles, readPartialSpans } from './storage/partial-store.ts';
+import { type PartialSpan, deletePartialWork, imageFilesInRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
@@ -123,6 +123,40 @@ interface UnsavedImage {
   summary: AssembleSummary;
 }
 
+/**
+ * The blocks an interrupted download verified into the image file taken up
+ * now (whole blocks within its range logs' spans): already in the output,
+ * and final for its verifier. Shown as a seed of their own (never read).
+ */
+function adoptedSeed(manifest: Manifest, pool: ScanPool, opened: { file: ImageFile; adoptedSpans: PartialSpan[] } | null): SeedEntry[] {
+  if (!opened || opened.adoptedSpans.length === 0) return [];
+  const table = manifest.blocks;
+  const bs = table.blockSize;
+  const blocks: number[] = [];
+  let kept = 0;
+  for (const span of opened.adoptedSpans) {
+    const end = span.start + span.length;
+    for (let k = Math.ceil(span.start / bs); k * bs < end; k++) {
+      if (Math.min(table.length, (k + 1) * bs) > end) break; // only whole blocks
+      if (!pool.sources.set(k, FROM_OUTPUT, 0)) continue;
+      blocks.push(k);
+      kept += Math.min(bs, table.length - k * bs);
+    }
+  }
+  if (blocks.length === 0) return [];
+  opened.file.markFinal(Int32Array.from(blocks));
+  return [{ name: `verified earlier: ${formatBytes(kept)} of this image (resuming)`, size: kept, file: new File([], 'verified earlier'), state: 'done', scanned: kept, partial: true }];
+}
+
+/** Failures after which the image file is not worth keeping: it was built, and is not the image wanted. */
+const BUILT_BUT_WRONG: readonly string[] = [ErrorCode.ChecksumMismatch, ErrorCode.ExpectedChecksumMismatch];
+
+/** After a failed download: an image file whose downloaded ranges a range log lists is left for the next attempt, unless it was built and is wrong. */
+async function leaveOrDelete(file: ImageFile | null, code?: string): Promise<void> {
+  if (file?.shared && !BUILT_BUT_WRONG.includes(code ?? '')) await file.release();
+  else await file?.discard();
+}
+
 /** A file of the site's storage (OPFS root), as a File to read. */
 async function siteStorageFile(name: string): Promise<File> {
   return (await (await navigator.storage.getDirectory()).getFileHandle(name)).getFile();
@@ -195,6 +229,8 @@ export class Controller {
   private readonly firstSeen = new Map<string, MirrorValidators>();
   private listeners = new Set<() => void>();
   private scanning: Promise<void> = Promise.resolve();
+  /** The image file of a failed download being left or deleted: "Try again" takes it up once it is closed. */
+  private leaving: Promise<void> = Promise.resolve();
   private lastNotify = 0;
   private pendingNotify = false;
 
@@ -353,7 +389,8 @@ export class Controller {
     this.jigdo?.terminate();
     this.jigdo = null;
     await this.dropImageFile();
-    this.imageFile = await this.openImageFile(manifest);
+    const opened = await this.openImageFile(manifest);
+    this.imageFile = opened?.file ?? null;
     const refused = mirrors.flatMap((url): MirrorProbe[] => {
       const problem = mixedContentProblem(url, location.href);
       return problem ? [{ url, ok: false, problem }] : [];
@@ -371,8 +408,9 @@ export class Controller {
     );
     this.pool = pool;
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
-    // Resume: what an interrupted download of this image verified is used first, as a seed.
-    const resumed = await this.partialSeeds(manifest, pool);
+    // Resume: what an interrupted download of this image verified is used first: in the image file
+    // taken up as it was (its range logs), or as a seed (data logs).
+    const resumed = [...adoptedSeed(manifest, pool, opened), ...(await this.partialSeeds(manifest, pool))];
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
     this.set({
       image: { status: 'ready', manifest, bytes, source, mirrors, refused, note },
@@ -444,23 +482,40 @@ export class Controller {
    * chose. None when the storage has no room (or no OPFS): the page then
    * reads the files again and streams the image to its output.
    */
-  private async openImageFile(manifest: Manifest): Promise<ImageFile | null> {
+  private async openImageFile(manifest: Manifest): Promise<{ file: ImageFile; adoptedSpans: PartialSpan[] } | null> {
     if (!navigator.storage?.getDirectory) return null;
+    await this.leaving.catch(() => {});
     const length = manifest.blocks.length;
-    const estimate = await navigator.storage.estimate?.().catch(() => undefined);
-    if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < length) return null;
-    // Files left by a closed tab go first (one in use by another tab stays: it cannot be removed).
     const root = await navigator.storage.getDirectory().catch(() => null);
     if (!root) return null;
+    // Files left by a closed tab go first, unless a range log names them (one in use by another tab stays: it cannot be removed).
+    const named = await imageFilesInRangeLogs();
     for await (const name of (root as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) {
-      if (name.startsWith(IMAGE_FILE_PREFIX)) await root.removeEntry(name).catch(() => {});
+      if (name.startsWith(IMAGE_FILE_PREFIX) && !named.has(name)) await root.removeEntry(name).catch(() => {});
     }
-    // A name of its own: where workers share the file (shared-access.ts), a second tab on the same image must not open this one.
-    const name = `${IMAGE_FILE_PREFIX}${imageKey(manifest.checksum).slice(0, 16)}-${crypto.randomUUID().slice(0, 8)}`;
-    const opened = await ImageFile.open(name, length).catch(() => ({ file: null }));
+    const sha = imageKey(manifest.checksum);
+    let opened: { file: ImageFile | null } | null = null;
+    let adoptedSpans: PartialSpan[] = [];
+    // An interrupted visit's image file, with the downloaded ranges its range logs list, is taken up as it is (not in another tab).
+    const logs = await rangeLogs(sha, length).catch(() => []);
+    for (const name of new Set(logs.map((l) => l.imageFileName))) {
+      const tried = await ImageFile.open(name, length, { adopt: true }).catch(() => ({ file: null }));
+      if (!tried.file) continue;
+      opened = tried;
+      adoptedSpans = tried.file.adopted ? logs.filter((l) => l.imageFileName === name).flatMap((l) => l.spans) : [];
+      break;
+    }
+    if (!opened) {
+      const estimate = await navigator.storage.estimate?.().catch(() => undefined);
+      if (estimate?.quota !== undefined && estimate.quota - (estimate.usage ?? 0) < length) return null;
+      // A name of its own: where workers share the file (shared-access.ts), a second tab on the same image must not open this one.
+      const name = `${IMAGE_FILE_PREFIX}${sha.slice(0, 16)}-${crypto.randomUUID().slice(0, 8)}`;
+      opened = await ImageFile.open(name, length).catch(() => ({ file: null }));
+    }
+    if (!opened.file) return null;
     // The image will be built in place: hash it as it becomes final (between scans: see rescan).
-    opened.file?.verify(this.verification(manifest));
-    return opened.file;
+    opened.file.verify(this.verification(manifest));
+    return { file: opened.file, adoptedSpans };
   }
 
   /** How the image file is verified when the image is built in place (it depends on the SHA-256 the user gave). */
@@ -473,7 +528,8 @@ export class Controller {
   private async dropImageFile(): Promise<void> {
     const file = this.imageFile;
     this.imageFile = null;
-    await file?.discard();
+    // An interrupted visit's file taken up holds its downloaded ranges: left for a later visit.
+    await (file?.adopted ? file.release() : file?.discard());
     await this.deleteUnsaved();
   }
 
@@ -510,8 +566,9 @@ export class Controller {
   }
 
   /** Delete the verified data kept for an image (`image`: its checksum, as in KeptWork). */
-  async deletePartial(image: string): Promise<void> {
-    await deletePartialWork(image);
+  async deletePartial(image: string, { built = false } = {}): Promise<void> {
+    // (Once the image is built, its image file is the image: only the logs go.)
+    await deletePartialWork(image, { imageFiles: !built });
     await deleteKeptJigdoFiles(image);
     await forgetValidators(image);
     this.set({ partialWork: await listKeptWork() });
@@ -654,14 +711,14 @@ export class Controller {
             resolve();
           });
         } else {
-          void file?.discard();
+          this.leaving = leaveOrDelete(file, reply.code);
           this.set({ phase: 'failed', error: explainAssemblyFailure(reply.code, reply.message) });
           void this.refreshSaved(); // the verified part it kept is listed
           resolve();
         }
       };
       worker.onerror = (e) => {
-        void file?.discard();
+        this.leaving = leaveOrDelete(file);
         this.set({ phase: 'failed', error: `The download stopped: ${e.message}` });
         resolve();
       };
@@ -709,7 +766,10 @@ export class Controller {
     this.unsaved = null;
     if (this.state.unsaved) URL.revokeObjectURL(this.state.unsaved.url);
     this.set({ unsaved: null });
-    if (unsaved) await removeFromSiteStorage(unsaved.kept);
+    if (unsaved) {
+      await removeFromSiteStorage(unsaved.kept);
+      void this.refreshSaved(); // (what was downloaded into it is no longer listed as kept)
+    }
   }
 
   /** A .jigdo's image: its worker fetches the missing files and writes the image (a failure leaves no output). */
@@ -748,7 +808,8 @@ export class Controller {
       const free = estimate?.quota !== undefined ? Math.max(0, estimate.quota - (estimate.usage ?? 0)) : undefined;
       // The image file the scan wrote into already holds the image's room; what is downloaded is kept
       // beside it until the image is verified (so that an interrupted download resumes).
-      const kept = this.state.plan?.bytesToFetch ?? 0;
+      // (Where the assembly writes what it downloads straight into the image file, nothing is kept beside it.)
+      const kept = this.imageFile?.shared ? 0 : (this.state.plan?.bytesToFetch ?? 0);
       const needed = (this.imageFile ? 0 : length) + kept;
       if (free !== undefined && free < needed) {
         const what = this.imageFile
@@ -827,7 +888,7 @@ export class Controller {
     requestAnimationFrame(() => setTimeout(() => performance.mark('tessera:result-shown')));
     // Built and verified: the partial work kept for it is no longer needed.
     const image = this.state.image;
-    if (image.status === 'ready') await this.deletePartial(imageKey(image.manifest.checksum));
-    else if (image.status === 'jigdo') await this.deletePartial(image.image.checksum);
+    if (image.status === 'ready') await this.deletePartial(imageKey(image.manifest.checksum), { built: true });
+    else if (image.status === 'jigdo') await this.deletePartial(image.image.checksum, { built: true });
   }
 }

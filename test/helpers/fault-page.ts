@@ -150,25 +150,40 @@ export function opfsFileSha256(page: Page, name: string): Promise<{ sha256: stri
 }
 
 /**
- * The records of the page's partial-work logs (tessera-partial/*.log in OPFS:
- * 12-byte headers, start as two u32 and length, then the bytes), each as
- * start, length and the SHA-256 of its bytes.
+ * The records of the page's partial work in OPFS (tessera-partial/): data logs
+ * (*.log: 12-byte headers, start as two u32 and length, then the bytes), and
+ * range logs (*.ranges: the image file's name, then such headers alone, the
+ * bytes being in that image file at their place); each as start, length and
+ * the SHA-256 of its bytes where they are kept (a range log's image file gone:
+ * nothing).
  */
 export function partialRecords(page: Page): Promise<{ start: number; length: number; sha256: string }[]> {
   return page.evaluate(async () => {
     const out: { start: number; length: number; sha256: string }[] = [];
+    const hex = async (bytes: Uint8Array<ArrayBuffer>) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
     const root = await navigator.storage.getDirectory();
     const dir = await root.getDirectoryHandle('tessera-partial').catch(() => null);
     if (!dir) return out;
     for await (const handle of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
       const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
       const view = new DataView(bytes.buffer);
+      if (handle.name.endsWith('.ranges')) {
+        const nameLength = view.getUint32(0, true);
+        const imageFile = await root.getFileHandle(new TextDecoder().decode(bytes.subarray(4, 4 + nameLength))).catch(() => null);
+        if (!imageFile) continue;
+        const image = await imageFile.getFile();
+        for (let at = 4 + nameLength; at + 12 <= bytes.length; at += 12) {
+          const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
+          const length = view.getUint32(at + 8, true);
+          out.push({ start, length, sha256: await hex(new Uint8Array(await image.slice(start, start + length).arrayBuffer())) });
+        }
+        continue;
+      }
       for (let at = 0; at + 12 <= bytes.length; ) {
         const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
         const length = view.getUint32(at + 8, true);
         if (length === 0 || at + 12 + length > bytes.length) break;
-        const digest = await crypto.subtle.digest('SHA-256', bytes.subarray(at + 12, at + 12 + length));
-        out.push({ start, length, sha256: Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('') });
+        out.push({ start, length, sha256: await hex(bytes.subarray(at + 12, at + 12 + length)) });
         at += 12 + length;
       }
     }

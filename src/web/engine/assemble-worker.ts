@@ -13,12 +13,12 @@ import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { dropUnreadableSeeds } from './check-seeds.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
-import type { AssembleReply, AssembleRequest } from './messages.ts';
+import type { AssembleReply, AssembleRequest, OutputTarget } from './messages.ts';
 import { ImageFilePort } from './image-file-port.ts';
 import { openInPlaceOutput } from './in-place-output.ts';
 import { openOutput } from './output-client.ts';
 import { builtImageMismatch } from '../../core/expected-sha256.ts';
-import { openPartialWriter } from '../storage/partial-store.ts';
+import { openPartialWriter, openRangeLog } from '../storage/partial-store.ts';
 import { joinSharedFile } from '../storage/shared-access.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -52,12 +52,14 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (const skipped of skippedSeeds) post({ type: 'event', event: { type: 'seed-skipped', ...skipped } });
   if (skippedSeeds.length > 0) post({ type: 'event', event: { type: 'plan', plan: session.plan } });
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
-  const output =
-    target.kind === 'image-file'
-      ? openInPlaceOutput(inPlace!, target.shared ? await joinSharedFile(target.name) : null)
-      : await openOutput(target, manifest.checksum.algorithm, outputOptions);
-  // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again.
-  const partial = await openPartialWriter(imageKey(manifest.checksum)).catch(() => undefined);
+  const direct = target.kind === 'image-file' && target.shared ? await joinSharedFile(target.name) : null;
+  const inPlaceOutput = target.kind === 'image-file' ? openInPlaceOutput(inPlace!, direct) : null;
+  const output = inPlaceOutput ?? (await openOutput(target as OutputTarget, manifest.checksum.algorithm, outputOptions));
+  // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again:
+  // where it goes straight into the image file, a log of its ranges there; else a log of the data itself.
+  const sha = imageKey(manifest.checksum);
+  const ranges = direct && target.kind === 'image-file' ? await openRangeLog(sha, target.name).catch(() => undefined) : undefined;
+  const partial = direct ? undefined : await openPartialWriter(sha).catch(() => undefined);
   const origin = self.location.origin;
   try {
     const result = await downloadAndAssemble(session, {
@@ -71,7 +73,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
       validators: request.validators,
       earlierValidators: request.earlierValidators,
       onVerified: (start, data) => {
-        (output as Partial<ReturnType<typeof openInPlaceOutput>>).keepVerified?.(start, data);
+        if (inPlaceOutput?.keepVerified(start, data)) ranges?.append(start, data.length);
         partial?.append(start, data);
       },
       onEvent: (event) => post({ type: 'event', event }),
@@ -85,6 +87,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
     await output.commit();
     // The image is built: its resume log is deleted once the result is shown, so it is not put on disk first.
     partial?.close({ flush: false });
+    ranges?.close();
     const timings = {
       ...result.timings,
       commit: performance.now() - committing,
@@ -113,6 +116,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
     });
   } catch (error) {
     partial?.close();
+    ranges?.close();
     await output.discard();
     throw error;
   } finally {

@@ -22,6 +22,31 @@ let verifier: ImageVerifier | null = null;
 const finalBlocks: Int32Array[] = [];
 /** The hashing waits while seeds are scanned. */
 let hashingHeld = false;
+/** Releases the lock this worker holds on the file's name (one tab at a time works on a file). */
+let releaseLock: (() => void) | null = null;
+
+/** Hold a lock named for the file while this worker has it open, or null if another tab holds it. */
+function lockFile(name: string): Promise<(() => void) | null> {
+  const locks = (navigator as { locks?: LockManager }).locks;
+  if (!locks) return Promise.resolve(() => {}); // (no Web Locks: the file's random name keeps tabs apart, but an adopted one is not)
+  return new Promise((resolve) => {
+    void locks.request(`tessera:${name}`, { ifAvailable: true }, (lock) => {
+      if (!lock) {
+        resolve(null);
+        return undefined;
+      }
+      return new Promise<void>((release) => resolve(release));
+    });
+  });
+}
+
+function closeFile(): void {
+  verifier?.terminate();
+  access?.close();
+  access = null;
+  releaseLock?.();
+  releaseLock = null;
+}
 
 const status = (s: ImageFileStatus) => self.postMessage(s);
 const errorInfo = (error: unknown): StorageErrorInfo => {
@@ -79,15 +104,20 @@ async function control(m: ImageFileControl): Promise<void> {
       root = await navigator.storage.getDirectory();
       fileName = m.name;
       length = m.length;
-      const file = await root.getFileHandle(m.name, { create: true });
+      releaseLock = await lockFile(m.name);
+      if (!releaseLock) throw new DOMException(`${m.name} is open in another tab`, 'NoModificationAllowedError');
+      const file = await root.getFileHandle(m.name, { create: !m.adopt });
       const opened = m.share ? await openSharedAccess(file) : { access: await file.createSyncAccessHandle(), shared: false };
       access = opened.access;
-      // Whatever the file held goes; the image's length is reserved at once (zeros), so a full disk shows now.
-      access.truncate(0);
-      access.truncate(m.length);
-      // Chromium (156) does not throw when there is no room for it: the file just stays short.
-      if (access.getSize() !== m.length) throw new DOMException(`no room for the image's ${m.length} bytes in the site's storage`, 'QuotaExceededError');
-      status({ type: 'opened', shared: opened.shared });
+      const adopted = m.adopt && access.getSize() === m.length;
+      if (!adopted) {
+        // Whatever the file held goes; the image's length is reserved at once (zeros), so a full disk shows now.
+        access.truncate(0);
+        access.truncate(m.length);
+        // Chromium (156) does not throw when there is no room for it: the file just stays short.
+        if (access.getSize() !== m.length) throw new DOMException(`no room for the image's ${m.length} bytes in the site's storage`, 'QuotaExceededError');
+      }
+      status({ type: 'opened', shared: opened.shared, adopted });
       return;
     }
     case 'verify':
@@ -116,10 +146,8 @@ async function control(m: ImageFileControl): Promise<void> {
       }
       return;
     case 'keep': {
-      verifier?.terminate();
       access?.flush();
-      access?.close();
-      access = null;
+      closeFile();
       // move() renames within the site's storage (Chromium, Firefox); elsewhere the file keeps its working name.
       let name = fileName;
       const handle = (await root!.getFileHandle(fileName)) as FileSystemFileHandle & { move?: (name: string) => Promise<void> };
@@ -134,11 +162,13 @@ async function control(m: ImageFileControl): Promise<void> {
       return;
     }
     case 'discard':
-      verifier?.terminate();
-      access?.close();
-      access = null;
+      closeFile();
       if (root && fileName) await root.removeEntry(fileName).catch(() => {});
       status({ type: 'discarded' });
+      return;
+    case 'release':
+      closeFile();
+      status({ type: 'released' });
       return;
   }
 }

@@ -9,6 +9,8 @@ export class ImageFile {
   private waiting: ((s: ImageFileStatus) => void) | null = null;
   /** Other workers may open handles of their own on the file (the scan workers write into it directly): see shared-access.ts. */
   shared = false;
+  /** The file was an interrupted visit's, kept as it was (its verified ranges are in its range logs). */
+  adopted = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -24,17 +26,19 @@ export class ImageFile {
    * the reason, when the site's storage cannot hold it (no OPFS, the quota,
    * a file locked by another tab): the page then works without it.
    */
-  static async open(name: string, length: number): Promise<{ file: ImageFile } | { file: null; problem: StorageErrorInfo }> {
+  static async open(name: string, length: number, { adopt = false } = {}): Promise<{ file: ImageFile } | { file: null; problem: StorageErrorInfo }> {
     const worker = new Worker(new URL('./image-file-worker.ts', import.meta.url), { type: 'module', name: 'image-file' });
     const file = new ImageFile(worker, name, length);
     // (Tests stand in for a browser whose workers cannot share a file: test/helpers/browser.ts, EXCLUSIVE_STORAGE.)
     const share = !(globalThis as { __tesseraExclusiveStorage?: boolean }).__tesseraExclusiveStorage;
-    const s = await file.send({ type: 'open', name, length, share });
+    const s = await file.send({ type: 'open', name, length, share, adopt });
     if (s.type === 'opened') {
       file.shared = s.shared;
+      file.adopted = s.adopted;
       return { file };
     }
-    await file.send({ type: 'discard' });
+    // (An interrupted visit's file is left as it was: another tab may be working on it.)
+    await file.send({ type: adopt ? 'release' : 'discard' });
     worker.terminate();
     return { file: null, problem: s.type === 'failed' ? s.error : { name: 'Error', message: `unexpected ${s.type}` } };
   }
@@ -89,6 +93,12 @@ export class ImageFile {
     this.worker.terminate();
     if (s.type !== 'kept') throw new Error(s.type === 'failed' ? s.error.message : `unexpected ${s.type}`);
     return s.name;
+  }
+
+  /** Close the file and leave it in the site's storage, for its range logs (partial-store.ts): a later visit adopts it. */
+  async release(): Promise<void> {
+    await this.send({ type: 'release' });
+    this.worker.terminate();
   }
 
   /** Close the file and delete it. */

@@ -20,7 +20,7 @@ const DIRECT_BYTES = 64 << 10;
  * (blocks copied from the seeds one by one) are gathered into batches for
  * the image file's worker, as every write is without it.
  */
-export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient & { keepVerified(start: number, data: Uint8Array): void } {
+export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient & { keepVerified(start: number, data: Uint8Array): boolean } {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -89,18 +89,19 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
   return {
     busy,
     hashing,
-    /** A verified downloaded piece: with a handle of its own, written into the file at once, and its whole blocks final. */
+    /** A verified downloaded piece: with a handle of its own, written into the file at once, and its whole blocks final; true if so. */
     keepVerified(start, data) {
-      if (!direct || failure) return;
+      if (!direct || failure) return false;
       const w = performance.now();
       try {
         writeFullyAt(direct, data, start);
       } catch {
-        return; // (written again in order, through the sink)
+        return false; // (written again in order, through the sink)
       }
       busy.write += performance.now() - w;
       early.set(start, start + data.length);
       file.finalRange(start, start + data.length);
+      return true;
     },
     sink: {
       async write(chunk) {

@@ -152,8 +152,11 @@ export type WriteReply =
 // The image file (built in place in the site's storage) -------------------------
 /** From the page, which owns the image file's worker. */
 export type ImageFileControl =
-  /** `share`: let other workers open handles of their own on the file where the browser can (shared-access.ts). */
-  | { type: 'open'; name: string; length: number; share: boolean }
+  /**
+   * `share`: let other workers open handles of their own on the file where the browser can (shared-access.ts).
+   * `adopt`: the file is an interrupted visit's (named by its range log, partial-store.ts): kept as it is if it has the image's length.
+   */
+  | { type: 'open'; name: string; length: number; share: boolean; adopt: boolean }
   /** Serve requests arriving on this port (a scan worker's, the assembly's). */
   | { type: 'connect'; port: MessagePort }
   /** Hash the file as it becomes final (image-verifier.ts): the image will be built in place. */
@@ -167,9 +170,16 @@ export type ImageFileControl =
   /** Built and verified: close the file and keep it, renamed to `name` where the browser can rename. */
   | { type: 'keep'; name: string }
   /** Close the file and delete it. */
-  | { type: 'discard' };
-/** `shared`: other workers may open handles of their own on the file (see shared-access.ts). */
-export type ImageFileStatus = { type: 'opened'; shared: boolean } | { type: 'kept'; name: string } | { type: 'discarded' } | { type: 'failed'; error: StorageErrorInfo };
+  | { type: 'discard' }
+  /** Close the file and leave it (its range logs name it: the next visit adopts it). */
+  | { type: 'release' };
+/** `shared`: other workers may open handles of their own on the file (see shared-access.ts); `adopted`: it was kept as it was. */
+export type ImageFileStatus =
+  | { type: 'opened'; shared: boolean; adopted: boolean }
+  | { type: 'kept'; name: string }
+  | { type: 'discarded' }
+  | { type: 'released' }
+  | { type: 'failed'; error: StorageErrorInfo };
 
 /** Over a connected port; answered on that port with the same id. */
 export type ImageFileRequest =

@@ -8,6 +8,13 @@
  * Each visit writes a log of its own (a file being written under a sync
  * access handle cannot be read as a seed at the same time); all of an image's
  * logs are seeds for the next visit, and are deleted once the image is built.
+ *
+ * When the image is built in place and the assembly writes what it downloads
+ * straight into the image file (shared-access.ts), the data is not written a
+ * second time: the visit keeps a *range log* instead (`.ranges`), which names
+ * the image file and lists the ranges of it that hold verified downloaded
+ * bytes (records as above, with no data). The next visit adopts that image
+ * file as it is (see the controller's openImageFile).
  */
 import { writeFullyAt } from './sync-write.ts';
 
@@ -61,6 +68,113 @@ export async function openPartialWriter(imageSha256: string): Promise<{ append(s
   };
 }
 
+const RANGES = '.ranges';
+
+/** Keep a range log for the image file `imageFileName` (from the assembly, through a sync access handle). */
+export async function openRangeLog(imageSha256: string, imageFileName: string): Promise<{ append(start: number, length: number): void; close(): void }> {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
+  const name = `${imageSha256}-${Date.now()}${RANGES}`;
+  const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
+  const fileName = new TextEncoder().encode(imageFileName);
+  const head = new Uint8Array(4 + fileName.length);
+  new DataView(head.buffer).setUint32(0, fileName.length, true);
+  head.set(fileName, 4);
+  let position = 0;
+  let stopped = false;
+  const record = new Uint8Array(HEADER);
+  const view = new DataView(record.buffer);
+  const write = (data: Uint8Array) => {
+    if (stopped) return;
+    try {
+      writeFullyAt(access, data, position);
+      position += data.length;
+    } catch {
+      stopped = true; // (as with the data log: never fail the download for it)
+    }
+  };
+  write(head);
+  return {
+    append(start, length) {
+      view.setUint32(0, Math.floor(start / 2 ** 32), true);
+      view.setUint32(4, start >>> 0, true);
+      view.setUint32(8, length, true);
+      write(record);
+    },
+    close() {
+      access.close();
+      if (position <= head.length) dir.removeEntry(name).catch(() => {}); // nothing recorded
+    },
+  };
+}
+
+/** A visit's range log: the image file it names, and its complete records (`offset` = `start`: the bytes are at their place). */
+export interface RangeLog {
+  imageFileName: string;
+  spans: PartialSpan[];
+}
+
+/** Read a range log (from its File); null if it is too short to name its image file. */
+export async function readRangeLog(log: Blob, imageLength: number): Promise<RangeLog | null> {
+  const bytes = new Uint8Array(await log.arrayBuffer());
+  if (bytes.length < 4) return null;
+  const view = new DataView(bytes.buffer);
+  const nameLength = view.getUint32(0, true);
+  if (4 + nameLength > bytes.length) return null;
+  const imageFileName = new TextDecoder().decode(bytes.subarray(4, 4 + nameLength));
+  const spans: PartialSpan[] = [];
+  for (let at = 4 + nameLength; at + HEADER <= bytes.length; at += HEADER) {
+    const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
+    const length = view.getUint32(at + 8, true);
+    if (length === 0 || start + length > imageLength) break;
+    spans.push({ start, length, offset: start });
+  }
+  return { imageFileName, spans };
+}
+
+/** The range logs kept for an image (from earlier visits). */
+export async function rangeLogs(imageSha256: string, imageLength: number): Promise<RangeLog[]> {
+  const logs: RangeLog[] = [];
+  for (const file of await partialFiles(`${imageSha256}-`, RANGES)) {
+    const log = await liveRangeLog(file, imageLength);
+    if (log) logs.push(log);
+  }
+  return logs;
+}
+
+/** Every image file named by a range log (of any image): partial work, which the page must not delete as left over. */
+export async function imageFilesInRangeLogs(): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const file of await partialFiles('', RANGES)) {
+    const log = await liveRangeLog(file, Number.MAX_SAFE_INTEGER);
+    if (log) names.add(log.imageFileName);
+  }
+  return names;
+}
+
+/** A range log whose image file is still there; one whose image file is gone (deleted with a verified image, say) is deleted. */
+async function liveRangeLog(file: File, imageLength: number): Promise<RangeLog | null> {
+  const log = await readRangeLog(file, imageLength).catch(() => null);
+  if (!log) return null;
+  const root = await navigator.storage.getDirectory();
+  if (await root.getFileHandle(log.imageFileName).then(() => true, () => false)) return log;
+  await (await root.getDirectoryHandle(DIR)).removeEntry(file.name).catch(() => {});
+  return null;
+}
+
+/** The files of tessera-partial whose name starts with `prefix` and ends with `suffix`. */
+async function partialFiles(prefix: string, suffix: string): Promise<File[]> {
+  const files: File[] = [];
+  try {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
+    for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+      if (handle.kind === 'file' && name.startsWith(prefix) && name.endsWith(suffix)) files.push(await (handle as FileSystemFileHandle).getFile());
+    }
+  } catch {
+    // no partial work yet
+  }
+  return files;
+}
+
 /** The complete records of a log (read from its File). */
 export async function readPartialSpans(log: Blob, imageLength: number): Promise<PartialSpan[]> {
   const spans: PartialSpan[] = [];
@@ -76,18 +190,9 @@ export async function readPartialSpans(log: Blob, imageLength: number): Promise<
   return spans;
 }
 
-/** The logs kept for an image (from earlier visits). */
-export async function partialLogFiles(imageSha256: string): Promise<File[]> {
-  const files: File[] = [];
-  try {
-    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
-    for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-      if (handle.kind === 'file' && name.startsWith(`${imageSha256}-`)) files.push(await (handle as FileSystemFileHandle).getFile());
-    }
-  } catch {
-    // no partial work yet
-  }
-  return files;
+/** The data logs kept for an image (from earlier visits). */
+export function partialLogFiles(imageSha256: string): Promise<File[]> {
+  return partialFiles(`${imageSha256}-`, '.log');
 }
 
 /** Every image's partial work, with its size (for the page's list). */
@@ -96,11 +201,18 @@ export async function listPartialWork(): Promise<{ imageSha256: string; bytes: n
   try {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
     for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
-      if (handle.kind !== 'file' || !name.endsWith('.log')) continue;
-      const size = (await (handle as FileSystemFileHandle).getFile()).size;
-      if (size < HEADER) continue; // no record (being removed, or left by a closed tab)
+      if (handle.kind !== 'file') continue;
+      const file = await (handle as FileSystemFileHandle).getFile();
       const sha = name.slice(0, name.indexOf('-'));
-      sizes.set(sha, (sizes.get(sha) ?? 0) + size);
+      if (name.endsWith(RANGES)) {
+        // The verified bytes it lists (they are in its image file).
+        const log = await liveRangeLog(file, Number.MAX_SAFE_INTEGER);
+        const bytes = log?.spans.reduce((n, s) => n + s.length, 0) ?? 0;
+        if (bytes > 0) sizes.set(sha, (sizes.get(sha) ?? 0) + bytes);
+        continue;
+      }
+      if (!name.endsWith('.log') || file.size < HEADER) continue; // no record (being removed, or left by a closed tab)
+      sizes.set(sha, (sizes.get(sha) ?? 0) + file.size);
     }
   } catch {
     // no partial work yet
@@ -108,8 +220,13 @@ export async function listPartialWork(): Promise<{ imageSha256: string; bytes: n
   return [...sizes].map(([imageSha256, bytes]) => ({ imageSha256, bytes }));
 }
 
-/** Delete an image's partial work (every log of it). */
-export async function deletePartialWork(imageSha256: string): Promise<void> {
+/**
+ * Delete an image's partial work: every log of it and, with `imageFiles`, the
+ * image files its range logs name (not when the image was just built: the
+ * built image is that file, renamed, or under its working name).
+ */
+export async function deletePartialWork(imageSha256: string, { imageFiles = false } = {}): Promise<void> {
+  const named = imageFiles ? (await rangeLogs(imageSha256, Number.MAX_SAFE_INTEGER)).map((l) => l.imageFileName) : [];
   try {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
     const names: string[] = [];
@@ -120,4 +237,6 @@ export async function deletePartialWork(imageSha256: string): Promise<void> {
   } catch {
     // already gone
   }
+  const root = await navigator.storage.getDirectory().catch(() => null);
+  for (const name of new Set(named)) await root?.removeEntry(name).catch(() => {}); // (one open in a tab stays)
 }
