@@ -19,7 +19,7 @@ import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
-import { type PartialSpan, deletePartialWork, imageFilesInRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
+import { type PartialSpan, deletePartialWork, forgetRangeLogs, imageFilesInRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
@@ -502,7 +502,8 @@ export class Controller {
       const tried = await ImageFile.open(name, length, { adopt: true }).catch(() => ({ file: null }));
       if (!tried.file) continue;
       opened = tried;
-      adoptedSpans = tried.file.adopted ? logs.filter((l) => l.imageFileName === name).flatMap((l) => l.spans) : [];
+      if (tried.file.adopted) adoptedSpans = logs.filter((l) => l.imageFileName === name).flatMap((l) => l.spans);
+      else await forgetRangeLogs(sha, name); // (not of the image's length: emptied, and used as a new file)
       break;
     }
     if (!opened) {

@@ -165,7 +165,10 @@ export function partialRecords(page: Page): Promise<{ start: number; length: num
     const dir = await root.getDirectoryHandle('tessera-partial').catch(() => null);
     if (!dir) return out;
     for await (const handle of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
-      const bytes = new Uint8Array(await (await handle.getFile()).arrayBuffer());
+      // (The page may delete a log meanwhile: a range log whose image file is gone, say.)
+      const file = await handle.getFile().catch(() => null);
+      if (!file) continue;
+      const bytes = new Uint8Array(await file.arrayBuffer());
       const view = new DataView(bytes.buffer);
       if (handle.name.endsWith('.ranges')) {
         const nameLength = view.getUint32(0, true);
@@ -175,7 +178,8 @@ export function partialRecords(page: Page): Promise<{ start: number; length: num
         for (let at = 4 + nameLength; at + 12 <= bytes.length; at += 12) {
           const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
           const length = view.getUint32(at + 8, true);
-          out.push({ start, length, sha256: await hex(new Uint8Array(await image.slice(start, start + length).arrayBuffer())) });
+          const kept = await image.slice(start, start + length).arrayBuffer().catch(() => null);
+          if (kept) out.push({ start, length, sha256: await hex(new Uint8Array(kept)) });
         }
         continue;
       }

@@ -151,6 +151,15 @@ export async function imageFilesInRangeLogs(): Promise<Set<string>> {
   return names;
 }
 
+/** Delete an image's range logs that name `imageFileName` (the file was emptied: their ranges no longer hold anything). */
+export async function forgetRangeLogs(imageSha256: string, imageFileName: string): Promise<void> {
+  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR).catch(() => null);
+  for (const file of await partialFiles(`${imageSha256}-`, RANGES)) {
+    const log = await readRangeLog(file, Number.MAX_SAFE_INTEGER).catch(() => null);
+    if (log?.imageFileName === imageFileName) await dir?.removeEntry(file.name).catch(() => {});
+  }
+}
+
 /** A range log whose image file is still there; one whose image file is gone (deleted with a verified image, say) is deleted. */
 async function liveRangeLog(file: File, imageLength: number): Promise<RangeLog | null> {
   const log = await readRangeLog(file, imageLength).catch(() => null);
