@@ -6,6 +6,8 @@ import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient } from './output-client.t
 
 /** Pieces at least this long are written through the assembly's own handle, when it has one. */
 const DIRECT_BYTES = 64 << 10;
+/** Pieces written early are said final to the image file's verifier in stretches of about this much (it hashes pieces of 1-4 MB). */
+const FINAL_BATCH_BYTES = 1 << 20;
 
 /**
  * The output when the image is built in place in the image file the scan
@@ -46,6 +48,13 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
   let sha256: string | undefined;
   /** Downloaded pieces written as soon as they were verified (start -> end), not yet reached by the sink. */
   const early = new Map<number, number>();
+  /** Bytes written early and not yet said final: one stretch, said once it is FINAL_BATCH_BYTES long or another one starts (fewer messages). */
+  let finalFrom = 0;
+  let finalTo = 0;
+  const sayFinal = () => {
+    if (finalTo > finalFrom) file.finalRange(finalFrom, finalTo);
+    finalFrom = finalTo = 0;
+  };
   /** If [from, to) was all written early, forget those pieces and say so. */
   const writtenEarly = (from: number, to: number): boolean => {
     let at = from;
@@ -61,6 +70,7 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
 
   /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
+    sayFinal();
     if (pendingLength > 0) {
       const data = pending.subarray(0, pendingLength);
       pending = spare.pop() ?? new Uint8Array(BATCH_BYTES);
@@ -100,7 +110,12 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
       }
       busy.write += performance.now() - w;
       early.set(start, start + data.length);
-      file.finalRange(start, start + data.length);
+      if (start !== finalTo) {
+        sayFinal();
+        finalFrom = start;
+      }
+      finalTo = start + data.length;
+      if (finalTo - finalFrom >= FINAL_BATCH_BYTES) sayFinal();
       return true;
     },
     sink: {

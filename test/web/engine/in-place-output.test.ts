@@ -71,12 +71,27 @@ describe('openInPlaceOutput', () => {
     expectSameBytes(file.bytes, image);
     const finals = file.told.filter((m) => m.type !== 'write');
     expect(finals).toEqual([
-      { type: 'final-range', start: 512 * KiB, end: 768 * KiB },
-      { type: 'final-range', start: 768 * KiB, end: 1024 * KiB },
+      // The two pieces, one after the other, said final as one stretch (when the in-order pass goes on).
+      { type: 'final-range', start: 512 * KiB, end: 1024 * KiB },
       { type: 'final', upTo: 0 },
       { type: 'final', upTo: 512 * KiB },
       { type: 'final', upTo: 512 * KiB }, // (the sink steps over the range kept early)
       { type: 'final', upTo: 1024 * KiB },
+    ]);
+  });
+
+  it('says pieces written early final in stretches of 1 MiB, and a new stretch where one does not follow the last', async () => {
+    const big = randomBytes(4096 * KiB, 18);
+    const file = imageFile(big.length);
+    const output = openInPlaceOutput(file.port, file.handle);
+    for (let at = 0; at < 1536 * KiB; at += 256 * KiB) output.keepVerified(at, big.subarray(at, at + 256 * KiB));
+    output.keepVerified(3072 * KiB, big.subarray(3072 * KiB, 3328 * KiB));
+    await output.sink.skip!(0);
+    await settle();
+    expect(file.told.filter((m) => m.type === 'final-range')).toEqual([
+      { type: 'final-range', start: 0, end: 1024 * KiB },
+      { type: 'final-range', start: 1024 * KiB, end: 1536 * KiB },
+      { type: 'final-range', start: 3072 * KiB, end: 3328 * KiB },
     ]);
   });
 
