@@ -1,11 +1,13 @@
 /// <reference lib="webworker" />
 // Owns the image file being built in the site's storage (OPFS) through a sync
-// access handle: the scan workers write the blocks they find into it (through
-// handles of their own where the browser lets workers share the file, see
-// shared-access.ts; else through message ports to this worker) and the
-// assembly writes the rest through a port; its verifier reads it back to hash
-// it. Requests are served in the order they arrive, so a 'final' sent after a
-// write on the same port is served after that write.
+// access handle: the scan workers write the blocks they find into it and the
+// assembly writes the rest, through handles of their own where the browser
+// lets workers share the file (shared-access.ts), else through message ports
+// to this worker; either way they say on their port what is final, and its
+// verifier reads that back to hash it. Requests are served in the order they
+// arrive, so a 'final' sent after a write on the same port is served after
+// that write. An interrupted visit's file can be taken up as it is ('adopt',
+// see partial-store.ts), under a Web Lock on its name.
 import { openSharedAccess } from '../storage/shared-access.ts';
 import { writeFullyAt } from '../storage/sync-write.ts';
 import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
