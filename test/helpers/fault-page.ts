@@ -166,9 +166,12 @@ export function partialRecords(page: Page): Promise<{ start: number; length: num
     if (!dir) return out;
     for await (const handle of (dir as unknown as { values(): AsyncIterable<FileSystemFileHandle> }).values()) {
       // (The page may delete a log meanwhile: a range log whose image file is gone, say.)
-      const file = await handle.getFile().catch(() => null);
-      if (!file) continue;
-      const bytes = new Uint8Array(await file.arrayBuffer());
+      const data = await handle
+        .getFile()
+        .then((file) => file.arrayBuffer())
+        .catch(() => null);
+      if (!data) continue;
+      const bytes = new Uint8Array(data);
       const view = new DataView(bytes.buffer);
       if (handle.name.endsWith('.ranges')) {
         const nameLength = view.getUint32(0, true);
