@@ -19,7 +19,7 @@ import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
-import { type PartialSpan, deletePartialWork, forgetRangeLogs, imageFilesInRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
+import { type PartialSpan, deletePartialWork, forgetRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
@@ -146,6 +146,12 @@ function adoptedSeed(manifest: Manifest, pool: ScanPool, opened: { file: ImageFi
   if (blocks.length === 0) return [];
   opened.file.markFinal(Int32Array.from(blocks));
   return [{ name: `verified earlier: ${formatBytes(kept)} of this image (resuming)`, size: kept, file: new File([], 'verified earlier'), state: 'done', scanned: kept, partial: true }];
+}
+
+/** A log's spans up to the first that does not fit in the image (a damaged record ends a log). */
+function spansWithin(spans: PartialSpan[], length: number): PartialSpan[] {
+  const bad = spans.findIndex((span) => span.start + span.length > length);
+  return bad < 0 ? spans : spans.slice(0, bad);
 }
 
 /** Failures after which the image file is not worth keeping: it was built, and is not the image wanted. */
@@ -489,7 +495,8 @@ export class Controller {
     const root = await navigator.storage.getDirectory().catch(() => null);
     if (!root) return null;
     // Files left by a closed tab go first, unless a range log names them (one in use by another tab stays: it cannot be removed).
-    const named = await imageFilesInRangeLogs();
+    const allLogs = await rangeLogs().catch(() => []);
+    const named = new Set(allLogs.map((l) => l.imageFileName));
     for await (const name of (root as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) {
       if (name.startsWith(IMAGE_FILE_PREFIX) && !named.has(name)) await root.removeEntry(name).catch(() => {});
     }
@@ -497,7 +504,9 @@ export class Controller {
     let opened: { file: ImageFile | null } | null = null;
     let adoptedSpans: PartialSpan[] = [];
     // An interrupted visit's image file, with the downloaded ranges its range logs list, is taken up as it is (not in another tab).
-    const logs = await rangeLogs(sha, length).catch(() => []);
+    const logs = allLogs
+      .filter((l) => l.imageSha256 === sha)
+      .map((l) => ({ ...l, spans: spansWithin(l.spans, length) }));
     for (const name of new Set(logs.map((l) => l.imageFileName))) {
       const tried = await ImageFile.open(name, length, { adopt: true }).catch(() => ({ file: null }));
       if (!tried.file) continue;

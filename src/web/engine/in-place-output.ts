@@ -68,6 +68,13 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
     return true;
   };
 
+  /** Write through the assembly's own handle, timed (`busy.write`: 0 when every write goes through the port); throws as writeFullyAt does. */
+  const writeDirect = (data: Uint8Array, at: number) => {
+    const w = performance.now();
+    writeFullyAt(direct!, data, at);
+    busy.write += performance.now() - w;
+  };
+
   /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
     sayFinal();
@@ -102,13 +109,11 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
     /** A verified downloaded piece: with a handle of its own, written into the file at once, and its whole blocks final; true if so. */
     keepVerified(start, data) {
       if (!direct || failure) return false;
-      const w = performance.now();
       try {
-        writeFullyAt(direct, data, start);
+        writeDirect(data, start);
       } catch {
         return false; // (written again in order, through the sink)
       }
-      busy.write += performance.now() - w;
       early.set(start, start + data.length);
       if (start !== finalTo) {
         sayFinal();
@@ -128,10 +133,8 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
         }
         if (direct && chunk.length >= DIRECT_BYTES) {
           writePending();
-          const w = performance.now();
           try {
-            writeFullyAt(direct, chunk, position);
-            busy.write += performance.now() - w; // (ms in the assembly's own writes: 0 when every write goes through the port)
+            writeDirect(chunk, position);
           } catch (error) {
             failure ??= new Error(explainStorageError(error, 'writing to the browser storage'));
             throw failure;

@@ -28,43 +28,71 @@ export interface PartialSpan {
   offset: number;
 }
 
-/** Append to an image's log from a worker (sync access handle). */
-export async function openPartialWriter(imageSha256: string): Promise<{ append(start: number, data: Uint8Array): void; close(options?: { flush?: boolean }): void }> {
+/** Write a record's header (start as two u32, length; little-endian) at `at` of `view`. */
+function writeRecord(view: DataView, at: number, start: number, length: number): void {
+  view.setUint32(at, Math.floor(start / 2 ** 32), true);
+  view.setUint32(at + 4, start >>> 0, true);
+  view.setUint32(at + 8, length, true);
+}
+
+/** A record's header at `at` of `view`. */
+function readRecord(view: DataView, at: number): { start: number; length: number } {
+  return { start: view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true), length: view.getUint32(at + 8, true) };
+}
+
+/**
+ * An append-only log of tessera-partial, `head` first, written from a worker
+ * through a sync access handle. A failed write (storage full, say) stops it
+ * at its last complete record and is not thrown: the download goes on (the
+ * error would be blamed on the mirror that sent the data). A log with no
+ * record is removed when closed (nothing to list as kept work).
+ */
+async function openAppendLog(name: string, head: Uint8Array): Promise<{ append(...parts: Uint8Array[]): void; close(flush: boolean): void }> {
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
-  const name = `${imageSha256}-${Date.now()}.log`;
   const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
   let position = 0;
-  /** Keeping stopped (a write failed, e.g. storage full): the log keeps its complete records, the download goes on. */
   let stopped = false;
+  const append = (...parts: Uint8Array[]) => {
+    if (stopped) return;
+    let at = position;
+    try {
+      for (const part of parts) {
+        writeFullyAt(access, part, at);
+        at += part.length;
+      }
+      position = at;
+    } catch {
+      stopped = true;
+      try {
+        access.truncate(position); // drop the record cut short
+      } catch {
+        // a torn last record is ignored when the log is read
+      }
+    }
+  };
+  append(head);
+  return {
+    append,
+    close(flush) {
+      if (flush) access.flush();
+      access.close();
+      if (position <= head.length) dir.removeEntry(name).catch(() => {});
+    },
+  };
+}
+
+/** Append to an image's log from a worker (sync access handle). */
+export async function openPartialWriter(imageSha256: string): Promise<{ append(start: number, data: Uint8Array): void; close(options?: { flush?: boolean }): void }> {
+  const log = await openAppendLog(`${imageSha256}-${Date.now()}.log`, new Uint8Array(0));
   const header = new Uint8Array(HEADER);
   const view = new DataView(header.buffer);
   return {
     append(start, data) {
-      if (stopped) return;
-      view.setUint32(0, Math.floor(start / 2 ** 32), true);
-      view.setUint32(4, start >>> 0, true);
-      view.setUint32(8, data.length, true);
-      try {
-        writeFullyAt(access, header, position);
-        writeFullyAt(access, data, position + HEADER);
-        position += HEADER + data.length;
-      } catch {
-        // Never fail the download for its resume log (the error would be blamed on the mirror that sent the data).
-        stopped = true;
-        try {
-          access.truncate(position); // drop the record cut short
-        } catch {
-          // a torn last record is ignored when the log is read
-        }
-      }
+      writeRecord(view, 0, start, data.length);
+      log.append(header, data);
     },
     /** `flush: false` when the log is about to be deleted (the image is built): no waiting for the disk. */
-    close({ flush = true } = {}) {
-      if (flush) access.flush();
-      access.close();
-      // Nothing verified (every mirror failed at once): no empty log to list as kept work.
-      if (position === 0) dir.removeEntry(name).catch(() => {});
-    },
+    close: ({ flush = true } = {}) => log.close(flush),
   };
 }
 
@@ -72,38 +100,19 @@ const RANGES = '.ranges';
 
 /** Keep a range log for the image file `imageFileName` (from the assembly, through a sync access handle). */
 export async function openRangeLog(imageSha256: string, imageFileName: string): Promise<{ append(start: number, length: number): void; close(): void }> {
-  const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR, { create: true });
-  const name = `${imageSha256}-${Date.now()}${RANGES}`;
-  const access = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
   const fileName = new TextEncoder().encode(imageFileName);
   const head = new Uint8Array(4 + fileName.length);
   new DataView(head.buffer).setUint32(0, fileName.length, true);
   head.set(fileName, 4);
-  let position = 0;
-  let stopped = false;
+  const log = await openAppendLog(`${imageSha256}-${Date.now()}${RANGES}`, head);
   const record = new Uint8Array(HEADER);
   const view = new DataView(record.buffer);
-  const write = (data: Uint8Array) => {
-    if (stopped) return;
-    try {
-      writeFullyAt(access, data, position);
-      position += data.length;
-    } catch {
-      stopped = true; // (as with the data log: never fail the download for it)
-    }
-  };
-  write(head);
   return {
     append(start, length) {
-      view.setUint32(0, Math.floor(start / 2 ** 32), true);
-      view.setUint32(4, start >>> 0, true);
-      view.setUint32(8, length, true);
-      write(record);
+      writeRecord(view, 0, start, length);
+      log.append(record);
     },
-    close() {
-      access.close();
-      if (position <= head.length) dir.removeEntry(name).catch(() => {}); // nothing recorded
-    },
+    close: () => log.close(false),
   };
 }
 
@@ -113,8 +122,8 @@ export interface RangeLog {
   spans: PartialSpan[];
 }
 
-/** Read a range log (from its File); null if it is too short to name its image file. */
-export async function readRangeLog(log: Blob, imageLength: number): Promise<RangeLog | null> {
+/** Read a range log (from its File); null if it is too short to name its image file. Its spans are as recorded (not checked against the image's length). */
+export async function readRangeLog(log: Blob): Promise<RangeLog | null> {
   const bytes = new Uint8Array(await log.arrayBuffer());
   if (bytes.length < 4) return null;
   const view = new DataView(bytes.buffer);
@@ -123,46 +132,40 @@ export async function readRangeLog(log: Blob, imageLength: number): Promise<Rang
   const imageFileName = new TextDecoder().decode(bytes.subarray(4, 4 + nameLength));
   const spans: PartialSpan[] = [];
   for (let at = 4 + nameLength; at + HEADER <= bytes.length; at += HEADER) {
-    const start = view.getUint32(at, true) * 2 ** 32 + view.getUint32(at + 4, true);
-    const length = view.getUint32(at + 8, true);
-    if (length === 0 || start + length > imageLength) break;
+    const { start, length } = readRecord(view, at);
+    if (length === 0) break;
     spans.push({ start, length, offset: start });
   }
   return { imageFileName, spans };
 }
 
-/** The range logs kept for an image (from earlier visits). */
-export async function rangeLogs(imageSha256: string, imageLength: number): Promise<RangeLog[]> {
-  const logs: RangeLog[] = [];
-  for (const file of await partialFiles(`${imageSha256}-`, RANGES)) {
-    const log = await liveRangeLog(file, imageLength);
-    if (log) logs.push(log);
+/**
+ * The range logs kept (from earlier visits): an image's (`imageSha256`), or
+ * every image's, whose image files are partial work that the page must not
+ * delete as left over. Their spans are as recorded: check them against the
+ * image's length before use.
+ */
+export async function rangeLogs(imageSha256 = ''): Promise<(RangeLog & { imageSha256: string })[]> {
+  const logs: (RangeLog & { imageSha256: string })[] = [];
+  for (const file of await partialFiles(imageSha256 ? `${imageSha256}-` : '', RANGES)) {
+    const log = await liveRangeLog(file);
+    if (log) logs.push({ ...log, imageSha256: file.name.slice(0, file.name.indexOf('-')) });
   }
   return logs;
-}
-
-/** Every image file named by a range log (of any image): partial work, which the page must not delete as left over. */
-export async function imageFilesInRangeLogs(): Promise<Set<string>> {
-  const names = new Set<string>();
-  for (const file of await partialFiles('', RANGES)) {
-    const log = await liveRangeLog(file, Number.MAX_SAFE_INTEGER);
-    if (log) names.add(log.imageFileName);
-  }
-  return names;
 }
 
 /** Delete an image's range logs that name `imageFileName` (the file was emptied: their ranges no longer hold anything). */
 export async function forgetRangeLogs(imageSha256: string, imageFileName: string): Promise<void> {
   const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR).catch(() => null);
   for (const file of await partialFiles(`${imageSha256}-`, RANGES)) {
-    const log = await readRangeLog(file, Number.MAX_SAFE_INTEGER).catch(() => null);
+    const log = await readRangeLog(file).catch(() => null);
     if (log?.imageFileName === imageFileName) await dir?.removeEntry(file.name).catch(() => {});
   }
 }
 
 /** A range log whose image file is still there; one whose image file is gone (deleted with a verified image, say) is deleted. */
-async function liveRangeLog(file: File, imageLength: number): Promise<RangeLog | null> {
-  const log = await readRangeLog(file, imageLength).catch(() => null);
+async function liveRangeLog(file: File): Promise<RangeLog | null> {
+  const log = await readRangeLog(file).catch(() => null);
   if (!log) return null;
   const root = await navigator.storage.getDirectory();
   if (await root.getFileHandle(log.imageFileName).then(() => true, () => false)) return log;
@@ -189,9 +192,7 @@ export async function readPartialSpans(log: Blob, imageLength: number): Promise<
   const spans: PartialSpan[] = [];
   let offset = 0;
   while (offset + HEADER <= log.size) {
-    const view = new DataView(await log.slice(offset, offset + HEADER).arrayBuffer());
-    const start = view.getUint32(0, true) * 2 ** 32 + view.getUint32(4, true);
-    const length = view.getUint32(8, true);
+    const { start, length } = readRecord(new DataView(await log.slice(offset, offset + HEADER).arrayBuffer()), 0);
     if (length === 0 || start + length > imageLength || offset + HEADER + length > log.size) break; // cut short or damaged
     spans.push({ start, length, offset: offset + HEADER });
     offset += HEADER + length;
@@ -215,7 +216,7 @@ export async function listPartialWork(): Promise<{ imageSha256: string; bytes: n
       const sha = name.slice(0, name.indexOf('-'));
       if (name.endsWith(RANGES)) {
         // The verified bytes it lists (they are in its image file).
-        const log = await liveRangeLog(file, Number.MAX_SAFE_INTEGER);
+        const log = await liveRangeLog(file);
         const bytes = log?.spans.reduce((n, s) => n + s.length, 0) ?? 0;
         if (bytes > 0) sizes.set(sha, (sizes.get(sha) ?? 0) + bytes);
         continue;
@@ -235,7 +236,7 @@ export async function listPartialWork(): Promise<{ imageSha256: string; bytes: n
  * built image is that file, renamed, or under its working name).
  */
 export async function deletePartialWork(imageSha256: string, { imageFiles = false } = {}): Promise<void> {
-  const named = imageFiles ? (await rangeLogs(imageSha256, Number.MAX_SAFE_INTEGER)).map((l) => l.imageFileName) : [];
+  const named = imageFiles ? (await rangeLogs(imageSha256)).map((l) => l.imageFileName) : [];
   try {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(DIR);
     const names: string[] = [];

@@ -2,35 +2,12 @@
 // for the image file's worker that keeps what it is sent in memory (OPFS cannot run here).
 import { afterEach, describe, expect, it } from 'vitest';
 import { FoundBlockWriter } from '../../../src/web/engine/found-block-writer.ts';
-import { ImageFilePort } from '../../../src/web/engine/image-file-port.ts';
-import type { ImageFileRequest } from '../../../src/web/engine/messages.ts';
 import { randomBytes } from '../../../src/node/pseudo-random-bytes.ts';
 import { expectSameBytes } from '../../helpers/expect-bytes.ts';
+import { closeMemoryImageFiles, memoryImageFile } from '../../helpers/memory-image-file.ts';
 
 const BS = 4096;
-const channels: MessageChannel[] = [];
-afterEach(() => {
-  for (const c of channels.splice(0)) {
-    c.port1.close();
-    c.port2.close();
-  }
-});
-
-/** An image file in memory behind a port: each write lands at its position; the writes are listed. */
-function memoryImageFile(length: number) {
-  const channel = new MessageChannel();
-  channels.push(channel);
-  const bytes = new Uint8Array(length);
-  const writes: { position: number; length: number }[] = [];
-  channel.port2.onmessage = (e: MessageEvent<ImageFileRequest>) => {
-    const m = e.data;
-    if (m.type !== 'write') return;
-    bytes.set(m.data, m.position);
-    writes.push({ position: m.position, length: m.data.length });
-    channel.port2.postMessage({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
-  };
-  return { port: new ImageFilePort(channel.port1 as unknown as globalThis.MessagePort), bytes, writes };
-}
+afterEach(closeMemoryImageFiles);
 
 describe('FoundBlockWriter', () => {
   it('writes each block at its place, blocks in a row in the image in one write per stretch of the scan', async () => {

@@ -2,46 +2,28 @@
 // into the image file at once through the assembly's own handle (a stand-in keeping the file
 // in memory here), and its bytes are not written again when the in-order sink reaches them.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImageFilePort } from '../../../src/web/engine/image-file-port.ts';
 import { openInPlaceOutput } from '../../../src/web/engine/in-place-output.ts';
-import type { ImageFileRequest } from '../../../src/web/engine/messages.ts';
 import { randomBytes } from '../../../src/node/pseudo-random-bytes.ts';
 import { expectSameBytes } from '../../helpers/expect-bytes.ts';
+import { closeMemoryImageFiles, memoryImageFile } from '../../helpers/memory-image-file.ts';
 
 const KiB = 1024;
-const channels: MessageChannel[] = [];
-afterEach(() => {
-  for (const c of channels.splice(0)) {
-    c.port1.close();
-    c.port2.close();
-  }
-});
+afterEach(closeMemoryImageFiles);
 
-/** The image file: its bytes, the handle's writes, and what its worker was told on the port. */
+/** The image file (behind its port), with a sync access handle of the assembly's own on it whose writes are listed. */
 function imageFile(length: number) {
-  const bytes = new Uint8Array(length);
+  const file = memoryImageFile(length);
   const handleWrites: { position: number; length: number }[] = [];
-  const told: ImageFileRequest[] = [];
-  const channel = new MessageChannel();
-  channels.push(channel);
-  channel.port2.onmessage = (e: MessageEvent<ImageFileRequest>) => {
-    const m = e.data;
-    if (m.type === 'write') {
-      bytes.set(m.data, m.position);
-      channel.port2.postMessage({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
-    }
-    told.push(m.type === 'write' ? { ...m, data: new Uint8Array(0) } : m);
-  };
   const handle = {
     write(data: AllowSharedBufferSource, options?: { at?: number }): number {
       const view = data as Uint8Array;
-      bytes.set(view, options?.at ?? 0);
+      file.bytes.set(view, options?.at ?? 0);
       handleWrites.push({ position: options?.at ?? 0, length: view.length });
       return view.length;
     },
     close() {},
   };
-  return { port: new ImageFilePort(channel.port1 as unknown as globalThis.MessagePort), handle, bytes, handleWrites, told };
+  return { ...file, handle, handleWrites };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
