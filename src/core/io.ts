@@ -4,6 +4,18 @@
  * fetch and FileSystemWritableFileStream / OPFS.
  */
 
+/**
+ * The largest single write into a file, on every platform. Writes of 2 MiB or
+ * more into new parts of a file can cost far more than smaller ones: on the
+ * Linux 6.18 VM this was measured on (ext4), 512 MB took 0.5-1.3 s in 2 or
+ * 4 MiB writes and ~0.1 s in writes of 64 KiB to 1 MiB, from Node and through
+ * Chromium's sync access handles alike. Most likely the page cache then takes
+ * 2 MiB folios, and free blocks of that size are what the VM reports to its
+ * host (free page reporting, order 9), so each is faulted back in. Smaller
+ * writes cost nothing extra anywhere.
+ */
+export const MAX_WRITE_BYTES = 1 << 20;
+
 /** A local file the user already has (an old image, a package), read at random offsets. */
 export interface SeedReader {
   /** Shown in messages and progress (a path or a file name). */

@@ -1,10 +1,12 @@
 /// <reference lib="webworker" />
+import { MAX_WRITE_BYTES } from '../../core/io.ts';
 
 /** The part of a sync access handle that writes (a stand-in in tests). */
 export type PositionalWriter = Pick<FileSystemSyncAccessHandle, 'write'>;
 
 /**
- * Write all of `data` at `at` through a sync access handle, or throw.
+ * Write all of `data` at `at` through a sync access handle, in writes of at
+ * most MAX_WRITE_BYTES, or throw.
  *
  * Chromium (156) does not throw when such a write fails, e.g. for want of
  * quota: it returns the error code as an unsigned byte count (2^32 - 8 for
@@ -16,8 +18,9 @@ export type PositionalWriter = Pick<FileSystemSyncAccessHandle, 'write'>;
 export function writeFullyAt(access: PositionalWriter, data: Uint8Array, at: number): void {
   let done = 0;
   while (done < data.length) {
-    const n = access.write(data.subarray(done), { at: at + done });
-    if (!(n > 0 && n <= data.length - done)) throw syncWriteError(n, at + done);
+    const piece = Math.min(data.length - done, MAX_WRITE_BYTES);
+    const n = access.write(data.subarray(done, done + piece), { at: at + done });
+    if (!(n > 0 && n <= piece)) throw syncWriteError(n, at + done);
     done += n;
   }
 }
