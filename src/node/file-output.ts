@@ -1,7 +1,7 @@
 import { open, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
-import type { OutputSink } from '../core/io.ts';
+import { MAX_WRITE_BYTES, type OutputSink } from '../core/io.ts';
 import { formatBytes } from '../shared/format.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
@@ -72,7 +72,7 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
   const write = async (chunk: Uint8Array) => {
     let done = 0;
     while (done < chunk.length) {
-      const { bytesWritten } = await handle.write(chunk, done, chunk.length - done);
+      const { bytesWritten } = await handle.write(chunk, done, Math.min(chunk.length - done, MAX_WRITE_BYTES));
       done += bytesWritten;
       bytes += bytesWritten;
     }
