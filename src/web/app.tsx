@@ -43,7 +43,7 @@ export function App({ controller }: { controller: Controller }) {
       <ImagePanel image={s.image} probes={s.probes} saved={s.saved} expected={{ sha256: s.expectedSha256, problem: s.expectedProblem }} controller={controller} />
       <SeedPanel
         seeds={s.seeds}
-        enabled={!!(ready || jigdo) && s.phase !== 'downloading' && s.phase !== 'done'}
+        enabled={!!(ready || jigdo || s.image.status === 'loading') && s.phase !== 'downloading' && s.phase !== 'done'}
         remembered={s.remembered}
         unrememberable={s.unrememberable}
         controller={controller}

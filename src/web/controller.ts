@@ -585,11 +585,17 @@ export class Controller {
   }
 
   addSeeds(files: SeedFile[]): void {
-    if ((this.state.image.status !== 'ready' && this.state.image.status !== 'jigdo') || files.length === 0) return;
+    const status = this.state.image.status;
+    if ((status !== 'ready' && status !== 'jigdo' && status !== 'loading') || files.length === 0) return;
     const known = new Set(this.state.seeds.map((s) => `${s.name}:${s.size}`));
     const fresh = files.filter((f) => f.file.size > 0 && !known.has(`${f.name}:${f.file.size}`));
     if (fresh.length === 0) return;
     const entries: SeedEntry[] = fresh.map((f) => ({ name: f.name, size: f.file.size, file: f.file, state: 'queued', scanned: 0 }));
+    if (status === 'loading') {
+      // Files picked while the image is being loaded wait for it: useManifest (or useJigdo) scans them then.
+      this.set({ seeds: [...this.state.seeds, ...entries] });
+      return;
+    }
     // 'scanning' at once: the plan shown until now no longer holds, and Start must not be pressed on it.
     this.set({ seeds: [...this.state.seeds, ...entries], phase: 'scanning', plan: null });
     void this.rescan(fresh);

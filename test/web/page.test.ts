@@ -128,6 +128,44 @@ describe('the web page in headless Chromium', () => {
     await page.context().close();
   });
 
+  it('takes files picked while the manifest is still loading, and scans them once it is loaded', async () => {
+    served = { bytes: 0, requests: 0 };
+    const context = await browser.newContext();
+    await context.addInitScript(SAVE_TO_OPFS);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // The manifest's answer is held until the file has been given.
+    const manifestUrl = mirror.url + 'new.img.tessera';
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(manifestUrl, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${pageServer.url}?manifest=${encodeURIComponent(manifestUrl)}`);
+    await page.getByText(`Loading ${manifestUrl}`).waitFor();
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    const seed = page.getByTestId('seed-list').locator('li');
+    await expect.poll(() => seed.getAttribute('data-state')).toBe('queued');
+    expect(await page.getByTestId('image-name').count()).toBe(0);
+    release();
+    await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
+    const plan = await plannedBytes(page);
+    expect(await seed.getAttribute('data-state')).toBe('done');
+    const { shaShown, shaOfFile } = await buildAndReadBack(page);
+    expect(shaShown).toBe(sha256(next));
+    expect(shaOfFile).toBe(sha256(next));
+    expect(served.bytes).toBe(plan + 1);
+    expect(errors).toEqual([]);
+    await context.close();
+    // The same plan as when the file is given once the image is shown.
+    const { page: after } = await openPage(manifestUrl);
+    await after.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    expect(await plannedBytes(after)).toBe(plan);
+    await after.context().close();
+  });
+
   it('rebuilds from a .zsync control file made by zsyncmake, verified by its SHA-1', async () => {
     served = { bytes: 0, requests: 0 };
     const { page, errors } = await openPage(mirror.url + 'new.img.zsync');
