@@ -212,6 +212,9 @@ function stallTimeoutMs(): number | undefined {
   return typeof ms === 'number' && ms > 0 ? ms : undefined;
 }
 
+/** The worker that downloads the missing ranges and completes the image (assemble-worker.ts). */
+const assembleWorker = () => new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
+
 /** Per-block states drawn by the block map. */
 export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as const;
 
@@ -226,6 +229,8 @@ export class Controller {
   blockStates = new Uint8Array(0);
   blockVersion = 0;
   private pool: ScanPool | null = null;
+  /** The assembly worker for the next Start, started with the scan pool. */
+  private assembler: Worker | null = null;
   /** Where the scan writes the blocks it finds (the site's storage), when there is room: see image-file-worker.ts. */
   private imageFile: ImageFile | null = null;
   /** The verified image kept in the site's storage because the copy into the chosen file failed. */
@@ -337,6 +342,7 @@ export class Controller {
     } catch (error) {
       this.pool?.terminate();
       this.pool = null;
+      this.dropAssembler();
       void this.dropImageFile();
       this.set({ image: { status: 'error', message: describeError(error) }, phase: 'setup', plan: null });
     }
@@ -392,6 +398,7 @@ export class Controller {
       return;
     }
     this.pool?.terminate();
+    this.dropAssembler();
     this.jigdo?.terminate();
     this.jigdo = null;
     await this.dropImageFile();
@@ -402,9 +409,7 @@ export class Controller {
       return problem ? [{ url, ok: false, problem }] : [];
     });
     const pool = new ScanPool(
-      bytes,
-      source,
-      manifest.blocks.blockCount,
+      manifest,
       {
         key: (file, name) => scanCacheKey(imageKey(manifest.checksum), { name, size: file.size, lastModified: file.lastModified }, manifest.blocks.blockSize),
         get: getScanFindings,
@@ -413,6 +418,8 @@ export class Controller {
       this.imageFile ?? undefined,
     );
     this.pool = pool;
+    // Its script loads while the seeds are scanned, not after the click on Start.
+    this.assembler = assembleWorker();
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
     // Resume: what an interrupted download of this image verified is used first: in the image file
     // taken up as it was (its range logs), or as a seed (data logs).
@@ -450,6 +457,7 @@ export class Controller {
   private async useJigdo(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
     this.pool?.terminate();
     this.pool = null;
+    this.dropAssembler();
     await this.dropImageFile();
     this.jigdo?.terminate();
     this.jigdo = null;
@@ -535,6 +543,11 @@ export class Controller {
   }
 
   /** Another image (or the same one again) is opened: the image file, and a verified image left unsaved, go. */
+  private dropAssembler(): void {
+    this.assembler?.terminate();
+    this.assembler = null;
+  }
+
   private async dropImageFile(): Promise<void> {
     const file = this.imageFile;
     this.imageFile = null;
@@ -691,11 +704,11 @@ export class Controller {
     }
     const ports = file ? [file.connect()] : [];
     const earlierValidators = await readKeptValidators(imageKey(image.manifest.checksum));
-    const worker = new Worker(new URL('./engine/assemble-worker.ts', import.meta.url), { type: 'module', name: 'assemble' });
+    const worker = this.assembler ?? assembleWorker();
+    this.assembler = null;
     const request: AssembleRequest = {
       type: 'assemble',
-      manifest: image.bytes,
-      source: image.source,
+      manifest: image.manifest,
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: Float64Array.from(this.pool.sources.offset), // (the page's are Float64Array already: a copy, as slice() was)

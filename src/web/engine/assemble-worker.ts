@@ -7,7 +7,6 @@ import { BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from '../../core/
 import { blockLength } from '../../core/block-table.ts';
 import type { SeedReader } from '../../core/io.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
-import { decodeDescription } from '../../core/decode-description.ts';
 import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
@@ -27,7 +26,7 @@ const post = (reply: AssembleReply) => self.postMessage(reply);
 
 async function assemble(request: AssembleRequest): Promise<void> {
   const started = performance.now();
-  const manifest = await decodeDescription(request.manifest, request.source);
+  const manifest = request.manifest;
   const table = manifest.blocks;
   const sources = new BlockSources(table.blockCount);
   const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));

@@ -1,6 +1,6 @@
 /** The messages between the page and its workers (structured-cloned). */
 import type { MirrorValidators } from '../../core/file-validators.ts';
-import type { ChecksumAlgorithm } from '../../core/manifest/manifest.ts';
+import type { ChecksumAlgorithm, Manifest } from '../../core/manifest/manifest.ts';
 import type { MirrorReport } from '../../core/range-downloader.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
 import type { Sha256Chain } from '../../core/sha256-chain.ts';
@@ -18,7 +18,8 @@ export type ScanRequest =
    * (found-block-writer.ts); `imageFileName`: its name in the site's storage,
    * when the worker can open its own handle on it instead (direct-block-writer.ts).
    */
-  | { type: 'init'; manifest: Uint8Array; source: string; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string }
+  /** `manifest`: decoded and checked by the page (a structured clone: no worker decodes it again). */
+  | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
 export type ScanReply =
@@ -42,8 +43,8 @@ export interface InPlaceTarget {
 
 export interface AssembleRequest {
   type: 'assemble';
-  manifest: Uint8Array;
-  source: string;
+  /** Decoded and checked by the page (a structured clone). */
+  manifest: Manifest;
   seeds: SeedFile[];
   /** Where each block comes from, as merged from the scan workers. */
   seedOf: Int32Array;

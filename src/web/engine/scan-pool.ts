@@ -1,4 +1,5 @@
 import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
+import type { Manifest } from '../../core/manifest/manifest.ts';
 import type { ScanFindings } from '../storage/scan-cache.ts';
 import type { ScanReply, ScanRequest, SeedFile } from './messages.ts';
 
@@ -62,13 +63,12 @@ export class ScanPool {
   private readonly imageFile?: ImageFileForScan;
 
   constructor(
-    manifest: Uint8Array,
-    source: string,
-    blockCount: number,
+    manifest: Manifest,
     private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
     imageFile?: ImageFileForScan,
     workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
   ) {
+    const blockCount = manifest.blocks.blockCount;
     this.sources = new BlockSources(blockCount);
     this.staged = new Uint8Array(blockCount);
     this.imageFile = imageFile;
@@ -93,7 +93,7 @@ export class ScanPool {
         }),
       );
       const port = imageFile?.connect();
-      const init: ScanRequest = { type: 'init', manifest, source, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined };
+      const init: ScanRequest = { type: 'init', manifest, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined };
       worker.postMessage(init, port ? [port] : []);
     }
     this.ready = Promise.all(inits).then(() => undefined);

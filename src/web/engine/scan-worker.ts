@@ -5,7 +5,6 @@ import { BlockIndex } from '../../core/block-index.ts';
 import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
 import { describeError } from '../../core/errors.ts';
 import { type BlockHashFunction, createBlockHash } from '../../core/hashing.ts';
-import { decodeDescription } from '../../core/decode-description.ts';
 import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
 import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
@@ -30,7 +29,7 @@ const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessa
 
 async function handle(request: ScanRequest): Promise<void> {
   if (request.type === 'init') {
-    const manifest = await decodeDescription(request.manifest, request.source);
+    const manifest = request.manifest;
     index = new BlockIndex(manifest.blocks);
     blockHash = await createBlockHash(manifest.blocks.strongHash);
     const sources = new BlockSources(manifest.blocks.blockCount);
