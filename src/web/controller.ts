@@ -687,6 +687,8 @@ export class Controller {
       this.set({ phase: 'failed', error: `${formatBytes(plan.bytesToFetch)} must be downloaded, but no mirror of this image can be used from this page:\n${why}` });
       return;
     }
+    // (Read while the output is chosen.)
+    const earlier = readKeptValidators(imageKey(image.manifest.checksum));
     const chosen = await this.chooseOutput(image.manifest.name, image.manifest.blocks.length);
     if (!chosen) return;
     const { output, outputName } = chosen;
@@ -703,7 +705,7 @@ export class Controller {
       if (file.verifying !== `${how.algorithm}:${how.alsoSha256}`) file.verify(how);
     }
     const ports = file ? [file.connect()] : [];
-    const earlierValidators = await readKeptValidators(imageKey(image.manifest.checksum));
+    const earlierValidators = await earlier;
     const worker = this.assembler ?? assembleWorker();
     this.assembler = null;
     const request: AssembleRequest = {
@@ -711,7 +713,7 @@ export class Controller {
       manifest: image.manifest,
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
       seedOf: this.pool.sources.seed.slice(),
-      offsetOf: Float64Array.from(this.pool.sources.offset), // (the page's are Float64Array already: a copy, as slice() was)
+      offsetOf: new Float64Array(this.pool.sources.offset),
       mirrors,
       output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
@@ -752,7 +754,9 @@ export class Controller {
         resolve();
       };
     });
-    worker.postMessage(request, ports);
+    // (The copies made for it are handed over, not copied again.)
+    const copies = [request.seedOf.buffer, request.offsetOf.buffer, ...(request.staged ? [request.staged.buffer] : [])];
+    worker.postMessage(request, [...ports, ...copies]);
     file?.flushSoFar();
     await finished;
     worker.terminate();

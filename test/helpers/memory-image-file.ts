@@ -1,5 +1,6 @@
 // A stand-in for the image file's worker (src/web/engine/image-file-worker.ts) over a real
 // MessagePort (Node's), keeping the file in memory (OPFS cannot run here).
+import { createHash } from 'node:crypto';
 import { ImageFilePort } from '../../src/web/engine/image-file-port.ts';
 import type { ImageFileRequest } from '../../src/web/engine/messages.ts';
 
@@ -22,6 +23,10 @@ export function memoryImageFile(length: number) {
       bytes.set(m.data, m.position);
       writes.push({ position: m.position, length: m.data.length });
       channel.port2.postMessage({ type: 'written', id: m.id, data: m.data }, [m.data.buffer]);
+    } else if (m.type === 'digest') {
+      // The verifier's answer: the SHA-256 of what the file holds.
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      channel.port2.postMessage({ type: 'digest', id: m.id, hex, hashMs: 0, segments: 1, workers: 1 });
     }
     told.push(m.type === 'write' ? { ...m, data: new Uint8Array(0) } : m);
   };

@@ -4,7 +4,7 @@
 // page's main thread only draws progress.
 import { imageKey } from '../../core/manifest/manifest.ts';
 import { BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from '../../core/block-sources.ts';
-import { blockLength } from '../../core/block-table.ts';
+import { type BlockTable, blockLength } from '../../core/block-table.ts';
 import type { SeedReader } from '../../core/io.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
 import { downloadAndAssemble, sessionFromSources } from '../../core/rebuild.ts';
@@ -28,36 +28,31 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const started = performance.now();
   const manifest = request.manifest;
   const table = manifest.blocks;
-  const sources = new BlockSources(table.blockCount);
-  const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
+  const sha = imageKey(manifest.checksum);
   const target = request.output;
+  // The handle of its own on the image file and the range log are opened while the plan is made (each a round trip to the browser).
+  const shared = target.kind === 'image-file' && target.shared;
+  const joining = shared ? joinSharedFile(target.name) : Promise.resolve(null);
+  const logging = shared ? openRangeLog(sha, target.name).catch(() => undefined) : Promise.resolve(undefined);
+  const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const inPlace = target.kind === 'image-file' ? new ImageFilePort(target.port) : null;
-  // Blocks the scan wrote into the image file: stepped over, the image being completed in it.
-  const staged = request.staged;
-  let fromScan = 0;
-  for (let k = 0; k < sources.blockCount; k++) {
-    if (!inPlace || request.seedOf[k] < 0 || !staged?.[k]) continue;
-    sources.set(k, FROM_OUTPUT, 0);
-    fromScan += blockLength(table, k);
-  }
-  for (let k = 0; k < sources.blockCount; k++) {
-    // The image file starts as zeros and the scan never writes zero blocks there: in place, they are already right.
-    if (inPlace && request.seedOf[k] === FROM_ZEROS) sources.set(k, FROM_OUTPUT, 0);
-    else if (request.seedOf[k] !== FROM_NETWORK) sources.set(k, request.seedOf[k], request.offsetOf[k]);
-  }
+  const { sources, fromScan } = sourcesOf(request, table, inPlace !== null);
   // A seed changed or removed since the scan is left out; what the plan would have read from it is downloaded instead.
   const skippedSeeds = await dropUnreadableSeeds(request.seeds, sources);
   const session = await sessionFromSources(manifest, seeds, sources, { skippedSeeds });
   for (const skipped of skippedSeeds) post({ type: 'event', event: { type: 'seed-skipped', ...skipped } });
   if (skippedSeeds.length > 0) post({ type: 'event', event: { type: 'plan', plan: session.plan } });
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
-  const direct = target.kind === 'image-file' && target.shared ? await joinSharedFile(target.name) : null;
+  const direct = await joining;
   const inPlaceOutput = target.kind === 'image-file' ? openInPlaceOutput(inPlace!, direct) : null;
   const output = inPlaceOutput ?? (await openOutput(target as OutputTarget, manifest.checksum.algorithm, outputOptions));
   // Verified downloaded data is kept as it arrives, so an interrupted download resumes without fetching it again:
   // where it goes straight into the image file, a log of its ranges there; else a log of the data itself.
-  const sha = imageKey(manifest.checksum);
-  const ranges = direct && target.kind === 'image-file' ? await openRangeLog(sha, target.name).catch(() => undefined) : undefined;
+  let ranges = await logging;
+  if (!direct) {
+    ranges?.close(); // (empty: removed)
+    ranges = undefined;
+  }
   const partial = direct ? undefined : await openPartialWriter(sha).catch(() => undefined);
   const origin = self.location.origin;
   try {
@@ -121,6 +116,27 @@ async function assemble(request: AssembleRequest): Promise<void> {
   } finally {
     for (const seed of seeds) seed.close();
   }
+}
+
+/**
+ * Where each block comes from, as the scan planned it (request.seedOf, offsetOf).
+ * In place, blocks the scan wrote into the image file (request.staged) are
+ * stepped over, and so are zero blocks: the image file starts as zeros and
+ * the scan never writes them. `fromScan`: the bytes of the former.
+ */
+function sourcesOf(request: AssembleRequest, table: BlockTable, inPlace: boolean): { sources: BlockSources; fromScan: number } {
+  const sources = new BlockSources(table.blockCount);
+  const { seedOf, offsetOf, staged } = request;
+  let fromScan = 0;
+  for (let k = 0; k < seedOf.length; k++) {
+    const seed = seedOf[k];
+    if (seed === FROM_NETWORK) continue;
+    if (inPlace && ((seed >= 0 && staged?.[k]) || seed === FROM_ZEROS)) {
+      sources.set(k, FROM_OUTPUT, 0);
+      if (seed >= 0) fromScan += blockLength(table, k);
+    } else sources.set(k, seed, offsetOf[k]);
+  }
+  return { sources, fromScan };
 }
 
 self.onmessage = (e: MessageEvent<AssembleRequest>) => {

@@ -22,7 +22,7 @@ const FINAL_BATCH_BYTES = 1 << 20;
  * (blocks copied from the seeds one by one) are gathered into batches for
  * the image file's worker, as every write is without it.
  */
-export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & { close(): void }) | null = null): OutputClient & { keepVerified(start: number, data: Uint8Array): boolean } {
+export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter & Pick<FileSystemSyncAccessHandle, 'flush' | 'close'>) | null = null): OutputClient & { keepVerified(start: number, data: Uint8Array): boolean } {
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
   const notify = () => {
@@ -166,7 +166,15 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
         writePending();
         await waitFor(() => unwritten === 0);
         const w = performance.now();
-        const verified = await file.digest();
+        const verifying = file.digest();
+        // All is written: put it on disk while the last segments are hashed (the hash workers), so that
+        // keeping the file then finds nothing left to flush (a flush syncs the file, whichever handle wrote).
+        try {
+          direct?.flush();
+        } catch {
+          // (keeping the file flushes it again, and says what went wrong)
+        }
+        const verified = await verifying;
         busy.idle += performance.now() - w;
         if (verified.type === 'mismatch') throw new TesseraError(ErrorCode.ChecksumMismatch, verified.message, { segment: verified.segment });
         busy.hash = verified.hashMs;

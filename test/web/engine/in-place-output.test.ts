@@ -1,6 +1,7 @@
 // The in-place output's early writes: a downloaded piece verified out of order is written
 // into the image file at once through the assembly's own handle (a stand-in keeping the file
 // in memory here), and its bytes are not written again when the in-order sink reaches them.
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openInPlaceOutput } from '../../../src/web/engine/in-place-output.ts';
 import { randomBytes } from '../../../src/node/pseudo-random-bytes.ts';
@@ -14,6 +15,8 @@ afterEach(closeMemoryImageFiles);
 function imageFile(length: number) {
   const file = memoryImageFile(length);
   const handleWrites: { position: number; length: number }[] = [];
+  /** Each flush of the handle, as the number of writes through it before it. */
+  const flushes: number[] = [];
   const handle = {
     write(data: AllowSharedBufferSource, options?: { at?: number }): number {
       const view = data as Uint8Array;
@@ -21,9 +24,12 @@ function imageFile(length: number) {
       handleWrites.push({ position: options?.at ?? 0, length: view.length });
       return view.length;
     },
+    flush() {
+      flushes.push(handleWrites.length);
+    },
     close() {},
   };
-  return { ...file, handle, handleWrites };
+  return { ...file, handle, handleWrites, flushes };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
@@ -75,6 +81,21 @@ describe('openInPlaceOutput', () => {
       { type: 'final-range', start: 1024 * KiB, end: 1536 * KiB },
       { type: 'final-range', start: 3072 * KiB, end: 3328 * KiB },
     ]);
+  });
+
+  it('flushes its own handle once everything is written, while the digest is being computed', async () => {
+    const file = imageFile(image.length);
+    const output = openInPlaceOutput(file.port, file.handle);
+    output.keepVerified(512 * KiB, image.subarray(512 * KiB));
+    await output.sink.write(image.slice(0, 512 * KiB));
+    expect(file.flushes).toEqual([]);
+    await output.sink.write(image.slice(512 * KiB));
+    const digest = await output.sink.digest!();
+    expect(digest).toBe(createHash('sha256').update(image).digest('hex'));
+    // One flush, after both writes (the piece kept early, then the first range in order).
+    expect(file.handleWrites).toHaveLength(2);
+    expect(file.flushes).toEqual([2]);
+    expect(file.told.at(-1)?.type).toBe('digest');
   });
 
   it('without a handle of its own keeps nothing early: every byte goes through the port in order', async () => {
