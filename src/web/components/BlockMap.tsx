@@ -26,7 +26,7 @@ export function BlockMap({ states, version }: { states: Uint8Array; version: num
     const image = ctx.createImageData(width, height);
     const pixels = image.data;
     const per = states.length / cells;
-    // (Redrawn up to 10 times a second while the workers use every core: no allocation per cell.)
+    // (Redrawn up to 4 times a second while the workers use every core: no allocation per cell.)
     for (let cell = 0; cell < cells; cell++) {
       const from = Math.floor(cell * per);
       const to = Math.max(from + 1, Math.floor((cell + 1) * per));

@@ -23,7 +23,7 @@ import { openOutput } from './output-client.ts';
 declare const self: DedicatedWorkerGlobalScope;
 
 const post = (reply: JigdoReply, transfer: Transferable[] = []) => self.postMessage(reply, transfer);
-/** Progress messages at most this often (ms): the page redraws ~10 times a second anyway. */
+/** Progress messages at most this often (ms): the page redraws at most 4 times a second anyway (PROGRESS_RENDER_MS). */
 const PROGRESS_EVERY_MS = 50;
 
 interface Opened {
