@@ -128,8 +128,9 @@ export class ImageVerifier {
         this.failure = new Error(`the hash worker failed: ${workerProblem(e)}`);
         this.wake?.();
       };
-      // With checkpoints the workers are sent pieces with their states: no set-up.
+      // With checkpoints the workers are sent pieces with their states: no set-up, but their hashers are made ready.
       if (!chain) worker.postMessage({ type: 'init', algorithm: worker === this.extra ? 'sha256' : o.algorithm } satisfies HashRequest);
+      else if (worker !== this.extra) worker.postMessage({ type: 'warm-up' } satisfies HashRequest);
     });
   }
 

@@ -110,6 +110,8 @@ export type HashRequest =
    * No 'init' needed.
    */
   | { type: 'pieces'; pieces: SegmentPiece[] }
+  /** 'pieces' will come (not yet: seeds are being scanned): make their hashers, and have their code optimized, now. */
+  | { type: 'warm-up' }
   /** The image's last bytes, from `state` (the state after `offset` bytes; ignored at 0): answered with the digest. */
   | { type: 'finish'; offset: number; state: string; data: Uint8Array<ArrayBuffer> };
 
