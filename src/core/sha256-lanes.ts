@@ -2,7 +2,7 @@
  * SHA-256 of four independent streams at once ("multi-buffer"), in
  * WebAssembly SIMD: each 128-bit value holds the same word of four lanes, so
  * one i32x4.add, v128.xor, ... does a step of four compressions. It exists for
- * the page's checkpoint verification (sha256-chain.ts), where several 32 MiB
+ * the page's checkpoint verification (sha256-chain.ts), where several 16 MiB
  * segments, each starting from a known midstate, can be hashed together.
  *
  * Only the compression function is here: a lane's state is set (8 words, as a

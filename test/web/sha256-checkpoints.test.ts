@@ -22,7 +22,7 @@ describe('the page checks the SHA-256 in segments, from the manifest checkpoints
   const env = usePageFixture(next, { seed: concat([next.subarray(0, 20 * MiB), randomBytes(2 * MiB, 42), next.subarray(22 * MiB)]) });
 
   beforeAll(async () => {
-    // The fixture's manifest has one 32 MiB checkpoint; these have three 16 MiB ones.
+    // Three checkpoints, 16 MiB apart (made here, not by the command line, whose segment size may change).
     const manifest = await makeManifest(memorySeed('new.img', next), { mirrors: ['new.img'], segmentBytes: SEGMENT });
     expect(manifest.sha256Chain!.states).toHaveLength(3);
     await writeFile(join(env.fixture.www, 'new.img.tessera'), await encodeManifest(manifest));
