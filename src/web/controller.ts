@@ -217,7 +217,8 @@ function stallTimeoutMs(): number | undefined {
  * the result, at once). Every core is busy while the page scans and
  * downloads, and each render costs the page's main thread and the browser's
  * compositor: at 4 renders a second instead of 10 the whole run took 3.08 s
- * against 3.17 s (medians of 5 runs alternating, the Debian pair; faster in 4), the browser's CPU 5.65 s against 5.71 s.
+ * against 3.17 s (medians of 5 runs alternating, the Debian pair; faster in
+ * 4), the browser's CPU 5.65 s against 5.71 s.
  */
 const PROGRESS_RENDER_MS = 250;
 
@@ -552,12 +553,13 @@ export class Controller {
     return { algorithm, chain: manifest.sha256Chain, alsoSha256: this.state.expectedSha256 !== null && algorithm !== 'sha256', blockSize: manifest.blocks.blockSize };
   }
 
-  /** Another image (or the same one again) is opened: the image file, and a verified image left unsaved, go. */
+  /** Another image (or the same one again) is opened: the assembly worker started for this one goes. */
   private dropAssembler(): void {
     this.assembler?.terminate();
     this.assembler = null;
   }
 
+  /** Another image (or the same one again) is opened: the image file, and a verified image left unsaved, go. */
   private async dropImageFile(): Promise<void> {
     const file = this.imageFile;
     this.imageFile = null;

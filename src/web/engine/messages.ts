@@ -18,8 +18,8 @@ export type ScanRequest =
    * `imageFile`: a port to the image file, to write the blocks found into it
    * (found-block-writer.ts); `imageFileName`: its name in the site's storage,
    * when the worker can open its own handle on it instead (direct-block-writer.ts).
+   * `manifest`: decoded and checked by the page (a structured clone: no worker decodes it again).
    */
-  /** `manifest`: decoded and checked by the page (a structured clone: no worker decodes it again). */
   | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
