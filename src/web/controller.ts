@@ -350,9 +350,7 @@ export class Controller {
     try {
       checkDescribedImage(this.state.expectedSha256 ?? undefined, image.manifest.checksum, image.source);
     } catch (error) {
-      this.pool?.terminate();
-      this.pool = null;
-      this.dropAssembler();
+      this.dropWorkers();
       void this.dropImageFile();
       this.set({ image: { status: 'error', message: describeError(error) }, phase: 'setup', plan: null });
     }
@@ -407,8 +405,7 @@ export class Controller {
       this.set({ image: { status: 'error', message: describeError(error) } });
       return;
     }
-    this.pool?.terminate();
-    this.dropAssembler();
+    this.dropWorkers();
     this.jigdo?.terminate();
     this.jigdo = null;
     await this.dropImageFile();
@@ -466,9 +463,7 @@ export class Controller {
 
   /** A .jigdo: its worker fetches and checks the template, then matches the user's files as they are added. */
   private async useJigdo(bytes: Uint8Array, source: string, isUrl: boolean): Promise<void> {
-    this.pool?.terminate();
-    this.pool = null;
-    this.dropAssembler();
+    this.dropWorkers();
     await this.dropImageFile();
     this.jigdo?.terminate();
     this.jigdo = null;
@@ -553,8 +548,10 @@ export class Controller {
     return { algorithm, chain: manifest.sha256Chain, alsoSha256: this.state.expectedSha256 !== null && algorithm !== 'sha256', blockSize: manifest.blocks.blockSize };
   }
 
-  /** Another image (or the same one again) is opened: the assembly worker started for this one goes. */
-  private dropAssembler(): void {
+  /** Another image (or the same one again) is opened: the scan pool and the assembly worker started with it go. */
+  private dropWorkers(): void {
+    this.pool?.terminate();
+    this.pool = null;
     this.assembler?.terminate();
     this.assembler = null;
   }

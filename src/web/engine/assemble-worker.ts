@@ -31,10 +31,9 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const table = manifest.blocks;
   const sha = imageKey(manifest.checksum);
   const target = request.output;
-  // The handle of its own on the image file and the range log are opened while the plan is made (each a round trip to the browser).
+  // The handle of its own on the image file is opened while the plan is made (a round trip to the browser).
   const shared = target.kind === 'image-file' && target.shared;
   const joining = shared ? joinSharedFile(target.name) : Promise.resolve(null);
-  const logging = shared ? openRangeLog(sha, target.name).catch(() => undefined) : Promise.resolve(undefined);
   const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const inPlace = target.kind === 'image-file' ? new ImageFilePort(target.port) : null;
   const { sources, fromScan } = sourcesOf(request, table, inPlace !== null);
@@ -44,6 +43,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
   for (const skipped of skippedSeeds) post({ type: 'event', event: { type: 'seed-skipped', ...skipped } });
   if (skippedSeeds.length > 0) post({ type: 'event', event: { type: 'plan', plan: session.plan } });
   const outputOptions = { chain: manifest.sha256Chain, alsoSha256: request.expectedSha256 !== undefined };
+  // (Opened beside the handle; nothing that can fail comes between this and the download, which closes it.)
+  const logging = shared ? openRangeLog(sha, target.name).catch(() => undefined) : Promise.resolve(undefined);
   const direct = await joining;
   const inPlaceOutput = target.kind === 'image-file' ? openInPlaceOutput(inPlace!, direct) : null;
   const output = inPlaceOutput ?? (await openOutput(target as OutputTarget, manifest.checksum.algorithm, outputOptions));
