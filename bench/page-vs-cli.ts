@@ -68,7 +68,7 @@ async function runPageOnce(mode: OutputMode, shots?: string): Promise<PageRun & 
   if (!p.ok) throw new Error(`the page failed: ${p.message}`);
   console.log(`  page marks (ms since load): ${p.marks.join(', ')}`);
   console.log(
-    `  page timeline: loaded ${p.loadedAt.toFixed(2)} s, planned ${p.plannedAt.toFixed(2)} s, verified ${p.harnessSeconds.toFixed(2)} s as Playwright saw it; ` +
+    `  page timeline: loaded ${p.loadedAt.toFixed(2)} s, planned ${p.plannedAt.toFixed(2)} s, verified ${p.harnessSeconds.toFixed(2)} s as the driver saw it; ` +
       `by the page's clock ${p.seconds.toFixed(2)} s without the ${p.clickWaitSeconds?.toFixed(2)} s the plan waited for the click; browser CPU ${p.usage.cpu.toFixed(2)} s`,
   );
   console.log('  page assembly timings (ms):', p.assemblyTimings);
@@ -101,7 +101,7 @@ try {
     console.log(`${TOOL[mode === 'opfs' ? 'page-opfs' : 'page-save-as'].label.padEnd(44)}${s.toFixed(2).padStart(8)}         ${(s / cliS).toFixed(2).padStart(6)}          ${median(pageRuns[mode].map((r) => r.fetched))}`);
   }
   console.log(
-    `(page: its own time, from opening the address to the result on screen by the page's clock, less the plan's wait for the click; as Playwright saw it: ${modes.map((m) => `${m} ${median(pageRuns[m].map((r) => r.harnessSeconds)).toFixed(2)} s`).join(', ')})`,
+    `(page: its own time, from opening the address to the result on screen by the page's clock, less the plan's wait for the click; as the driver saw it: ${modes.map((m) => `${m} ${median(pageRuns[m].map((r) => r.harnessSeconds)).toFixed(2)} s`).join(', ')})`,
   );
   console.log('(target: page <= 1.5x tessera get; page bytes include the 1-byte mirror probe)');
   console.log(`main-thread tasks > 100 ms while scanning: ${all.filter((d) => d > 100).length} in ${modes.length * runs} page runs (longest task seen: ${all.length ? Math.max(...all).toFixed(0) : 0} ms; ${all.length} tasks over 50 ms)`);

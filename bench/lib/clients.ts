@@ -27,7 +27,7 @@ export interface ToolRun {
   note?: string;
   /** The page: the peak of its processes' summed private memory (RssAnon + RssShmem), in kB. */
   privateKb?: number;
-  /** The page: its wall time as Playwright saw it (polling for the result, the click's wait included; see runPage). */
+  /** The page: its wall time as the bench's driver saw it (its round trips, the click's wait included; see runPage). */
   harnessWall?: number;
 }
 

@@ -1,10 +1,11 @@
-// One run of the web page (dist/web) in headless Chromium: open a manifest,
+// One run of the web page (dist/web) in headless Chromium, driven through the DevTools protocol
+// (cdp-chromium.ts: no Playwright, whose network instrumentation slows the page): open a manifest,
 // give the seed files, download and build, wait for the verified result.
-import { mkdir, readdir, rm, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
-import type { Page } from 'playwright-core';
-import { NO_SAVE_PICKER, SAVE_TO_OPFS, launchChromiumWithProfile } from '../../test/helpers/browser.ts';
+import { NO_SAVE_PICKER, SAVE_TO_OPFS } from '../../test/helpers/browser.ts';
+import { CdpTab } from './cdp-chromium.ts';
 import { ProcessTreeSampler, type TreeUsage } from './process-tree.ts';
 
 /**
@@ -38,7 +39,7 @@ export interface PageRun {
    * the click on Start (pageOwnSeconds); `harnessSeconds` when the run failed.
    */
   seconds: number;
-  /** The same span as this process saw it: Playwright's polling and click included. */
+  /** The same span as this process saw it (the driver's round trips included). */
   harnessSeconds: number;
   /** How long the plan was on screen before Start was clicked (left out of `seconds`). */
   clickWaitSeconds: number | null;
@@ -59,106 +60,127 @@ export interface PageRun {
 }
 
 /**
+ * In-page helpers, run before the page's own scripts: the long tasks seen, and
+ * `__benchUntil(test)`, a promise that resolves once `test()` holds (checked at
+ * each change of the document, so no polling lag).
+ */
+const PAGE_HELPERS = `
+  window.__longTasks = [];
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration }); })
+    .observe({ type: 'longtask', buffered: true });
+  window.__benchUntil = (test) => new Promise((resolve) => {
+    const check = () => { if (!test()) return false; observer.disconnect(); resolve(true); return true; };
+    const observer = new MutationObserver(check);
+    if (!check()) observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+`;
+
+/**
+ * Start is pressed from inside the page as soon as the plan for these seeds is
+ * shown, as by a user who has made up their mind: a click from outside waits on
+ * the driver noticing the plan, time the page goes on working in (it hashes
+ * from the plan on) but that is left out of its time.
+ */
+const pressStartWhenPlanned = (seeds: number) => `
+  __benchUntil(() => {
+    const start = document.querySelector('[data-testid=start]');
+    return start && !start.disabled && document.querySelectorAll('[data-testid=seed-list] li[data-state=done]').length >= ${seeds};
+  }).then(() => document.querySelector('[data-testid=start]').click());
+`;
+
+const until = (test: string) => `__benchUntil(() => ${test})`;
+const present = (selector: string) => until(`document.querySelector(${JSON.stringify(selector)})`);
+
+interface PageClock {
+  origin: number;
+  planned: number;
+  started: number;
+  shown: number;
+  scanStart: number;
+}
+
+/**
  * The page's own time for a run that started at `startEpochMs` (before the
  * address was opened; this process's clock, the same system clock as the
  * browser's): to the `tessera:result-shown` mark, less the time between the
  * plan (`tessera:scan-end`) and the click on Start (`tessera:start`).
  */
-async function pageOwnSeconds(tab: Page, startEpochMs: number): Promise<{ seconds: number; clickWait: number }> {
-  await tab.waitForFunction(() => performance.getEntriesByName('tessera:result-shown').length > 0, undefined, { polling: 'raf' });
-  const m = await tab.evaluate(() => {
-    const at = (name: string) => performance.getEntriesByName(name).at(-1)?.startTime ?? NaN;
-    return { origin: performance.timeOrigin, planned: at('tessera:scan-end'), started: at('tessera:start'), shown: at('tessera:result-shown') };
-  });
+function pageOwnSeconds(m: PageClock, startEpochMs: number): { seconds: number; clickWait: number } {
   const clickWait = (m.started - m.planned) / 1000;
   return { seconds: (m.origin + m.shown - startEpochMs) / 1000 - clickWait, clickWait };
 }
 
 export async function runPage(options: { siteUrl: string; manifestUrl: string; seeds: string[]; mode: OutputMode; profileDir: string; screenshots?: string }): Promise<PageRun> {
   const sampler = new ProcessTreeSampler();
-  const context = await launchChromiumWithProfile(options.profileDir);
+  const tab = await CdpTab.launch(options.profileDir);
   try {
-    const browserVersion = context.browser()?.version() ?? '';
-    await context.addInitScript(options.mode === 'save-as' ? SAVE_TO_OPFS : NO_SAVE_PICKER);
-    await context.addInitScript(`
-      window.__longTasks = [];
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration }); })
-        .observe({ type: 'longtask', buffered: true });
-    `);
-    const tab = context.pages()[0] ?? (await context.newPage());
-    const shot = async (name: string) => options.screenshots && tab.screenshot({ path: join(options.screenshots, name), fullPage: true });
+    const browserVersion = await tab.version();
+    await tab.addInitScript(options.mode === 'save-as' ? SAVE_TO_OPFS : NO_SAVE_PICKER);
+    await tab.addInitScript(PAGE_HELPERS);
+    const shots = options.screenshots;
+    if (!shots) await tab.addInitScript(pressStartWhenPlanned(options.seeds.length));
+    const shot = async (name: string) => shots && writeFile(join(shots, name), await tab.screenshot());
     sampler.start();
     const t = performance.now();
     await tab.goto(`${options.siteUrl}?manifest=${encodeURIComponent(options.manifestUrl)}`);
-    if (!options.screenshots) {
-      // Start is pressed from inside the page as soon as the plan for these seeds is shown, as by a
-      // user who has made up their mind. A click from here waits on Playwright's polling (0.1-0.5 s),
-      // time the page goes on working in (it hashes from the plan on) but that is left out of its time.
-      await tab.evaluate((seeds) => {
-        const observer = new MutationObserver(() => {
-          const start = document.querySelector<HTMLButtonElement>('[data-testid=start]');
-          if (!start || start.disabled || document.querySelectorAll('[data-testid=seed-list] li[data-state=done]').length < seeds) return;
-          observer.disconnect();
-          start.click();
-        });
-        observer.observe(document.body, { subtree: true, childList: true, attributes: true });
-      }, options.seeds.length);
+    if (!shots) {
       // The files are given as soon as the page takes them (while it loads the manifest), as by a
-      // user who drops them at once: waiting for the mirror check first put Playwright's polling
-      // (40-200 ms) into the page's time.
-      await tab.locator('[data-testid=seed-files]:enabled').waitFor({ state: 'attached' });
-      await tab.getByTestId('seed-files').setInputFiles(options.seeds);
+      // user who drops them at once.
+      await tab.evaluate(present('[data-testid=seed-files]:enabled'));
+      await tab.setInputFiles('[data-testid=seed-files]', options.seeds);
     }
-    await tab.getByTestId('image-name').waitFor();
-    await tab.getByTestId('mirror').getByText('Range and CORS work').waitFor();
+    await tab.evaluate(present('[data-testid=image-name]'));
+    await tab.evaluate(until(`document.querySelector('[data-testid=mirror]')?.textContent.includes('Range and CORS work')`));
     const tLoaded = performance.now();
-    if (options.screenshots) {
+    if (shots) {
       await shot('1-image.png');
-      await tab.getByTestId('seed-files').setInputFiles(options.seeds);
-      await tab.locator('[data-testid=seed-list] li[data-state=scanning]').first().waitFor();
+      await tab.setInputFiles('[data-testid=seed-files]', options.seeds);
+      await tab.evaluate(present('[data-testid=seed-list] li[data-state=scanning]'));
       await shot('2-scanning.png');
-      await tab.locator('[data-testid=seed-list] li[data-state=done]').nth(options.seeds.length - 1).waitFor({ timeout: 1_800_000 });
-      await tab.locator('[data-testid=start]:enabled').waitFor();
+      await tab.evaluate(until(`document.querySelectorAll('[data-testid=seed-list] li[data-state=done]').length >= ${options.seeds.length}`));
+      await tab.evaluate(present('[data-testid=start]:enabled'));
       await shot('3-plan.png');
-      await tab.getByTestId('start').click();
-      await tab.getByTestId('progress').waitFor();
-      await tab.waitForTimeout(1500);
+      await tab.evaluate(`document.querySelector('[data-testid=start]').click()`);
+      await tab.evaluate(present('[data-testid=progress]'));
+      await new Promise((r) => setTimeout(r, 1500));
       await shot('4-progress.png');
     }
-    const end = tab.locator('[data-testid=result], [data-testid=error]').first();
-    await end.waitFor({ timeout: 1_800_000 });
+    await tab.evaluate(present('[data-testid=result], [data-testid=error]'));
     const harnessSeconds = (performance.now() - t) / 1000;
+    const end = await tab.evaluate<{ ok: boolean; message: string; digest: string; timings: string | null }>(`(() => {
+      const end = document.querySelector('[data-testid=result], [data-testid=error]');
+      return {
+        ok: end.dataset.testid === 'result',
+        message: end.innerText.replace(/\\s+/g, ' ').trim(),
+        digest: document.querySelector('[data-testid=result-checksum]')?.innerText ?? '',
+        timings: document.querySelector('[data-testid=result-figures]')?.getAttribute('data-timings') ?? null,
+      };
+    })()`);
+    // The mark is set after the frame that paints the result.
+    if (end.ok) await tab.evaluate(`new Promise((resolve) => { const seen = () => performance.getEntriesByName('tessera:result-shown').length ? resolve(true) : requestAnimationFrame(seen); seen(); })`);
     const usage = sampler.stop();
-    const ok = (await end.getAttribute('data-testid')) === 'result';
+    const clock = await tab.evaluate<PageClock>(`(() => {
+      const at = (name) => performance.getEntriesByName(name).at(-1)?.startTime ?? NaN;
+      return { origin: performance.timeOrigin, planned: at('tessera:scan-end'), started: at('tessera:start'), shown: at('tessera:result-shown'), scanStart: at('tessera:scan-start') };
+    })()`);
     // The run's time by the page's own clock: from before opening the address to the result on screen,
-    // less the time the plan waited for Start to be clicked. Playwright notices a new element by
-    // retrying its check (with a back-off of up to 500 ms), which added 0.1-0.9 s to a run.
-    const own = ok ? await pageOwnSeconds(tab, performance.timeOrigin + t) : null;
-    const seconds = own?.seconds ?? harnessSeconds;
+    // less the time the plan waited for Start to be clicked.
+    const own = end.ok ? pageOwnSeconds(clock, performance.timeOrigin + t) : null;
     await shot('5-result.png');
-    const message = (await end.innerText()).replace(/\s+/g, ' ').trim();
-    const digest = ok ? await tab.getByTestId('result-checksum').innerText() : '';
-    const marks = await tab.evaluate(() =>
-      performance
-        .getEntriesByType('mark')
-        .filter((m) => m.name.startsWith('tessera:'))
-        .map((m) => `${m.name.slice(8)} ${m.startTime.toFixed(0)}${(m as PerformanceMark).detail ? ` ${JSON.stringify((m as PerformanceMark).detail)}` : ''}`),
-    );
-    const tasks: { start: number; duration: number }[] = await tab.evaluate(() => (window as unknown as { __longTasks: { start: number; duration: number }[] }).__longTasks);
-    // The scan of these seeds and its plan: the page's last scan marks, in the page's clock (timeOrigin + ms).
-    const scan = await tab.evaluate(() => ({
-      origin: performance.timeOrigin,
-      start: performance.getEntriesByName('tessera:scan-start').at(-1)?.startTime ?? 0,
-      end: performance.getEntriesByName('tessera:scan-end').at(-1)?.startTime ?? performance.now(),
-    }));
-    const scanStart = scan.start;
-    const scanEnd = scan.end;
-    const plannedAt = (scan.origin + scanEnd - (performance.timeOrigin + t)) / 1000;
+    const marks = await tab.evaluate<string[]>(`performance
+      .getEntriesByType('mark')
+      .filter((m) => m.name.startsWith('tessera:'))
+      .map((m) => m.name.slice(8) + ' ' + m.startTime.toFixed(0) + (m.detail ? ' ' + JSON.stringify(m.detail) : ''))`);
+    const tasks = await tab.evaluate<{ start: number; duration: number }[]>('window.__longTasks');
+    // The scan of these seeds and its plan: the page's last scan marks.
+    const scanStart = Number.isNaN(clock.scanStart) ? 0 : clock.scanStart;
+    const scanEnd = Number.isNaN(clock.planned) ? await tab.evaluate<number>('performance.now()') : clock.planned;
+    const plannedAt = (clock.origin + scanEnd - (performance.timeOrigin + t)) / 1000;
     return {
-      ok,
-      message,
-      digest,
-      seconds,
+      ok: end.ok,
+      message: end.message,
+      digest: end.digest,
+      seconds: own?.seconds ?? harnessSeconds,
       harnessSeconds,
       clickWaitSeconds: own?.clickWait ?? null,
       scanSeconds: (scanEnd - scanStart) / 1000,
@@ -167,12 +189,12 @@ export async function runPage(options: { siteUrl: string; manifestUrl: string; s
       usage,
       longTasks: tasks.filter((x) => x.start >= scanStart && x.start <= scanEnd).map((x) => x.duration),
       marks,
-      assemblyTimings: ok ? await tab.getByTestId('result-figures').getAttribute('data-timings') : null,
+      assemblyTimings: end.ok ? end.timings : null,
       browserVersion,
     };
   } finally {
     sampler.stop();
-    await context.close();
+    await tab.close();
     await rm(options.profileDir, { recursive: true, force: true });
   }
 }

@@ -87,13 +87,13 @@ function comparisonTable(results: Results): string[] {
   return out;
 }
 
-/** The page's wall time as Playwright saw it, beside its own in the table. */
+/** The page's wall time as the bench's driver saw it, beside its own in the table. */
 function pageHarnessWall(results: Results): string[] {
   const parts = (['page-opfs', 'page-save-as'] as const).flatMap((t) => {
     const walls = (results.measured.get(key('iso', t)) ?? []).filter((r) => r.ok && r.harnessWall !== undefined).map((r) => r.harnessWall!);
     return walls.length ? [`${TOOL[t].label} ${median(walls).toFixed(2)} s`] : [];
   });
-  return parts.length ? [`- The page's wall as Playwright saw it (its polling for the result included; median): ${parts.join('; ')}.`] : [];
+  return parts.length ? [`- The page's wall as the bench's driver saw it (its round trips to the browser included; median): ${parts.join('; ')}.`] : [];
 }
 
 /** The page's private memory, beside the sum of its processes' peaks in the table. */
@@ -194,7 +194,7 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     '',
     'Medians of the runs that built the right image; in parentheses the ratio to zsync (old ISO), or to zsync / to jigdo-file (loose files).',
     '',
-    "- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result on screen, by the page's own clock, Start pressed from inside the page as soon as the plan is shown, and the few ms between them left out: Playwright notices the plan and the result by retrying its check, which added 0.1-0.9 s to a run).",
+    "- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result on screen, by the page's own clock, Start pressed from inside the page as soon as the plan is shown, and the few ms between them left out. The browser is driven through the DevTools protocol without its Network domain: Playwright turns that on, and the browser's reports of every response chunk to it cost the page 0.35-0.5 s).",
     '- CPU: user+sys seconds of the client and its children; peak RSS: of its largest process (GNU time).',
     "- \\* the page: every process of the browser, sampled from /proc every 100 ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.",
     '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream.',

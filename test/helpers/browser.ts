@@ -4,7 +4,8 @@ import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 /** Debian's Chromium (installed by .ci/run); Playwright never downloads a browser here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** The flags every Chromium here runs with (the bench's lean driver too). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 function checkChromium(): void {
   if (!existsSync(CHROMIUM)) {
@@ -14,7 +15,7 @@ function checkChromium(): void {
 
 export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   checkChromium();
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...extraArgs] });
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**
@@ -24,7 +25,7 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
  */
 export async function launchChromiumWithProfile(profileDir: string, viewport = { width: 1100, height: 1000 }): Promise<BrowserContext> {
   checkChromium();
-  return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport });
+  return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport });
 }
 
 /**
