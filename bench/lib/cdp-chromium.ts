@@ -8,17 +8,25 @@
 // browser does not have. The tests keep Playwright (they need its routes and locators).
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../test/helpers/browser.ts';
 
-interface Reply {
+interface Message {
   id?: number;
   result?: Record<string, unknown>;
   error?: { message: string };
+  method?: string;
+  params?: Record<string, unknown>;
+  sessionId?: string;
 }
+
+/** Where a command goes: the tab, the browser, or another session (a worker's, say). */
+export type CdpTarget = 'tab' | 'browser' | { sessionId: string };
 
 export class CdpTab {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; method: string }>();
+  private readonly listeners = new Map<string, ((params: Record<string, unknown>, sessionId?: string) => void)[]>();
 
   private constructor(
     private readonly browser: ChildProcess,
@@ -51,14 +59,16 @@ export class CdpTab {
   /** Messages are JSON, each ended by a NUL byte. */
   private listen(fromBrowser: Readable): void {
     let buffered = '';
+    const text = new StringDecoder('utf8'); // (a character may be split between two reads)
     fromBrowser.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
+      buffered += text.write(chunk);
       let end: number;
       while ((end = buffered.indexOf('\0')) >= 0) {
-        const reply = JSON.parse(buffered.slice(0, end)) as Reply;
+        const reply = JSON.parse(buffered.slice(0, end)) as Message;
         buffered = buffered.slice(end + 1);
+        if (reply.method) for (const listener of this.listeners.get(reply.method) ?? []) listener(reply.params ?? {}, reply.sessionId);
         const waiting = reply.id !== undefined ? this.pending.get(reply.id) : undefined;
-        if (!waiting) continue; // an event: none is subscribed to
+        if (!waiting) continue;
         this.pending.delete(reply.id!);
         if (reply.error) waiting.reject(new Error(`${waiting.method}: ${reply.error.message}`));
         else waiting.resolve(reply.result ?? {});
@@ -71,18 +81,25 @@ export class CdpTab {
     this.pending.clear();
   }
 
-  /** A protocol command, to the tab (once attached) or to the browser. */
-  send(method: string, params: Record<string, unknown> = {}, to: 'tab' | 'browser' = 'tab'): Promise<Record<string, unknown>> {
+  /** A protocol command, to the tab (once attached), the browser, or another session. */
+  send(method: string, params: Record<string, unknown> = {}, to: CdpTarget = 'tab'): Promise<Record<string, unknown>> {
     const id = ++this.nextId;
-    const session = to === 'tab' && this.sessionId ? { sessionId: this.sessionId } : {};
+    const sessionId = to === 'browser' ? '' : to === 'tab' ? this.sessionId : to.sessionId;
+    const session = sessionId ? { sessionId } : {};
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, method });
       this.toBrowser.write(`${JSON.stringify({ id, method, params, ...session })}\0`);
     });
   }
 
+  /** The browser's process id. */
   get pid(): number | undefined {
     return this.browser.pid;
+  }
+
+  /** Calls `listener` with each event of this name (from any session: `sessionId` says which). */
+  on(event: string, listener: (params: Record<string, unknown>, sessionId?: string) => void): void {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
   }
 
   /** Runs before each document's own scripts, in every navigation from now on. */

@@ -162,3 +162,32 @@ export class ProcessTreeSampler {
     return { cpu, peakKb, privatePeakKb: this.privatePeakKb, processes: this.last.size, threads };
   }
 }
+
+/** CPU seconds used so far by `root` and the processes descended from it. */
+function treeCpuSeconds(root: number): number {
+  let cpu = 0;
+  for (const pid of [root, ...descendants(root)]) {
+    const f = statFields(pid);
+    if (f) cpu += (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+  }
+  return cpu;
+}
+
+/**
+ * Waits until `root` and its descendants have used less than `share` of a core
+ * over the last `windowMs` (or `timeoutMs` has passed), and says how long that
+ * took. A browser just started goes on with start-up work for a few seconds
+ * (0.4-0.6 s of CPU here), which a page opened at once would share the cores
+ * with; a user's browser has long finished it.
+ */
+export async function waitUntilQuiet(root: number, { windowMs = 500, share = 0.05, timeoutMs = 10_000 } = {}): Promise<number> {
+  const start = performance.now();
+  let before = treeCpuSeconds(root);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const now = treeCpuSeconds(root);
+    const waited = performance.now() - start;
+    if (now - before < (share * windowMs) / 1000 || waited >= timeoutMs) return waited;
+    before = now;
+  }
+}
