@@ -3,6 +3,7 @@
 // and the issue's targets, each checked against the figures.
 import type { ScanRun, ToolRun } from './clients.ts';
 import type { MadeControlFile } from './control-files.ts';
+import { PAGE_SAMPLE_MS } from './page-run.ts';
 import { median } from './stats.ts';
 import { CASE_LABEL, type CaseId, type ControlId, REFERENCES, TOOL, TOOLS_BY_CASE, type ToolId } from './tools.ts';
 
@@ -196,7 +197,7 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     '',
     "- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result on screen, by the page's own clock, Start pressed from inside the page as soon as the plan is shown, and the few ms between them left out. The browser is driven through the DevTools protocol without its Network domain: Playwright turns that on, and the browser's reports of every response chunk to it cost the page 0.35-0.5 s).",
     '- CPU: user+sys seconds of the client and its children; peak RSS: of its largest process (GNU time).',
-    "- \\* the page: every process of the browser, sampled from /proc every 100 ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.",
+    `- \\* the page: every process of the browser, sampled from /proc every ${PAGE_SAMPLE_MS} ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.`,
     '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream.',
     "- fetched, requests: nginx's access log, control files left out (the page's count includes its 1-byte mirror check; zsync sends up to 20 ranges per request).",
     '- control file: `.tessera`; `.zsync`; `.jigdo` + `.template`. jigdo-file runs as jigdo-lite drives it, with wget for the .jigdo, the .template and the missing files.',
