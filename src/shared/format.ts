@@ -22,3 +22,11 @@ export function formatSeconds(s: number): string {
 export function percent(part: number, whole: number): string {
   return whole === 0 ? '100%' : `${((100 * part) / whole).toFixed(1)}%`;
 }
+
+/** One formatter for every count: `toLocaleString('en')` makes a new one at each call (~0.1 ms in V8), on every render. */
+const COUNT = new Intl.NumberFormat('en');
+
+/** A count with thousands separators: 685,654,016. */
+export function formatCount(n: number): string {
+  return COUNT.format(n);
+}

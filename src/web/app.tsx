@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { memo } from 'preact/compat';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { BlockMap } from './components/BlockMap.tsx';
 import { ImagePanel } from './components/ImagePanel.tsx';
 import { PlanPanel } from './components/PlanPanel.tsx';
@@ -7,6 +8,12 @@ import { ResultPanel } from './components/ResultPanel.tsx';
 import { SeedPanel } from './components/SeedPanel.tsx';
 import { StoragePanel } from './components/StoragePanel.tsx';
 import type { Controller } from './controller.ts';
+
+// Panels whose props are the same are not drawn again (progress redraws the page 4 times a second).
+const Image = memo(ImagePanel);
+const Seeds = memo(SeedPanel);
+const Plan = memo(PlanPanel);
+const Storage = memo(StoragePanel);
 
 export function App({ controller }: { controller: Controller }) {
   const [, setTick] = useState(0);
@@ -21,6 +28,9 @@ export function App({ controller }: { controller: Controller }) {
   }, [controller]);
 
   const s = controller.state;
+  const expected = useMemo(() => ({ sha256: s.expectedSha256, problem: s.expectedProblem }), [s.expectedSha256, s.expectedProblem]);
+  const start = useCallback(() => void controller.start(), [controller]);
+  const deletePartial = useCallback((image: string) => void controller.deletePartial(image), [controller]);
   const ready = s.image.status === 'ready' ? s.image : null;
   const jigdo = s.image.status === 'jigdo' ? s.image : null;
   const length = ready?.manifest.blocks.length ?? jigdo?.image.length ?? 0;
@@ -40,15 +50,15 @@ export function App({ controller }: { controller: Controller }) {
         <h1>Tessera</h1>
         <p class="muted">Build a large image from files you already have. Only the missing parts are downloaded, and the result is verified before it is saved.</p>
       </header>
-      <ImagePanel image={s.image} probes={s.probes} saved={s.saved} expected={{ sha256: s.expectedSha256, problem: s.expectedProblem }} controller={controller} />
-      <SeedPanel
+      <Image image={s.image} probes={s.probes} saved={s.saved} expected={expected} controller={controller} />
+      <Seeds
         seeds={s.seeds}
         enabled={!!(ready || jigdo || s.image.status === 'loading') && s.phase !== 'downloading' && s.phase !== 'done'}
         remembered={s.remembered}
         unrememberable={s.unrememberable}
         controller={controller}
       />
-      <PlanPanel plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={() => void controller.start()} />
+      <Plan plan={s.plan} length={length} scanning={s.phase === 'scanning'} canStart={s.phase === 'ready'} onStart={start} />
       {(ready || jigdo) && (
         <section class="panel" data-testid="status-panel">
           <h2>4. Progress</h2>
@@ -64,7 +74,7 @@ export function App({ controller }: { controller: Controller }) {
           />
         </section>
       )}
-      <StoragePanel partialWork={s.partialWork} saved={s.saved} onDelete={(image) => void controller.deletePartial(image)} />
+      <Storage partialWork={s.partialWork} saved={s.saved} onDelete={deletePartial} />
     </main>
   );
 }

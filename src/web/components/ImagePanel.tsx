@@ -1,6 +1,6 @@
 import { checksumName } from '../../core/manifest/manifest.ts';
 import { useEffect, useState } from 'preact/hooks';
-import { formatBytes } from '../../shared/format.ts';
+import { formatBytes, formatCount } from '../../shared/format.ts';
 import type { Controller, ImageState } from '../controller.ts';
 import type { MirrorProbe } from '../../core/probe-mirrors.ts';
 import type { SavedManifestInfo } from '../storage/saved-manifests.ts';
@@ -85,7 +85,7 @@ export function ImagePanel({
           <dt>Name</dt>
           <dd data-testid="image-name">{ready.manifest.name}</dd>
           <dt>Size</dt>
-          <dd>{formatBytes(ready.manifest.blocks.length)} ({ready.manifest.blocks.length.toLocaleString('en')} bytes)</dd>
+          <dd>{formatBytes(ready.manifest.blocks.length)} ({formatCount(ready.manifest.blocks.length)} bytes)</dd>
           <dt>{checksumName(ready.manifest.checksum.algorithm)}</dt>
           <dd class="mono">{ready.manifest.checksum.hex}</dd>
           <dt>Mirrors</dt>

@@ -1,5 +1,5 @@
 import { checksumName } from '../../core/manifest/manifest.ts';
-import { formatBytes } from '../../shared/format.ts';
+import { formatBytes, formatCount } from '../../shared/format.ts';
 import type { JigdoImageInfo } from '../engine/jigdo-messages.ts';
 
 /** What a .jigdo describes: the image, its template (fetched and checked) and the servers the files you lack come from. */
@@ -15,7 +15,7 @@ export function JigdoFacts({ image }: { image: JigdoImageInfo }) {
         </>
       )}
       <dt>Size</dt>
-      <dd>{formatBytes(image.length)} ({image.length.toLocaleString('en')} bytes)</dd>
+      <dd>{formatBytes(image.length)} ({formatCount(image.length)} bytes)</dd>
       <dt>{checksumName(image.algorithm)}</dt>
       <dd class="mono" data-testid="image-checksum">{image.checksum}</dd>
       <dt>Template</dt>
@@ -23,7 +23,7 @@ export function JigdoFacts({ image }: { image: JigdoImageInfo }) {
         <span class="mono">{image.templateUrl}</span> <span class="ok">✓ matches the .jigdo</span>
       </dd>
       <dt>Files</dt>
-      <dd>{image.files.toLocaleString('en')} files of the image can come from your files; the rest of it is in the template.</dd>
+      <dd>{formatCount(image.files)} files of the image can come from your files; the rest of it is in the template.</dd>
       <dt>Servers</dt>
       <dd>
         {image.servers.length === 0 ? (

@@ -1,6 +1,6 @@
 import type { JigdoPlan } from '../../core/jigdo/jigdo-plan.ts';
 import type { DownloadPlan } from '../../core/plan.ts';
-import { formatBytes, percent } from '../../shared/format.ts';
+import { formatBytes, formatCount, percent } from '../../shared/format.ts';
 
 /** Step 3: what the download will cost, before it starts. */
 export function PlanPanel({ plan, length, scanning, canStart, onStart }: { plan: DownloadPlan | JigdoPlan | null; length: number; scanning: boolean; canStart: boolean; onStart: () => void }) {
@@ -17,12 +17,12 @@ export function PlanPanel({ plan, length, scanning, canStart, onStart }: { plan:
           </p>
           {'bytesFromTemplate' in plan ? (
             <p class="muted" data-testid="plan-bytes">
-              {plan.bytesLocal.toLocaleString('en')} bytes from {plan.filesLocal} of your files, {plan.bytesFromTemplate.toLocaleString('en')} bytes from the template (already
-              downloaded), {plan.bytesToFetch.toLocaleString('en')} bytes to fetch as {plan.requests} whole file{plan.requests === 1 ? '' : 's'}.
+              {formatCount(plan.bytesLocal)} bytes from {plan.filesLocal} of your files, {formatCount(plan.bytesFromTemplate)} bytes from the template (already
+              downloaded), {formatCount(plan.bytesToFetch)} bytes to fetch as {plan.requests} whole file{plan.requests === 1 ? '' : 's'}.
             </p>
           ) : (
             <p class="muted" data-testid="plan-bytes">
-              {plan.bytesLocal.toLocaleString('en')} bytes local ({formatBytes(plan.bytesZero)} of them zero padding), {plan.bytesToFetch.toLocaleString('en')} bytes to fetch.
+              {formatCount(plan.bytesLocal)} bytes local ({formatBytes(plan.bytesZero)} of them zero padding), {formatCount(plan.bytesToFetch)} bytes to fetch.
             </p>
           )}
           <button type="button" class="primary" disabled={!canStart} onClick={onStart} data-testid="start">

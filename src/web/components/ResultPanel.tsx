@@ -1,6 +1,6 @@
 import { checksumName } from '../../core/manifest/manifest.ts';
 import type { MirrorReport } from '../../core/range-downloader.ts';
-import { formatBytes, formatSeconds } from '../../shared/format.ts';
+import { formatBytes, formatCount, formatSeconds } from '../../shared/format.ts';
 import type { AppState } from '../controller.ts';
 
 /** The verified result, or what went wrong and what to do. */
@@ -63,7 +63,7 @@ export function ResultPanel({
       </p>
       {result.blocksRepaired > 0 && (
         <p class="muted" data-testid="result-repaired">
-          {result.blocksRepaired.toLocaleString('en')} block{result.blocksRepaired === 1 ? '' : 's'} of your files could not be read again, or had changed since the scan; {result.blocksRepaired === 1 ? 'it was' : 'they were'} downloaded instead.
+          {formatCount(result.blocksRepaired)} block{result.blocksRepaired === 1 ? '' : 's'} of your files could not be read again, or had changed since the scan; {result.blocksRepaired === 1 ? 'it was' : 'they were'} downloaded instead.
         </p>
       )}
       {result.skippedSeeds && result.skippedSeeds.length > 0 && (
