@@ -57,3 +57,56 @@ describe('fileSeedReader', () => {
     await expect(reader.readInto(0, new Uint8Array(10))).rejects.toMatchObject({ name: 'NotReadableError' });
   });
 });
+
+describe('fileSeedReader without read-ahead', () => {
+  /** A Blob whose stream hands out 64 KiB chunks only when pulled, counting the pulls. */
+  function countingBlob(bytes: Uint8Array): { blob: Blob; pulls: () => number } {
+    let pulls = 0;
+    const blob = {
+      size: bytes.length,
+      slice: (start = 0) => ({
+        stream: () => {
+          let at = start;
+          return new ReadableStream<Uint8Array>(
+            {
+              pull(c) {
+                pulls++;
+                if (at >= bytes.length) return c.close();
+                c.enqueue(bytes.slice(at, at + (64 << 10)));
+                at += 64 << 10;
+              },
+            },
+            { highWaterMark: 0 },
+          );
+        },
+      }),
+    } as unknown as Blob;
+    return { blob, pulls: () => pulls };
+  }
+
+  it('reads a chunk only when one is wanted (aheadBytes 0), and the right bytes', async () => {
+    const { blob: lazy, pulls } = countingBlob(data);
+    const reader = fileSeedReader(lazy, 'old.iso', 0);
+    const target = new Uint8Array(100_000); // two chunks
+    expect(await readFully(reader, 0, target)).toBe(target.length);
+    expectSameBytes(target, data.subarray(0, target.length));
+    // The two chunks it used, and at most the one the stream itself asks for next; no more while nothing is wanted.
+    const first = pulls();
+    expect(first).toBeLessThanOrEqual(3);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pulls()).toBe(first);
+    expect(await readFully(reader, target.length, target)).toBe(target.length);
+    expectSameBytes(target, data.subarray(target.length, 2 * target.length));
+    expect(pulls()).toBeLessThanOrEqual(first + 2);
+    reader.close();
+  });
+
+  it('reads ahead of its consumer otherwise', async () => {
+    const { blob: eager, pulls } = countingBlob(data);
+    const reader = fileSeedReader(eager, 'old.iso', 1 << 20);
+    expect(await readFully(reader, 0, new Uint8Array(100))).toBe(100);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pulls()).toBeGreaterThanOrEqual(16); // 1 MiB ahead, in 64 KiB chunks
+    reader.close();
+  });
+});
