@@ -14,7 +14,7 @@ import { resolveMirrors } from '../core/rebuild.ts';
 import { createFetchRangeFetcher } from '../platform/fetch-range-fetcher.ts';
 import { formatBytes } from '../shared/format.ts';
 import { explainAssemblyFailure, explainCopyError, explainNetworkError, explainStorageError } from './engine/explain-error.ts';
-import type { AssembleReply, AssembleRequest, AssembleSummary, AssembleWarmUp, OutputTarget, SeedFile } from './engine/messages.ts';
+import type { AssembleReply, AssembleRequest, AssembleSummary, OutputTarget, SeedFile } from './engine/messages.ts';
 import { ImageFile } from './engine/image-file.ts';
 import { ScanPool } from './engine/scan-pool.ts';
 import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveManifest } from './storage/saved-manifests.ts';
@@ -425,9 +425,8 @@ export class Controller {
       this.imageFile ?? undefined,
     );
     this.pool = pool;
-    // Its script loads, and its block hash is made ready, while the seeds are scanned, not after the click on Start.
+    // Its script loads while the seeds are scanned, not after the click on Start.
     this.assembler = assembleWorker();
-    this.assembler.postMessage({ type: 'warm-up', strongHash: manifest.blocks.strongHash, blockSize: manifest.blocks.blockSize } satisfies AssembleWarmUp);
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
     // Resume: what an interrupted download of this image verified is used first: in the image file
     // taken up as it was (its range logs), or as a seed (data logs).

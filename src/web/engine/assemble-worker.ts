@@ -12,8 +12,7 @@ import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { dropUnreadableSeeds } from './check-seeds.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
-import type { AssembleReply, AssembleRequest, AssembleWarmUp, OutputTarget } from './messages.ts';
-import { createBlockHash } from '../../core/hashing.ts';
+import type { AssembleReply, AssembleRequest, OutputTarget } from './messages.ts';
 import { ImageFilePort } from './image-file-port.ts';
 import { openInPlaceOutput } from './in-place-output.ts';
 import { openOutput } from './output-client.ts';
@@ -142,23 +141,7 @@ function sourcesOf(request: AssembleRequest, table: BlockTable, inPlace: boolean
   return { sources, fromScan };
 }
 
-/**
- * Before Start (the worker is started with the scan): make the block hash
- * that verifies what is downloaded, and run it on a few MB of zeros, so that
- * V8 has compiled and optimized its WebAssembly by the first download (as
- * the hash workers do for the SHA-256, hash-worker.ts).
- */
-async function warmUp({ strongHash, blockSize }: AssembleWarmUp): Promise<void> {
-  const hash = await createBlockHash(strongHash);
-  const zeros = new Uint8Array(blockSize);
-  for (let i = 0; i < (4 << 20) / blockSize; i++) hash(zeros);
-}
-
-self.onmessage = (e: MessageEvent<AssembleRequest | AssembleWarmUp>) => {
-  if (e.data.type === 'warm-up') {
-    warmUp(e.data).catch(() => {}); // (only a head start: the download makes its own)
-    return;
-  }
+self.onmessage = (e: MessageEvent<AssembleRequest>) => {
   assemble(e.data).catch((error: unknown) => {
     post({
       type: 'error',

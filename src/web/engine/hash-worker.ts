@@ -36,21 +36,6 @@ function switchTo(h: Extract<Hashing, { kind: 'segments' }>, s: number): void {
 let pieceHashers: Promise<{ lanes: Sha256Lanes | null; single: SegmentHasher }> | null = null;
 const hashersForPieces = () => (pieceHashers ??= Promise.all([Sha256Lanes.create(), SegmentHasher.create()]).then(([lanes, single]) => ({ lanes, single })));
 
-/**
- * Make the hashers for 'pieces' and run them on a few MB of zeros: the
- * SHA-256 lanes module is generated and compiled (~30 ms), and V8 first runs
- * WebAssembly in baseline code, optimizing a function only after it has run
- * a while. Done while the seeds are scanned, the first pieces after Start
- * then run at full speed.
- */
-async function warmUp(): Promise<void> {
-  const { lanes, single } = await hashersForPieces();
-  const zeros = new Uint8Array(256 << 10);
-  for (let i = 0; i < 8; i++) lanes?.update([zeros, zeros, zeros, zeros]);
-  single.begin(0, null);
-  for (let i = 0; i < 4; i++) single.update(zeros);
-}
-
 /** Hash each piece from its state: four at a time when they are of one length (about 2x one stream's speed), else one by one. */
 async function hashPieces(pieces: readonly SegmentPiece[]): Promise<string[]> {
   const { lanes, single } = await hashersForPieces();
@@ -90,7 +75,6 @@ self.onmessage = (e: MessageEvent<HashRequest>) => {
     return;
   }
   queue = queue.then(async () => {
-    if (m.type === 'warm-up') return warmUp();
     if (m.type === 'pieces' || m.type === 'finish') {
       const t = performance.now();
       if (m.type === 'pieces') {

@@ -128,9 +128,8 @@ export class ImageVerifier {
         this.failure = new Error(`the hash worker failed: ${workerProblem(e)}`);
         this.wake?.();
       };
-      // With checkpoints the workers are sent pieces with their states: no set-up, but their hashers are made ready.
+      // With checkpoints the workers are sent pieces with their states: no set-up.
       if (!chain) worker.postMessage({ type: 'init', algorithm: worker === this.extra ? 'sha256' : o.algorithm } satisfies HashRequest);
-      else if (worker !== this.extra) worker.postMessage({ type: 'warm-up' } satisfies HashRequest);
     });
   }
 

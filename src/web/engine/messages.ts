@@ -1,6 +1,5 @@
 /** The messages between the page and its workers (structured-cloned). */
 import type { MirrorValidators } from '../../core/file-validators.ts';
-import type { StrongHashName } from '../../core/hashing.ts';
 import type { ChecksumAlgorithm, Manifest } from '../../core/manifest/manifest.ts';
 import type { MirrorReport } from '../../core/range-downloader.ts';
 import type { RebuildEvent } from '../../core/rebuild.ts';
@@ -40,13 +39,6 @@ export interface InPlaceTarget {
   port: MessagePort;
   /** The assembly may open a handle of its own on the file, and write what it downloads straight into it (shared-access.ts). */
   shared: boolean;
-}
-
-/** Sent when the worker is started, before Start: make and optimize the block hash that verifies downloads. */
-export interface AssembleWarmUp {
-  type: 'warm-up';
-  strongHash: StrongHashName;
-  blockSize: number;
 }
 
 export interface AssembleRequest {
@@ -118,8 +110,6 @@ export type HashRequest =
    * No 'init' needed.
    */
   | { type: 'pieces'; pieces: SegmentPiece[] }
-  /** 'pieces' will come (not yet: seeds are being scanned): make their hashers, and have their code optimized, now. */
-  | { type: 'warm-up' }
   /** The image's last bytes, from `state` (the state after `offset` bytes; ignored at 0): answered with the digest. */
   | { type: 'finish'; offset: number; state: string; data: Uint8Array<ArrayBuffer> };
 
