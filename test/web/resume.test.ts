@@ -56,4 +56,31 @@ describe('resuming an interrupted download in the page', () => {
     await expect.poll(() => second.getByTestId('partial-work').count()).toBe(0);
     await context.close();
   });
+
+  it('does not take up the image file another open tab is still downloading into', async () => {
+    // Its range log names it as a resumable file; but the first tab is writing into it, and would
+    // rename it once built: the second tab must build in a file of its own (and both images be right).
+    const context = await env.browser.newContext();
+    await context.addInitScript(SAVE_TO_OPFS);
+    const first = await context.newPage();
+    await first.goto(env.fixture.address);
+    await first.getByTestId('start').click({ timeout: 30_000 });
+    const downloadedMB = async () => Number(/([\d.]+) MB of [\d.]+ MB downloaded/.exec((await first.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? 0);
+    await expect.poll(downloadedMB, { timeout: 30_000, interval: 100 }).toBeGreaterThan(2);
+
+    const second = await context.newPage();
+    await second.goto(env.fixture.address);
+    const planned = Number(/([\d,]+) bytes to fetch/.exec((await second.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    expect(planned).toBe(image.length);
+    expect(await second.locator('[data-testid=seed-list] li').allTextContents()).not.toContainEqual(expect.stringMatching(/verified earlier/));
+    expect(await downloadedMB()).toBeLessThan(image.length / 1e6); // (the first tab was still downloading)
+
+    const sha = createHash('sha256').update(image).digest('hex');
+    await first.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await first.getByTestId('result-checksum').textContent()).toBe(sha);
+    await second.getByTestId('start').click();
+    await second.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await second.getByTestId('result-checksum').textContent()).toBe(sha);
+    await context.close();
+  });
 });
