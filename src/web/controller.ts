@@ -781,9 +781,12 @@ export class Controller {
   private async saveKept(unsaved: UnsavedImage, handle: FileSystemFileHandle): Promise<void> {
     const problem = await copyKeptImage(unsaved.kept, handle);
     if (problem === null) {
+      // Saved: the copy in the site's storage (and its download link) go, while the result is shown
+      // (removing 686 MB took ~150 ms; a tab closed meanwhile leaves it to the next visit's clean-up).
       this.unsaved = unsaved;
-      await this.deleteUnsaved(); // saved: the copy in the site's storage (and its download link) go
-      return this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
+      const deleted = this.deleteUnsaved();
+      await this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
+      return deleted;
     }
     const url = this.state.unsaved?.url ?? (await keptFileUrl(unsaved.kept));
     this.unsaved = url ? unsaved : null;
