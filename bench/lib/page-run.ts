@@ -172,7 +172,7 @@ export async function runPage(options: { siteUrl: string; manifestUrl: string; s
     // The run's time by the page's own clock: from before opening the address to the result on screen,
     // less the time the plan waited for Start to be clicked.
     const own = end.ok ? pageOwnSeconds(clock, performance.timeOrigin + t) : null;
-    await shot('5-result.png');
+    await shot('5-verified.png');
     const marks = await tab.evaluate<string[]>(`performance
       .getEntriesByType('mark')
       .filter((m) => m.name.startsWith('tessera:'))
