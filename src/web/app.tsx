@@ -31,6 +31,8 @@ export function App({ controller }: { controller: Controller }) {
   const expected = useMemo(() => ({ sha256: s.expectedSha256, problem: s.expectedProblem }), [s.expectedSha256, s.expectedProblem]);
   const start = useCallback(() => void controller.start(), [controller]);
   const deletePartial = useCallback((image: string) => void controller.deletePartial(image), [controller]);
+  const downloadBuilt = useCallback((name: string) => void controller.downloadBuiltImage(name), [controller]);
+  const deleteBuilt = useCallback((name: string) => void controller.deleteBuiltImage(name), [controller]);
   const ready = s.image.status === 'ready' ? s.image : null;
   const jigdo = s.image.status === 'jigdo' ? s.image : null;
   const length = ready?.manifest.blocks.length ?? jigdo?.image.length ?? 0;
@@ -74,7 +76,7 @@ export function App({ controller }: { controller: Controller }) {
           />
         </section>
       )}
-      <Storage partialWork={s.partialWork} saved={s.saved} onDelete={deletePartial} />
+      <Storage partialWork={s.partialWork} builtImages={s.builtImages} saved={s.saved} onDelete={deletePartial} onDownloadBuilt={downloadBuilt} onDeleteBuilt={deleteBuilt} />
     </main>
   );
 }

@@ -21,6 +21,7 @@ import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveMani
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 import { type PartialSpan, deletePartialWork, forgetRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
+import { type BuiltImage, builtImageFile, deleteBuiltImage, listBuiltImages } from './storage/built-images.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
@@ -89,6 +90,8 @@ export interface AppState {
   unrememberable: boolean;
   /** Verified data kept from interrupted downloads, per image. */
   partialWork: KeptWork[];
+  /** Images built in the site's storage (no "Save as"), kept there until deleted. */
+  builtImages: BuiltImage[];
   /**
    * The image was built and verified, but copying it into the chosen file
    * failed: it is kept in the site's storage until it is saved again or
@@ -114,6 +117,13 @@ async function listKeptWork(): Promise<KeptWork[]> {
   const blocks = (await listPartialWork()).map((p) => ({ image: p.imageSha256, bytes: p.bytes }));
   const files = (await listKeptJigdoFiles()).map((k) => ({ image: k.imageChecksum, bytes: k.bytes, name: k.name }));
   return [...blocks, ...files];
+}
+
+/** For a storage shortage: what images built here earlier take (deleting them in "Kept in this browser" frees it). */
+function builtHere(images: BuiltImage[]): string {
+  if (images.length === 0) return '';
+  const bytes = images.reduce((sum, i) => sum + i.bytes, 0);
+  return `Images built here earlier take ${formatBytes(bytes)} of it (${images.map((i) => i.name).join(', ')}): delete those you have saved, under "Kept in this browser". `;
 }
 
 /** A verified image in the site's storage (`kept`: its file there) that could not be copied into the chosen file. */
@@ -234,7 +244,7 @@ export const BlockState = { Missing: 0, Local: 1, Downloaded: 2, Written: 3 } as
  * subscribes and re-renders on change.
  */
 export class Controller {
-  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [], unsaved: null, expectedSha256: null, expectedProblem: null };
+  state: AppState = { image: { status: 'none' }, seeds: [], phase: 'setup', plan: null, probes: null, progress: null, result: null, error: null, update: null, saved: [], remembered: [], unrememberable: false, partialWork: [], builtImages: [], unsaved: null, expectedSha256: null, expectedProblem: null };
   /** One byte per block (BlockState), for the block map; `blockVersion` changes when it does. */
   blockStates = new Uint8Array(0);
   blockVersion = 0;
@@ -288,10 +298,34 @@ export class Controller {
 
   private async refreshSaved(): Promise<void> {
     try {
+      this.set({ builtImages: await listBuiltImages().catch(() => []) });
       this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds(), partialWork: await listKeptWork() });
     } catch {
       // No IndexedDB (private mode in some browsers): nothing is remembered.
     }
+  }
+
+  /** Download an image built here earlier (from "Kept in this browser"). */
+  async downloadBuiltImage(name: string): Promise<void> {
+    try {
+      const url = URL.createObjectURL(await builtImageFile(name));
+      const link = Object.assign(document.createElement('a'), { href: url, download: name });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000); // (the download has its own reference by then)
+    } catch (error) {
+      this.set({ error: explainStorageError(error, `Reading ${name} from the browser storage`) });
+    }
+  }
+
+  /** Delete an image built here earlier: it frees its room in the site's storage. */
+  async deleteBuiltImage(name: string): Promise<void> {
+    const result = this.state.result;
+    if (result?.output === name && result.downloadUrl) {
+      URL.revokeObjectURL(result.downloadUrl);
+      this.set({ result: { ...result, downloadUrl: undefined } });
+    }
+    await deleteBuiltImage(name).catch((error: unknown) => this.set({ error: explainStorageError(error, `Deleting ${name} from the browser storage`) }));
+    this.set({ builtImages: await listBuiltImages().catch(() => []) });
   }
 
   /** Files picked through File System Access: used now, and remembered for the next visit. */
@@ -863,7 +897,7 @@ export class Controller {
             : '';
         this.set({
           phase: 'failed',
-          error: `Not enough storage: building the image here needs ${formatBytes(needed)}${what}, and this browser lets this site use ${formatBytes(free)} more. Nothing was downloaded. Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
+          error: `Not enough storage: building the image here needs ${formatBytes(needed)}${what}, and this browser lets this site use ${formatBytes(free)} more. Nothing was downloaded. ${builtHere(this.state.builtImages)}Free disk space, or use a browser that can save directly to a folder (Chrome, Edge).`,
         });
         return null;
       }
@@ -928,6 +962,7 @@ export class Controller {
     this.blockStates.fill(BlockState.Written);
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
+    if (output.kind === 'opfs') void listBuiltImages().then((builtImages) => this.set({ builtImages }), () => {});
     // When the result was on screen (after the frame that paints it): the benchmark's end of the run.
     requestAnimationFrame(() => setTimeout(() => performance.mark('tessera:result-shown')));
     // Built and verified: the partial work kept for it is no longer needed.

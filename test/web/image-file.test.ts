@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { EXCLUSIVE_STORAGE, NO_SAVE_PICKER, SAVE_TO_OPFS } from '../helpers/brow
 import { memorySeed } from '../helpers/memory-seed.ts';
 import { usePageFixture } from '../helpers/page-fixture.ts';
 import { zsyncmake } from '../helpers/zsyncmake.ts';
+import { formatBytes } from '../../src/shared/format.ts';
 
 const MiB = 1 << 20;
 const SEGMENT = 16 * MiB;
@@ -85,6 +86,22 @@ describe('the page writes what the scan finds straight into the image file', () 
       await page.context().close();
     });
   }
+
+  it('keeps an image built in place listed on the next visit, to download again or delete', async () => {
+    // (Without "Save as" nothing else would ever show it, or free its room.)
+    const { page } = await rebuild(NO_SAVE_PICKER);
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+    await page.goto(env.fixture.pageUrl);
+    const built = page.getByTestId('built-image');
+    await expect.poll(() => built.allTextContents(), { timeout: 20_000 }).toEqual([`new.img${formatBytes(next.length)}DownloadDelete`]);
+    const [download] = await Promise.all([page.waitForEvent('download'), built.getByRole('button', { name: 'Download' }).click()]);
+    expect(download.suggestedFilename()).toBe('new.img');
+    expect(sha256(await readFile((await download.path())!))).toBe(sha256(next));
+    await built.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => built.count()).toBe(0);
+    expect((await storage(page)).names).not.toContain('new.img');
+    await page.context().close();
+  });
 
   it('two tabs building the same image at once each write into an image file of their own', async () => {
     // The scan workers write into the image file through handles of their own (shared-access.ts), which a second
