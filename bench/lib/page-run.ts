@@ -59,14 +59,14 @@ export interface PageRun {
   browserVersion: string;
 }
 
+/** How often the browser's processes are sampled while the page runs. */
+export const PAGE_SAMPLE_MS = 250;
+
 /**
  * In-page helpers, run before the page's own scripts: the long tasks seen, and
  * `__benchUntil(test)`, a promise that resolves once `test()` holds (checked at
  * each change of the document, so no polling lag).
  */
-/** How often the browser's processes are sampled while the page runs. */
-export const PAGE_SAMPLE_MS = 250;
-
 const PAGE_HELPERS = `
   window.__longTasks = [];
   new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration }); })

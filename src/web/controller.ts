@@ -21,7 +21,7 @@ import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveMani
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 import { type PartialSpan, deletePartialWork, forgetRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
-import { type BuiltImage, builtImageFile, deleteBuiltImage, listBuiltImages } from './storage/built-images.ts';
+import { type BuiltImage, deleteBuiltImage, listBuiltImages } from './storage/built-images.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
@@ -297,18 +297,23 @@ export class Controller {
   }
 
   private async refreshSaved(): Promise<void> {
+    await this.refreshBuiltImages();
     try {
-      this.set({ builtImages: await listBuiltImages().catch(() => []) });
       this.set({ saved: await listSavedManifests(), remembered: await listRememberedSeeds(), partialWork: await listKeptWork() });
     } catch {
       // No IndexedDB (private mode in some browsers): nothing is remembered.
     }
   }
 
+  /** The images built in the site's storage, listed again (none where the storage cannot be listed). */
+  private async refreshBuiltImages(): Promise<void> {
+    this.set({ builtImages: await listBuiltImages().catch(() => []) });
+  }
+
   /** Download an image built here earlier (from "Kept in this browser"). */
   async downloadBuiltImage(name: string): Promise<void> {
     try {
-      const url = URL.createObjectURL(await builtImageFile(name));
+      const url = URL.createObjectURL(await siteStorageFile(name));
       const link = Object.assign(document.createElement('a'), { href: url, download: name });
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000); // (the download has its own reference by then)
@@ -325,7 +330,7 @@ export class Controller {
       this.set({ result: { ...result, downloadUrl: undefined } });
     }
     await deleteBuiltImage(name).catch((error: unknown) => this.set({ error: explainStorageError(error, `Deleting ${name} from the browser storage`) }));
-    this.set({ builtImages: await listBuiltImages().catch(() => []) });
+    await this.refreshBuiltImages();
   }
 
   /** Files picked through File System Access: used now, and remembered for the next visit. */
@@ -962,7 +967,7 @@ export class Controller {
     this.blockStates.fill(BlockState.Written);
     this.blockVersion++;
     this.set({ phase: 'done', result: { ...summary, output: outputName, downloadUrl } });
-    if (output.kind === 'opfs') void listBuiltImages().then((builtImages) => this.set({ builtImages }), () => {});
+    if (output.kind === 'opfs') void this.refreshBuiltImages();
     // When the result was on screen (after the frame that paints it): the benchmark's end of the run.
     requestAnimationFrame(() => setTimeout(() => performance.mark('tessera:result-shown')));
     // Built and verified: the partial work kept for it is no longer needed.

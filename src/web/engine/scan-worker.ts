@@ -11,6 +11,8 @@ import { fileSeedReader } from './file-seed-reader.ts';
 import { joinSharedFile } from '../storage/shared-access.ts';
 import { DirectBlockWriter } from './direct-block-writer.ts';
 import { FoundBlockWriter } from './found-block-writer.ts';
+import { ImageFilePort } from './image-file-port.ts';
+import type { ScanReply, ScanRequest } from './messages.ts';
 
 /**
  * The scan reads its seed on demand, 1 MiB at a time, and keeps nothing read
@@ -23,8 +25,6 @@ import { FoundBlockWriter } from './found-block-writer.ts';
  */
 const READ_AHEAD_BYTES = 0;
 const READ_BYTES = 1 << 20;
-import { ImageFilePort } from './image-file-port.ts';
-import type { ScanReply, ScanRequest } from './messages.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 

@@ -28,11 +28,6 @@ export async function listBuiltImages(root: Promise<FileSystemDirectoryHandle> =
   return images.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** A built image, to download. */
-export async function builtImageFile(name: string, root: Promise<FileSystemDirectoryHandle> = siteRoot()): Promise<File> {
-  return (await (await root).getFileHandle(name)).getFile();
-}
-
 /** Delete a built image (it frees its room in the site's quota). */
 export async function deleteBuiltImage(name: string, root: Promise<FileSystemDirectoryHandle> = siteRoot()): Promise<void> {
   await (await root).removeEntry(name);
