@@ -8,6 +8,7 @@ import { ResultPanel } from './components/ResultPanel.tsx';
 import { SeedPanel } from './components/SeedPanel.tsx';
 import { StoragePanel } from './components/StoragePanel.tsx';
 import type { Controller } from './controller.ts';
+import type { BuiltImage } from './storage/built-images.ts';
 
 // Panels whose props are the same are not drawn again (progress redraws the page 4 times a second).
 const Image = memo(ImagePanel);
@@ -31,8 +32,8 @@ export function App({ controller }: { controller: Controller }) {
   const expected = useMemo(() => ({ sha256: s.expectedSha256, problem: s.expectedProblem }), [s.expectedSha256, s.expectedProblem]);
   const start = useCallback(() => void controller.start(), [controller]);
   const deletePartial = useCallback((image: string) => void controller.deletePartial(image), [controller]);
-  const downloadBuilt = useCallback((name: string) => void controller.downloadBuiltImage(name), [controller]);
-  const deleteBuilt = useCallback((name: string) => void controller.deleteBuiltImage(name), [controller]);
+  const downloadBuilt = useCallback((image: BuiltImage) => void controller.downloadBuiltImage(image), [controller]);
+  const deleteBuilt = useCallback((image: BuiltImage) => void controller.deleteBuiltImage(image), [controller]);
   const ready = s.image.status === 'ready' ? s.image : null;
   const jigdo = s.image.status === 'jigdo' ? s.image : null;
   const length = ready?.manifest.blocks.length ?? jigdo?.image.length ?? 0;

@@ -21,7 +21,7 @@ import { type SavedManifestInfo, listSavedManifests, loadSavedManifest, saveMani
 import { getScanFindings, putScanFindings, scanCacheKey } from './storage/scan-cache.ts';
 import { type PartialSpan, deletePartialWork, forgetRangeLogs, listPartialWork, partialLogFiles, rangeLogs, readPartialSpans } from './storage/partial-store.ts';
 import { deleteKeptJigdoFiles, listKeptJigdoFiles } from './storage/kept-jigdo-files.ts';
-import { type BuiltImage, deleteBuiltImage, listBuiltImages } from './storage/built-images.ts';
+import { type BuiltImage, deleteBuiltImage, listBuiltImages, recordUnrenamed, unrenamedFiles } from './storage/built-images.ts';
 import { forgetValidators, keepValidators, readKeptValidators } from './storage/kept-validators.ts';
 import { type RememberedSeed, ensureReadPermission, forgetSeed, listRememberedSeeds, rememberSeeds } from './storage/remembered-seeds.ts';
 import { filesFromHandles } from './engine/pick-files.ts';
@@ -195,6 +195,17 @@ async function copyKeptImage(kept: string, handle: FileSystemFileHandle): Promis
   }
 }
 
+/**
+ * The image built in place was kept as `file`: its own name `name`, or its
+ * working name where the browser could not rename it. That one is recorded,
+ * so that later visits list it and do not take it for a file left unfinished
+ * (without IndexedDB they would: the image is then only offered in this tab).
+ */
+async function keptInPlace(file: string, name: string): Promise<OutputTarget> {
+  if (file !== name) await recordUnrenamed(file, name).catch(() => {});
+  return { kind: 'opfs', name: file };
+}
+
 /** A URL that downloads a file of the site's storage; null if it cannot be read. */
 async function keptFileUrl(name: string): Promise<string | null> {
   try {
@@ -311,9 +322,9 @@ export class Controller {
   }
 
   /** Download an image built here earlier (from "Kept in this browser"). */
-  async downloadBuiltImage(name: string): Promise<void> {
+  async downloadBuiltImage({ name, file }: BuiltImage): Promise<void> {
     try {
-      const url = URL.createObjectURL(await siteStorageFile(name));
+      const url = URL.createObjectURL(await siteStorageFile(file));
       const link = Object.assign(document.createElement('a'), { href: url, download: name });
       link.click();
       setTimeout(() => URL.revokeObjectURL(url), 60_000); // (the download has its own reference by then)
@@ -323,13 +334,13 @@ export class Controller {
   }
 
   /** Delete an image built here earlier: it frees its room in the site's storage. */
-  async deleteBuiltImage(name: string): Promise<void> {
+  async deleteBuiltImage(image: BuiltImage): Promise<void> {
     const result = this.state.result;
-    if (result?.output === name && result.downloadUrl) {
+    if (result?.output === image.name && result.downloadUrl) {
       URL.revokeObjectURL(result.downloadUrl);
       this.set({ result: { ...result, downloadUrl: undefined } });
     }
-    await deleteBuiltImage(name).catch((error: unknown) => this.set({ error: explainStorageError(error, `Deleting ${name} from the browser storage`) }));
+    await deleteBuiltImage(image).catch((error: unknown) => this.set({ error: explainStorageError(error, `Deleting ${image.name} from the browser storage`) }));
     await this.refreshBuiltImages();
   }
 
@@ -546,9 +557,10 @@ export class Controller {
     const length = manifest.blocks.length;
     const root = await navigator.storage.getDirectory().catch(() => null);
     if (!root) return null;
-    // Files left by a closed tab go first, unless a range log names them (one in use by another tab stays: it cannot be removed).
+    // Files left by a closed tab go first, unless a range log names them or they are built images the browser could
+    // not rename (built-images.ts); one in use by another tab stays: it cannot be removed.
     const allLogs = await rangeLogs().catch(() => []);
-    const named = new Set(allLogs.map((l) => l.imageFileName));
+    const named = new Set([...allLogs.map((l) => l.imageFileName), ...(await unrenamedFiles())]);
     for await (const name of (root as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) {
       if (name.startsWith(IMAGE_FILE_PREFIX) && !named.has(name)) await root.removeEntry(name).catch(() => {});
     }
@@ -783,7 +795,7 @@ export class Controller {
               .finally(resolve);
             return;
           }
-          const kept = file && output.kind === 'opfs' ? file.keep(output.name).then((name) => ({ kind: 'opfs' as const, name })) : Promise.resolve(output);
+          const kept = file && output.kind === 'opfs' ? file.keep(output.name).then((name) => keptInPlace(name, output.name)) : Promise.resolve(output);
           kept.then((where) => this.finish(reply.summary, where, outputName)).then(resolve, (error: unknown) => {
             this.set({ phase: 'failed', error: explainStorageError(error, 'Keeping the image in the browser storage') });
             resolve();

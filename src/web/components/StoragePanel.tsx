@@ -16,8 +16,8 @@ export function StoragePanel({
   builtImages: BuiltImage[];
   saved: SavedManifestInfo[];
   onDelete: (image: string) => void;
-  onDownloadBuilt: (name: string) => void;
-  onDeleteBuilt: (name: string) => void;
+  onDownloadBuilt: (image: BuiltImage) => void;
+  onDeleteBuilt: (image: BuiltImage) => void;
 }) {
   if (partialWork.length === 0 && builtImages.length === 0) return null;
   return (
@@ -28,13 +28,13 @@ export function StoragePanel({
           <p class="muted">Images built here. Each takes its full size of the room this browser gives the site: delete those you have saved.</p>
           <ul class="saved">
             {builtImages.map((b) => (
-              <li key={b.name} data-testid="built-image">
+              <li key={b.file} data-testid="built-image">
                 <span>{b.name}</span>
                 <span class="muted">{formatBytes(b.bytes)}</span>
-                <button type="button" onClick={() => onDownloadBuilt(b.name)}>
+                <button type="button" onClick={() => onDownloadBuilt(b)}>
                   Download
                 </button>
-                <button type="button" onClick={() => onDeleteBuilt(b.name)}>
+                <button type="button" onClick={() => onDeleteBuilt(b)}>
                   Delete
                 </button>
               </li>

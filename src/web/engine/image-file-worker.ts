@@ -8,6 +8,7 @@
 // arrive, so a 'final' sent after a write on the same port is served after
 // that write. An interrupted visit's file can be taken up as it is ('adopt',
 // see partial-store.ts), under a Web Lock on its name.
+import { renameEntry } from '../storage/rename-entry.ts';
 import { openSharedAccess } from '../storage/shared-access.ts';
 import { writeFullyAt } from '../storage/sync-write.ts';
 import { ImageVerifier, SegmentMismatch } from './image-verifier.ts';
@@ -150,15 +151,11 @@ async function control(m: ImageFileControl): Promise<void> {
     case 'keep': {
       access?.flush();
       closeFile();
-      // move() renames within the site's storage (Chromium, Firefox); elsewhere the file keeps its working name.
+      // Where the browser cannot rename it, the file keeps its working name (the page then records it: built-images.ts).
       let name = fileName;
-      const handle = (await root!.getFileHandle(fileName)) as FileSystemFileHandle & { move?: (name: string) => Promise<void> };
-      if (handle.move && m.name !== fileName) {
+      if (m.name !== fileName) {
         await root!.removeEntry(m.name).catch(() => {});
-        name = await handle.move(m.name).then(
-          () => m.name,
-          () => fileName,
-        );
+        if (await renameEntry(await root!.getFileHandle(fileName), root!, m.name)) name = m.name;
       }
       status({ type: 'kept', name });
       return;
