@@ -64,8 +64,9 @@ async function runCliOnce(): Promise<{ seconds: number; fetched: number }> {
 
 async function runPageOnce(mode: OutputMode, shots?: string): Promise<PageRun & { fetched: number }> {
   await mirror.resetLog();
-  const p = await runPage({ siteUrl: site.url, manifestUrl, seeds: [oldImage], mode, profileDir: join(dir.path, 'profile'), screenshots: shots });
+  const p = await runPage({ siteUrl: site.url, manifestUrl, seeds: [oldImage], mode, profileDir: join(dir.path, 'profile'), screenshots: shots, download: mode === 'opfs' });
   if (!p.ok) throw new Error(`the page failed: ${p.message}`);
+  if (p.download && p.download.bytes !== size) throw new Error(`the browser downloaded ${p.download.bytes} bytes of the built image, not ${size}`);
   console.log(`  page marks (ms since load): ${p.marks.join(', ')}`);
   console.log(
     `  page timeline: loaded ${p.loadedAt.toFixed(2)} s, planned ${p.plannedAt.toFixed(2)} s, verified ${p.harnessSeconds.toFixed(2)} s as the driver saw it; ` +
@@ -103,6 +104,12 @@ try {
   console.log(
     `(page: its own time, from opening the address to the result on screen by the page's clock, less the plan's wait for the click; as the driver saw it: ${modes.map((m) => `${m} ${median(pageRuns[m].map((r) => r.harnessSeconds)).toFixed(2)} s`).join(', ')})`,
   );
+  if (pageRuns.opfs.length) {
+    const downloads = pageRuns.opfs.map((r) => r.download!.seconds);
+    console.log(
+      `(built in place, then the browser's download of the image into a folder: ${median(downloads).toFixed(2)} s more (median; ${downloads.map((d) => d.toFixed(2)).join(' ')}), ${median(pageRuns.opfs.map((r) => r.seconds + r.download!.seconds)).toFixed(2)} s in all = ${(median(pageRuns.opfs.map((r) => r.seconds + r.download!.seconds)) / cliS).toFixed(2)}x tessera get)`,
+    );
+  }
   console.log('(target: page <= 1.5x tessera get; page bytes include the 1-byte mirror probe)');
   console.log(`main-thread tasks > 100 ms while scanning: ${all.filter((d) => d > 100).length} in ${modes.length * runs} page runs (longest task seen: ${all.length ? Math.max(...all).toFixed(0) : 0} ms; ${all.length} tasks over 50 ms)`);
 } finally {

@@ -29,6 +29,8 @@ export interface ToolRun {
   privateKb?: number;
   /** The page: its wall time as the bench's driver saw it (its round trips, the click's wait included; see runPage). */
   harnessWall?: number;
+  /** The page built in place: the browser's download of the image into a folder afterwards, in seconds (not in `wall`). */
+  downloadWall?: number;
 }
 
 export interface ClientEnv {
@@ -140,12 +142,14 @@ fi`;
 /** The page in headless Chromium; CPU and memory of the browser's processes from /proc. */
 export async function page(env: ClientEnv, siteUrl: string, seeds: string[], mode: OutputMode, profileDir: string): Promise<ToolRun> {
   await env.nginx.resetLog();
-  const p = await runPage({ siteUrl, manifestUrl: `${env.nginx.url}new.iso.tessera`, seeds, mode, profileDir });
+  const p = await runPage({ siteUrl, manifestUrl: `${env.nginx.url}new.iso.tessera`, seeds, mode, profileDir, download: mode === 'opfs' });
   const log = await fetchedSince(env.nginx);
-  const ok = p.ok && p.digest === env.newSha256;
+  const downloaded = p.download === null || p.download.sha256 === env.newSha256;
+  const ok = p.ok && p.digest === env.newSha256 && downloaded;
   return {
     ok,
-    problem: ok ? undefined : p.ok ? `page verified ${p.digest}, not the new image` : p.message.slice(0, 200),
+    problem: ok ? undefined : !downloaded ? `the browser downloaded a file of ${p.download!.bytes} bytes, SHA-256 ${p.download!.sha256}, not the new image` : p.ok ? `page verified ${p.digest}, not the new image` : p.message.slice(0, 200),
+    downloadWall: p.download?.seconds,
     wall: p.seconds,
     cpu: p.usage.cpu,
     rssKb: p.usage.peakKb,

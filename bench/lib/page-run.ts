@@ -1,6 +1,8 @@
 // One run of the web page (dist/web) in headless Chromium, driven through the DevTools protocol
 // (cdp-chromium.ts: no Playwright, whose network instrumentation slows the page): open a manifest,
 // give the seed files, download and build, wait for the verified result.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
@@ -57,6 +59,8 @@ export interface PageRun {
   /** The assembly's own timings (JSON), from the result. */
   assemblyTimings: string | null;
   browserVersion: string;
+  /** With `download` (built in place): the browser's download of the built image into a folder, after the run. */
+  download: { seconds: number; bytes: number; sha256: string } | null;
 }
 
 /** How often the browser's processes are sampled while the page runs. */
@@ -113,7 +117,44 @@ function pageOwnSeconds(m: PageClock, startEpochMs: number): { seconds: number; 
   return { seconds: (m.origin + m.shown - startEpochMs) / 1000 - clickWait, clickWait };
 }
 
-export async function runPage(options: { siteUrl: string; manifestUrl: string; seeds: string[]; mode: OutputMode; profileDir: string; screenshots?: string }): Promise<PageRun> {
+/**
+ * After a run built in place: click the result's Save link and wait for the
+ * browser to finish writing the image into `folder` (its download, as a user's
+ * browser does it: it hashes what it writes and renames the file at the end).
+ * Timed from the click to the browser's "completed"; the file is read back
+ * for its SHA-256, then deleted.
+ */
+async function timeDownload(tab: CdpTab, folder: string): Promise<{ seconds: number; bytes: number; sha256: string }> {
+  await mkdir(folder, { recursive: true });
+  await tab.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder, eventsEnabled: true }, 'browser');
+  const ended = new Promise<string>((resolve) => tab.on('Browser.downloadProgress', (p) => p.state !== 'inProgress' && resolve(String(p.state))));
+  const t = performance.now();
+  await tab.evaluate(`document.querySelector('[data-testid=save-link]').click(), true`);
+  const state = await Promise.race([ended, new Promise<string>((resolve) => setTimeout(() => resolve('not finished in 120 s'), 120_000))]);
+  const seconds = (performance.now() - t) / 1000;
+  if (state !== 'completed') throw new Error(`the browser's download of the built image: ${state}`);
+  const [name] = await readdir(folder);
+  const path = join(folder, name);
+  const sha256 = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    sha256.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  await rm(folder, { recursive: true, force: true });
+  return { seconds, bytes, sha256: sha256.digest('hex') };
+}
+
+export async function runPage(options: {
+  siteUrl: string;
+  manifestUrl: string;
+  seeds: string[];
+  mode: OutputMode;
+  profileDir: string;
+  screenshots?: string;
+  /** Built in place: then time the browser's download of the image into a folder (PageRun.download). */
+  download?: boolean;
+}): Promise<PageRun> {
   // (Each sample reads /proc for every process and thread: ~3.5 ms of CPU on the cores the page uses.)
   const sampler = new ProcessTreeSampler(PAGE_SAMPLE_MS);
   const tab = await CdpTab.launch(options.profileDir);
@@ -182,6 +223,7 @@ export async function runPage(options: { siteUrl: string; manifestUrl: string; s
     const scanStart = Number.isNaN(clock.scanStart) ? 0 : clock.scanStart;
     const scanEnd = Number.isNaN(clock.planned) ? await tab.evaluate<number>('performance.now()') : clock.planned;
     const plannedAt = (clock.origin + scanEnd - (performance.timeOrigin + t)) / 1000;
+    const download = options.download && options.mode === 'opfs' && end.ok ? await timeDownload(tab, join(options.profileDir, 'downloads')) : null;
     return {
       ok: end.ok,
       message: end.message,
@@ -197,6 +239,7 @@ export async function runPage(options: { siteUrl: string; manifestUrl: string; s
       marks,
       assemblyTimings: end.ok ? end.timings : null,
       browserVersion,
+      download,
     };
   } finally {
     sampler.stop();

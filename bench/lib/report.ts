@@ -97,6 +97,17 @@ function pageHarnessWall(results: Results): string[] {
   return parts.length ? [`- The page's wall as the bench's driver saw it (its round trips to the browser included; median): ${parts.join('; ')}.`] : [];
 }
 
+/** Built in place, the image is in the site's storage: then the browser's download of it into a folder (not in the table's wall). */
+function pageDownload(results: Results): string[] {
+  const runs = (results.measured.get(key('iso', 'page-opfs')) ?? []).filter((r) => r.ok && r.downloadWall !== undefined);
+  if (runs.length === 0) return [];
+  const download = median(runs.map((r) => r.downloadWall!));
+  const total = median(runs.map((r) => r.wall + r.downloadWall!));
+  return [
+    `- ${TOOL['page-opfs'].label}: the image is then in the site's storage, offered by a Save link. The browser's download of it into a folder, after each run (the link clicked; to the browser's "completed", the file's SHA-256 checked): ${download.toFixed(2)} s (median), so ${total.toFixed(2)} s in all to the image in a folder. "Save as" times its copy into the chosen file.`,
+  ];
+}
+
 /** The page's private memory, beside the sum of its processes' peaks in the table. */
 function pageMemory(results: Results): string[] {
   const parts = (['page-opfs', 'page-save-as'] as const).flatMap((t) => {
@@ -198,10 +209,11 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     "- wall: seconds from start to the verified image (the page: from opening its address, the browser already running, to the verified result on screen, by the page's own clock, Start pressed from inside the page as soon as the plan is shown, and the few ms between them left out. The browser is driven through the DevTools protocol without its Network domain: Playwright turns that on, and the browser's reports of every response chunk to it cost the page 0.35-0.5 s).",
     '- CPU: user+sys seconds of the client and its children; peak RSS: of its largest process (GNU time).',
     `- \\* the page: every process of the browser, sampled from /proc every ${PAGE_SAMPLE_MS} ms: CPU from opening the address; memory, the sum of each process's peak (VmHWM), which counts the shared program files once per process.`,
-    '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream.',
+    '- "Save as" is simulated (pickers cannot be driven headlessly): the picker returns a file in the site\'s storage, written through the same writable stream. Into a file on the disk, Chromium\'s `close()` also reads the whole file again to hash it for Safe Browsing before putting it in place (content/browser/file_system_access/file_system_access_safe_move_helper.cc); not into the site\'s storage, so that pass is not in its figures.',
     "- fetched, requests: nginx's access log, control files left out (the page's count includes its 1-byte mirror check; zsync sends up to 20 ranges per request).",
     '- control file: `.tessera`; `.zsync`; `.jigdo` + `.template`. jigdo-file runs as jigdo-lite drives it, with wget for the .jigdo, the .template and the missing files.',
     ...pageHarnessWall(results),
+    ...pageDownload(results),
     ...pageMemory(results),
     ...controlNotes(results),
     ...(scan.length ? ['', ...scan] : []),
