@@ -69,6 +69,8 @@ export interface Progress {
   retries: string[];
   /** "Save as": the verified image is being copied into this file. */
   saving?: string;
+  /** "Save as": the image is built and verified, and the save dialog is still open. */
+  choosing?: boolean;
 }
 
 export interface AppState {
@@ -204,6 +206,12 @@ async function copyKeptImage(kept: string, handle: FileSystemFileHandle): Promis
 async function keptInPlace(file: string, name: string): Promise<OutputTarget> {
   if (file !== name) await recordUnrenamed(file, name).catch(() => {});
   return { kind: 'opfs', name: file };
+}
+
+/** The browser's "Save as" dialog (File System Access), where it has one. */
+function savePicker(): ((options: { suggestedName: string }) => Promise<FileSystemFileHandle>) | undefined {
+  const picker = (window as { showSaveFilePicker?: (options: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
+  return picker?.bind(window);
 }
 
 /** A URL that downloads a file of the site's storage; null if it cannot be read. */
@@ -748,17 +756,19 @@ export class Controller {
     }
     // (Read while the output is chosen.)
     const earlier = readKeptValidators(imageKey(image.manifest.checksum));
-    const chosen = await this.chooseOutput(image.manifest.name, image.manifest.blocks.length);
-    if (!chosen) return;
-    const { output, outputName } = chosen;
-    this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
-
     // The image file the scan wrote into is completed in place; with "Save as" the
     // verified image is then copied into the chosen file, which so only ever receives
-    // verified bytes. Without an image file (no room in the site's storage) the
-    // assembly streams the image to the output, reading the seeds again.
+    // verified bytes. So the download starts while the save dialog is open, as a
+    // browser's own downloads do. Without an image file (no room in the site's storage)
+    // the assembly streams the image to the output, reading the seeds again: the
+    // output comes first.
     const file = this.imageFile;
+    const choosing = this.chooseOutput(image.manifest.name, image.manifest.blocks.length); // (opens the dialog: before any await)
+    const whileChoosing = file !== null && savePicker() !== undefined;
+    const chosen = whileChoosing ? null : await choosing;
+    if (!whileChoosing && !chosen) return;
     this.imageFile = null;
+    this.set({ phase: 'downloading', error: null, progress: { written: 0, fetched: 0, startedAt: performance.now(), retries: [] } });
     if (file) {
       const how = this.verification(image.manifest);
       if (file.verifying !== `${how.algorithm}:${how.alsoSha256}`) file.verify(how);
@@ -774,29 +784,59 @@ export class Controller {
       seedOf: this.pool.sources.seed.slice(),
       offsetOf: new Float64Array(this.pool.sources.offset),
       mirrors,
-      output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : output,
+      output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : chosen!.output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
       staged: file ? this.pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),
       validators: this.firstSeen.get(imageKey(image.manifest.checksum)),
       earlierValidators,
     };
-    const finished = new Promise<void>((resolve) => {
+    let built = false;
+    let decided = !whileChoosing;
+    let over = false;
+    const finished = new Promise<void>((resolveFinished) => {
+      const resolve = () => {
+        over = true;
+        resolveFinished();
+      };
+      if (whileChoosing) {
+        const mapBefore = this.blockStates.slice();
+        void choosing.then((output) => {
+          decided = true;
+          if (output || built || over) return;
+          // The dialog was closed before the image was built: the download stops and the plan is shown again, as
+          // before Start. The image file keeps what the scan wrote; what this download had fetched is fetched again.
+          worker.terminate();
+          this.imageFile = file;
+          this.blockStates.set(mapBefore);
+          this.blockVersion++;
+          this.set({ phase: 'ready', progress: null });
+          resolve();
+        });
+      }
       worker.onmessage = (e: MessageEvent<AssembleReply>) => {
         const reply = e.data;
         if (reply.type === 'event') this.onEvent(reply.event);
         else if (reply.type === 'done') {
-          if (file && output.kind === 'file-handle') {
-            this.set({ progress: this.state.progress && { ...this.state.progress, saving: output.handle.name } });
+          built = true;
+          const output = chosen?.output;
+          if (file && (whileChoosing || output?.kind === 'file-handle')) {
+            if (!decided) this.set({ progress: this.state.progress && { ...this.state.progress, choosing: true } });
             void file
               .keep(file.name) // (closed: the file can now be read)
-              .then((kept) => this.saveKept({ kept, name: image.manifest.name, summary: reply.summary }, output.handle))
+              .then(async (kept) => {
+                const unsaved = { kept, name: image.manifest.name, summary: reply.summary };
+                const to = (await choosing)?.output;
+                if (to?.kind !== 'file-handle') return this.offerUnsaved(unsaved, this.state.error ?? 'No file was chosen to save it into: the save dialog was closed.');
+                this.set({ progress: this.state.progress && { ...this.state.progress, choosing: false, saving: to.handle.name } });
+                return this.saveKept(unsaved, to.handle);
+              })
               .catch((error: unknown) => this.set({ phase: 'failed', error: `The image could not be saved: ${describeError(error)}` }))
               .finally(resolve);
             return;
           }
-          const kept = file && output.kind === 'opfs' ? file.keep(output.name).then((name) => keptInPlace(name, output.name)) : Promise.resolve(output);
-          kept.then((where) => this.finish(reply.summary, where, outputName)).then(resolve, (error: unknown) => {
+          const kept = file && output?.kind === 'opfs' ? file.keep(output.name).then((name) => keptInPlace(name, output.name)) : Promise.resolve(output!);
+          kept.then((where) => this.finish(reply.summary, where, chosen!.outputName)).then(resolve, (error: unknown) => {
             this.set({ phase: 'failed', error: explainStorageError(error, 'Keeping the image in the browser storage') });
             resolve();
           });
@@ -839,9 +879,14 @@ export class Controller {
       await this.finish(unsaved.summary, { kind: 'file-handle', handle }, handle.name);
       return deleted;
     }
+    await this.offerUnsaved(unsaved, `The image could not be saved: ${problem}`);
+  }
+
+  /** A verified image not saved (`why`): it stays in the site's storage, offered to be saved again, downloaded or deleted. */
+  private async offerUnsaved(unsaved: UnsavedImage, why: string): Promise<void> {
     const url = this.state.unsaved?.url ?? (await keptFileUrl(unsaved.kept));
     this.unsaved = url ? unsaved : null;
-    this.set({ phase: 'failed', error: `The image could not be saved: ${problem}`, unsaved: url ? { name: unsaved.name, url } : null });
+    this.set({ phase: 'failed', error: why, unsaved: url ? { name: unsaved.name, url } : null });
     void this.refreshSaved(); // the verified part of the download it kept is listed
   }
 
@@ -888,10 +933,10 @@ export class Controller {
    */
   private async chooseOutput(name: string, length: number): Promise<{ output: OutputTarget; outputName: string } | null> {
     let output: OutputTarget;
-    const picker = (window as { showSaveFilePicker?: (o: { suggestedName: string }) => Promise<FileSystemFileHandle> }).showSaveFilePicker;
+    const picker = savePicker();
     if (picker) {
       try {
-        output = { kind: 'file-handle', handle: await picker.call(window, { suggestedName: name }) };
+        output = { kind: 'file-handle', handle: await picker({ suggestedName: name }) };
       } catch (error) {
         if ((error as { name?: string }).name === 'AbortError') return null; // the user closed the dialog
         this.set({ error: explainStorageError(error, 'Choosing where to save') });

@@ -40,12 +40,19 @@ describe('the page writes what the scan finds straight into the image file', () 
    * file's worker before Start, stands in for another browser's file API there.
    */
   async function rebuild(saving: string, manifestName = 'new.img.tessera', query = '', inImageFileWorker?: string): Promise<{ page: Page; sent: number }> {
+    const before = imageBytesSent();
+    const page = await scanned(saving, manifestName, query, inImageFileWorker);
+    await page.getByTestId('start').click();
+    await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout: 60_000 });
+    return { page, sent: imageBytesSent() - before };
+  }
+  /** A page in a new browser context, with new.img's plan for the old image on screen (see rebuild). */
+  async function scanned(saving: string, manifestName = 'new.img.tessera', query = '', inImageFileWorker?: string): Promise<Page> {
     const context = await env.browser.newContext();
     await context.addInitScript(saving);
     const page = await context.newPage();
     const patched: Promise<unknown>[] = [];
     if (inImageFileWorker) page.on('worker', (worker) => void (worker.url().includes('image-file-worker') && patched.push(worker.evaluate(inImageFileWorker))));
-    const before = imageBytesSent();
     await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + manifestName)}${query}`);
     await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
     await page.getByTestId('seed-files').setInputFiles(env.seed);
@@ -54,10 +61,9 @@ describe('the page writes what the scan finds straight into the image file', () 
       await expect.poll(() => patched.length).toBe(1);
       await Promise.all(patched);
     }
-    await page.getByTestId('start').click();
-    await page.locator('[data-testid=result], [data-testid=error]').first().waitFor({ timeout: 60_000 });
-    return { page, sent: imageBytesSent() - before };
+    return page;
   }
+
   /** The site's storage: file names and the SHA-256 of new.img if there. */
   const storage = (page: Page) =>
     page.evaluate(async () => {
@@ -158,6 +164,77 @@ describe('the page writes what the scan finds straight into the image file', () 
       await page.context().close();
     });
   }
+
+  // A "Save as" dialog the test closes: the page's window.__dialog says what it does when opened ('wait': it stays
+  // open until __chooseFile() picks new.img in the site's storage, or __closeDialog() closes it; 'now': it picks
+  // at once; 'cancel': it is closed at once).
+  const SAVE_DIALOG = `
+    window.__dialog = 'wait';
+    window.showSaveFilePicker = ({ suggestedName }) => new Promise((resolve, reject) => {
+      const choose = async () => resolve(await (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true }));
+      const close = () => reject(new DOMException('The user aborted a request.', 'AbortError'));
+      if (window.__dialog === 'now') return void choose();
+      if (window.__dialog === 'cancel') return close();
+      window.__chooseFile = choose;
+      window.__closeDialog = close;
+    });
+  `;
+  const progressText = (page: Page) => page.getByTestId('progress').textContent();
+
+  it('downloads while the "Save as" dialog is open, and saves the verified image into the file chosen after', async () => {
+    const before = imageBytesSent();
+    const page = await scanned(SAVE_DIALOG);
+    await page.getByTestId('start').click();
+    // Built and verified with the dialog still open: only the copy into the chosen file is left.
+    await expect.poll(() => progressText(page), { timeout: 60_000 }).toContain('verified; choose where to save it');
+    expect(imageBytesSent() - before).toBe(2 * MiB + 1);
+    expect((await storage(page)).names).not.toContain('new.img');
+    await page.evaluate(() => (window as unknown as { __chooseFile(): void }).__chooseFile());
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+    expect((await storage(page)).sha).toBe(sha256(next));
+    await expect.poll(async () => (await storage(page)).names.filter((n) => n.startsWith('.tessera-building-'))).toEqual([]);
+    expect(imageBytesSent() - before).toBe(2 * MiB + 1);
+    await page.context().close();
+  });
+
+  it('keeps the verified image to save again when the "Save as" dialog is closed after it was built', async () => {
+    const before = imageBytesSent();
+    const page = await scanned(SAVE_DIALOG);
+    await page.getByTestId('start').click();
+    await expect.poll(() => progressText(page), { timeout: 60_000 }).toContain('verified; choose where to save it');
+    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+    await expect.poll(() => page.getByTestId('error').textContent(), { timeout: 20_000 }).toContain('No file was chosen to save it into: the save dialog was closed.');
+    await page.getByTestId('unsaved').waitFor();
+    await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'now'));
+    await page.getByTestId('save-again').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+    expect((await storage(page)).sha).toBe(sha256(next));
+    // Nothing was fetched again.
+    expect(imageBytesSent() - before).toBe(2 * MiB + 1);
+    await page.context().close();
+  });
+
+  it('stops the download and shows the plan again when the "Save as" dialog is closed before the image is built', async () => {
+    const page = await scanned(SAVE_DIALOG);
+    const plan = await page.getByTestId('plan-summary').textContent();
+    await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'cancel'));
+    await page.getByTestId('start').click();
+    // Back to the plan, Start ready again, nothing saved and nothing said to have gone wrong.
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
+    expect(await page.getByTestId('plan-summary').textContent()).toBe(plan);
+    expect(await page.getByTestId('error').count()).toBe(0);
+    expect(await page.getByTestId('progress').count()).toBe(0);
+    expect((await storage(page)).names).not.toContain('new.img');
+    // Start again, and save.
+    await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'now'));
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
+    expect((await storage(page)).sha).toBe(sha256(next));
+    await page.context().close();
+  });
 
   it('two tabs building the same image at once each write into an image file of their own', async () => {
     // The scan workers write into the image file through handles of their own (shared-access.ts), which a second

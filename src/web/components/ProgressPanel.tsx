@@ -12,7 +12,7 @@ export function ProgressPanel({ progress, length, toFetch }: { progress: Progres
       <p>
         {percent(progress.written, length)} written · {formatBytes(progress.fetched)} of {formatBytes(toFetch)} downloaded ·{' '}
         {formatBytes(seconds > 0 ? progress.fetched / seconds : 0)}/s ·{' '}
-        {progress.saving ? `verified; saving it to ${progress.saving}…` : progress.written >= length ? 'verifying…' : `${formatSeconds(left)} left`}
+        {progress.saving ? `verified; saving it to ${progress.saving}…` : progress.choosing ? 'verified; choose where to save it…' : progress.written >= length ? 'verifying…' : `${formatSeconds(left)} left`}
       </p>
       {progress.retries.length > 0 && (
         <ul class="retries">
