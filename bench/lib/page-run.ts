@@ -130,7 +130,9 @@ async function timeDownload(tab: CdpTab, folder: string): Promise<{ seconds: num
   const ended = new Promise<string>((resolve) => tab.on('Browser.downloadProgress', (p) => p.state !== 'inProgress' && resolve(String(p.state))));
   const t = performance.now();
   await tab.evaluate(`document.querySelector('[data-testid=save-link]').click(), true`);
-  const state = await Promise.race([ended, new Promise<string>((resolve) => setTimeout(() => resolve('not finished in 120 s'), 120_000))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const state = await Promise.race([ended, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('not finished in 120 s'), 120_000)))]);
+  clearTimeout(timer);
   const seconds = (performance.now() - t) / 1000;
   if (state !== 'completed') throw new Error(`the browser's download of the built image: ${state}`);
   const [name] = await readdir(folder);

@@ -1,5 +1,3 @@
-/// <reference lib="webworker" />
-
 type Movable = FileSystemFileHandle & { move?: (...args: unknown[]) => Promise<void> };
 
 /**
