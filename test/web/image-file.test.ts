@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { encodeManifest } from '../../src/core/manifest/encode-manifest.ts';
@@ -108,16 +108,25 @@ describe('the page writes what the scan finds straight into the image file', () 
     const { page } = await rebuild(NO_SAVE_PICKER);
     expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
     await page.goto(env.fixture.pageUrl);
+    await downloadAndDeleteBuilt(page);
+    await page.context().close();
+  });
+
+  /** What the browser downloads when `button` is clicked: its file name and SHA-256. */
+  async function downloadOf(page: Page, button: Locator): Promise<{ name: string; sha: string }> {
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    return { name: download.suggestedFilename(), sha: sha256(await readFile((await download.path())!)) };
+  }
+
+  /** new.img listed under "Kept in this browser": downloaded from there whole, then deleted from the list and the site's storage. */
+  async function downloadAndDeleteBuilt(page: Page): Promise<void> {
     const built = page.getByTestId('built-image');
     await expect.poll(() => built.allTextContents(), { timeout: 20_000 }).toEqual([`new.img${formatBytes(next.length)}DownloadDelete`]);
-    const [download] = await Promise.all([page.waitForEvent('download'), built.getByRole('button', { name: 'Download' }).click()]);
-    expect(download.suggestedFilename()).toBe('new.img');
-    expect(sha256(await readFile((await download.path())!))).toBe(sha256(next));
+    expect(await downloadOf(page, built.getByRole('button', { name: 'Download' }))).toEqual({ name: 'new.img', sha: sha256(next) });
     await built.getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => built.count()).toBe(0);
     expect((await storage(page)).names).not.toContain('new.img');
-    await page.context().close();
-  });
+  }
 
   // Safari's move() takes a directory and a name, and nothing else (WebKit's FileSystemHandle.idl): a call with
   // the name alone fails for want of an argument. Chromium before 110 has no move() at all.
@@ -138,29 +147,20 @@ describe('the page writes what the scan finds straight into the image file', () 
     it(`keeps an image built in place in a browser ${browser}, listed under its name on later visits`, async () => {
       const { page } = await rebuild(NO_SAVE_PICKER, 'new.img.tessera', '', script);
       expect(await page.getByTestId('result-checksum').textContent()).toBe(sha256(next));
-      const [saved] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-link').click()]);
-      expect(saved.suggestedFilename()).toBe('new.img');
-      expect(sha256(await readFile((await saved.path())!))).toBe(sha256(next));
+      expect(await downloadOf(page, page.getByTestId('save-link'))).toEqual({ name: 'new.img', sha: sha256(next) });
       const building = async () => (await storage(page)).names.filter((n) => n.startsWith('.tessera-building-'));
       expect((await storage(page)).names.includes('new.img')).toBe(file === 'renamed');
       expect(await building()).toHaveLength(file === 'renamed' ? 0 : 1);
       // A later visit that opens an image clears the image files left unfinished, and not this one.
       await page.goto(`${env.fixture.pageUrl}?manifest=${encodeURIComponent(env.fixture.mirrorUrl + 'new.img.tessera')}`);
       await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
-      const built = page.getByTestId('built-image');
-      await expect.poll(() => built.allTextContents(), { timeout: 20_000 }).toEqual([`new.img${formatBytes(next.length)}DownloadDelete`]);
       // (Beside it, the image file this visit opened.)
       await expect.poll(building, { timeout: 20_000 }).toHaveLength(file === 'renamed' ? 1 : 2);
-      const [download] = await Promise.all([page.waitForEvent('download'), built.getByRole('button', { name: 'Download' }).click()]);
-      expect(download.suggestedFilename()).toBe('new.img');
-      expect(sha256(await readFile((await download.path())!))).toBe(sha256(next));
-      await built.getByRole('button', { name: 'Delete' }).click();
-      await expect.poll(() => built.count()).toBe(0);
-      expect((await storage(page)).names).not.toContain('new.img');
+      await downloadAndDeleteBuilt(page);
       expect(await building()).toHaveLength(1);
       await page.reload();
       await expect.poll(() => page.getByTestId('image-name').textContent(), { timeout: 20_000 }).toBe('new.img');
-      await expect.poll(() => built.count()).toBe(0);
+      await expect.poll(() => page.getByTestId('built-image').count()).toBe(0);
       await page.context().close();
     });
   }
