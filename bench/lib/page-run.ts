@@ -1,10 +1,9 @@
 // One run of the web page (dist/web) in headless Chromium, driven through the DevTools protocol
 // (cdp-chromium.ts: no Playwright, whose network instrumentation slows the page): open a manifest,
 // give the seed files, download and build, wait for the verified result.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { sha256OfFile } from '../../src/node/native-hasher.ts';
 import { type RunningServer, startStaticServer } from '../../src/node/static-server.ts';
 import { NO_SAVE_PICKER, SAVE_TO_OPFS } from '../../test/helpers/browser.ts';
 import { CdpTab } from './cdp-chromium.ts';
@@ -137,14 +136,9 @@ async function timeDownload(tab: CdpTab, folder: string): Promise<{ seconds: num
   if (state !== 'completed') throw new Error(`the browser's download of the built image: ${state}`);
   const [name] = await readdir(folder);
   const path = join(folder, name);
-  const sha256 = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(path)) {
-    sha256.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
+  const downloaded = { seconds, bytes: (await stat(path)).size, sha256: await sha256OfFile(path) };
   await rm(folder, { recursive: true, force: true });
-  return { seconds, bytes, sha256: sha256.digest('hex') };
+  return downloaded;
 }
 
 export async function runPage(options: {

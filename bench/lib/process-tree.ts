@@ -26,12 +26,15 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** User + system CPU seconds from a process's or thread's stat fields. */
+const cpuSeconds = (f: string[]) => (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+
 function readProcess(pid: number): ProcessSample | undefined {
   const f = statFields(pid);
   if (!f) return undefined;
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { cpu: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND, peakKb: kb(status, 'VmHWM'), privateKb: kb(status, 'RssAnon') + kb(status, 'RssShmem') };
+    return { cpu: cpuSeconds(f), peakKb: kb(status, 'VmHWM'), privateKb: kb(status, 'RssAnon') + kb(status, 'RssShmem') };
   } catch {
     return undefined;
   }
@@ -69,7 +72,7 @@ function readThreads(pid: number): Map<number, { name: string; cpu: number }> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), { name, cpu: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND });
+      out.set(Number(tid), { name, cpu: cpuSeconds(f) });
     } catch {
       // gone meanwhile
     }
@@ -168,7 +171,7 @@ function treeCpuSeconds(root: number): number {
   let cpu = 0;
   for (const pid of [root, ...descendants(root)]) {
     const f = statFields(pid);
-    if (f) cpu += (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND;
+    if (f) cpu += cpuSeconds(f);
   }
   return cpu;
 }

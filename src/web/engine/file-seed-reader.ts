@@ -117,10 +117,14 @@ class PumpedStream {
   private failure: unknown = null;
   private wake: (() => void) | null = null;
 
+  /** Bytes kept queued: `aheadBytes`, or one chunk's worth when that is 0 (read on demand). */
+  private readonly keep: number;
+
   constructor(
     private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
-    private readonly aheadBytes: number,
+    aheadBytes: number,
   ) {
+    this.keep = Math.max(1, aheadBytes);
     this.pump();
   }
 
@@ -146,11 +150,11 @@ class PumpedStream {
   }
 
   private pump(): void {
-    if (this.pumping || this.ended || this.stopped || this.failure || (this.queued > 0 && this.queued >= this.aheadBytes)) return;
+    if (this.pumping || this.ended || this.stopped || this.failure || this.queued >= this.keep) return;
     this.pumping = true;
     void (async () => {
       try {
-        while (!this.stopped && (this.queued === 0 || this.queued < this.aheadBytes)) {
+        while (!this.stopped && this.queued < this.keep) {
           const { done, value } = await this.reader.read();
           if (done) {
             this.ended = true;
