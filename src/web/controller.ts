@@ -57,6 +57,8 @@ export interface SeedEntry {
   fromCache?: boolean;
   /** Verified data kept from an interrupted download of this image (resume). */
   partial?: boolean;
+  /** That data is in the image file itself (listed by range logs): a line of the list, not a file to read. */
+  inImageFile?: boolean;
   note?: string;
 }
 
@@ -136,17 +138,16 @@ interface UnsavedImage {
 }
 
 /**
- * The blocks an interrupted download verified into the image file taken up
- * now (whole blocks within its range logs' spans): already in the output,
- * and final for its verifier. Shown as a seed of their own (never read).
+ * The blocks a download verified into the image file (whole blocks within
+ * `spans`, from range logs): already in the output, and final for its
+ * verifier. Returns the bytes taken that had no source yet.
  */
-function adoptedSeed(manifest: Manifest, pool: ScanPool, opened: { file: ImageFile; adoptedSpans: PartialSpan[] } | null): SeedEntry[] {
-  if (!opened || opened.adoptedSpans.length === 0) return [];
+function adoptSpans(manifest: Manifest, pool: ScanPool, file: ImageFile, spans: PartialSpan[]): number {
   const table = manifest.blocks;
   const bs = table.blockSize;
   const blocks: number[] = [];
   let kept = 0;
-  for (const span of opened.adoptedSpans) {
+  for (const span of spans) {
     const end = span.start + span.length;
     for (let k = Math.ceil(span.start / bs); k * bs < end; k++) {
       if (Math.min(table.length, (k + 1) * bs) > end) break; // only whole blocks
@@ -155,9 +156,20 @@ function adoptedSeed(manifest: Manifest, pool: ScanPool, opened: { file: ImageFi
       kept += Math.min(bs, table.length - k * bs);
     }
   }
-  if (blocks.length === 0) return [];
-  opened.file.markFinal(Int32Array.from(blocks));
-  return [{ name: `verified earlier: ${formatBytes(kept)} of this image (resuming)`, size: kept, file: new File([], 'verified earlier'), state: 'done', scanned: kept, partial: true }];
+  if (blocks.length > 0) file.markFinal(Int32Array.from(blocks));
+  return kept;
+}
+
+/** `seeds` with `bytes` more in the image file: added to its line, or a line of its own at the end (seed numbers stay). */
+function withInImageFile(seeds: SeedEntry[], bytes: number): SeedEntry[] {
+  const at = seeds.findIndex((s) => s.inImageFile);
+  if (at < 0) return [...seeds, inImageFileEntry(bytes)];
+  return seeds.map((s, i) => (i === at ? inImageFileEntry(s.size + bytes) : s));
+}
+
+/** The seed list's line for what is already in the image file from an earlier download (never read). */
+function inImageFileEntry(bytes: number): SeedEntry {
+  return { name: `verified earlier: ${formatBytes(bytes)} of this image (resuming)`, size: bytes, file: new File([], 'verified earlier'), state: 'done', scanned: bytes, partial: true, inImageFile: true };
 }
 
 /** A log's spans up to the first that does not fit in the image (a damaged record ends a log). */
@@ -488,7 +500,9 @@ export class Controller {
     this.blockStates = new Uint8Array(manifest.blocks.blockCount);
     // Resume: what an interrupted download of this image verified is used first: in the image file
     // taken up as it was (its range logs), or as a seed (data logs).
-    const resumed = [...adoptedSeed(manifest, pool, opened), ...(await this.partialSeeds(manifest, pool))];
+    const adopted = opened ? adoptSpans(manifest, pool, opened.file, opened.adoptedSpans) : 0;
+    const inImageFile = adopted > 0 ? [inImageFileEntry(adopted)] : [];
+    const resumed = [...inImageFile, ...(await this.partialSeeds(manifest, pool, inImageFile.length))];
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
     this.set({
       image: { status: 'ready', manifest, bytes, source, mirrors, refused, note },
@@ -623,13 +637,20 @@ export class Controller {
     await this.deleteUnsaved();
   }
 
-  /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool. */
-  private async partialSeeds(manifest: Manifest, pool: ScanPool): Promise<SeedEntry[]> {
+  /** The ranges the range logs of `file` list (a download stopped in this tab verified them into it). */
+  private async rangesWrittenInto(file: ImageFile, manifest: Manifest): Promise<PartialSpan[]> {
+    // (A log is read through a snapshot, which its writer's handle, let go as the stopped worker ends, does not lock.)
+    const logs = await rangeLogs(imageKey(manifest.checksum)).catch(() => []);
+    return logs.filter((l) => l.imageFileName === file.name).flatMap((l) => spansWithin(l.spans, file.length));
+  }
+
+  /** Seeds for the verified data kept from interrupted downloads of this image, merged into the pool; the first is seed number `first`. */
+  private async partialSeeds(manifest: Manifest, pool: ScanPool, first: number): Promise<SeedEntry[]> {
     const table = manifest.blocks;
     const bs = table.blockSize;
     const entries: SeedEntry[] = [];
     for (const log of await partialLogFiles(imageKey(manifest.checksum)).catch(() => [])) {
-      const seed = entries.length;
+      const seed = first + entries.length;
       let kept = 0;
       for (const span of await readPartialSpans(log, table.length)) {
         const end = span.start + span.length;
@@ -745,7 +766,8 @@ export class Controller {
     const image = this.state.image;
     const plan = this.state.plan;
     if (image.status === 'jigdo' && this.jigdo && plan && this.state.phase === 'ready') return this.startJigdo(this.jigdo, image.image);
-    if (image.status !== 'ready' || !plan || !this.pool || this.state.phase !== 'ready') return;
+    const pool = this.pool;
+    if (image.status !== 'ready' || !plan || !pool || this.state.phase !== 'ready') return;
     // Left out: mirrors this page cannot use, and those whose file has changed since they were first checked.
     const unusable = [...image.refused, ...(this.state.probes ?? []).filter((p) => p.changed)];
     const mirrors = image.mirrors.filter((m) => !unusable.some((r) => r.url === m));
@@ -781,12 +803,12 @@ export class Controller {
       type: 'assemble',
       manifest: image.manifest,
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
-      seedOf: this.pool.sources.seed.slice(),
-      offsetOf: new Float64Array(this.pool.sources.offset),
+      seedOf: pool.sources.seed.slice(),
+      offsetOf: new Float64Array(pool.sources.offset),
       mirrors,
       output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : chosen!.output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
-      staged: file ? this.pool.staged.slice() : undefined,
+      staged: file ? pool.staged.slice() : undefined,
       stallTimeoutMs: stallTimeoutMs(),
       validators: this.firstSeen.get(imageKey(image.manifest.checksum)),
       earlierValidators,
@@ -800,17 +822,18 @@ export class Controller {
         resolveFinished();
       };
       if (whileChoosing) {
-        const mapBefore = this.blockStates.slice();
-        void choosing.then((output) => {
+        void choosing.then(async (output) => {
           decided = true;
           if (output || built || over) return;
           // The dialog was closed before the image was built: the download stops and the plan is shown again, as
-          // before Start. The image file keeps what the scan wrote; what this download had fetched is fetched again.
+          // before Start. The image file keeps what the scan wrote, and what this download verified into it (its
+          // range log lists that): the plan is what is left.
+          over = true;
           worker.terminate();
+          const kept = adoptSpans(image.manifest, pool, file, await this.rangesWrittenInto(file, image.manifest));
           this.imageFile = file;
-          this.blockStates.set(mapBefore);
-          this.blockVersion++;
-          this.set({ phase: 'ready', progress: null });
+          this.refreshBlockStates(pool.sources);
+          this.set({ phase: 'ready', progress: null, seeds: kept > 0 ? withInImageFile(this.state.seeds, kept) : this.state.seeds, plan: planDownload(image.manifest.blocks, pool.sources) });
           resolve();
         });
       }

@@ -42,6 +42,24 @@ export const NO_SAVE_PICKER = `delete window.showSaveFilePicker;`;
  */
 export const EXCLUSIVE_STORAGE = `window.__tesseraExclusiveStorage = true;`;
 
+/**
+ * A "Save as" dialog the test closes: the page's window.__dialog says what it
+ * does when opened ('wait': it stays open until __chooseFile() picks the
+ * suggested name in the site's storage, or __closeDialog() closes it; 'now':
+ * it picks at once; 'cancel': it is closed at once).
+ */
+export const SAVE_DIALOG = `
+  window.__dialog = 'wait';
+  window.showSaveFilePicker = ({ suggestedName }) => new Promise((resolve, reject) => {
+    const choose = async () => resolve(await (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true }));
+    const close = () => reject(new DOMException('The user aborted a request.', 'AbortError'));
+    if (window.__dialog === 'now') return void choose();
+    if (window.__dialog === 'cancel') return close();
+    window.__chooseFile = choose;
+    window.__closeDialog = close;
+  });
+`;
+
 export const SAVE_TO_OPFS = `
   window.showSaveFilePicker = async ({ suggestedName }) => {
     const root = await navigator.storage.getDirectory();

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { encodeManifest } from '../../src/core/manifest/encode-manifest.ts';
 import { concat, randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { EXCLUSIVE_STORAGE, NO_SAVE_PICKER, SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { EXCLUSIVE_STORAGE, NO_SAVE_PICKER, SAVE_DIALOG, SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { memorySeed } from '../helpers/memory-seed.ts';
 import { usePageFixture } from '../helpers/page-fixture.ts';
 import { zsyncmake } from '../helpers/zsyncmake.ts';
@@ -165,20 +165,6 @@ describe('the page writes what the scan finds straight into the image file', () 
     });
   }
 
-  // A "Save as" dialog the test closes: the page's window.__dialog says what it does when opened ('wait': it stays
-  // open until __chooseFile() picks new.img in the site's storage, or __closeDialog() closes it; 'now': it picks
-  // at once; 'cancel': it is closed at once).
-  const SAVE_DIALOG = `
-    window.__dialog = 'wait';
-    window.showSaveFilePicker = ({ suggestedName }) => new Promise((resolve, reject) => {
-      const choose = async () => resolve(await (await navigator.storage.getDirectory()).getFileHandle(suggestedName, { create: true }));
-      const close = () => reject(new DOMException('The user aborted a request.', 'AbortError'));
-      if (window.__dialog === 'now') return void choose();
-      if (window.__dialog === 'cancel') return close();
-      window.__chooseFile = choose;
-      window.__closeDialog = close;
-    });
-  `;
   const progressText = (page: Page) => page.getByTestId('progress').textContent();
 
   it('downloads while the "Save as" dialog is open, and saves the verified image into the file chosen after', async () => {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
-import { SAVE_TO_OPFS } from '../helpers/browser.ts';
+import { SAVE_DIALOG, SAVE_TO_OPFS } from '../helpers/browser.ts';
 import { usePageFixture } from '../helpers/page-fixture.ts';
+import { formatBytes } from '../../src/shared/format.ts';
 
 /** What the page may have in flight when its tab closes: 6 connections, at most 4 MB each. */
 const IN_FLIGHT_AT_CLOSE = 6 * (4 << 20);
@@ -54,6 +55,42 @@ describe('resuming an interrupted download in the page', () => {
     expect(mirrorBytes()).toBeLessThanOrEqual(plan + IN_FLIGHT_AT_CLOSE);
     // The partial work is gone once the image is built.
     await expect.poll(() => second.getByTestId('partial-work').count()).toBe(0);
+    await context.close();
+  });
+
+  it('keeps what was verified when the "Save as" dialog is closed mid-download: the next Start fetches only the rest', async () => {
+    const context = await env.browser.newContext();
+    await context.addInitScript(SAVE_DIALOG);
+    const mirrorBytes = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
+    const bytesToFetch = async () => Number(/([\d,]+) bytes to fetch/.exec((await page.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    const page = await context.newPage();
+    await page.goto(env.fixture.address);
+    expect(await bytesToFetch()).toBe(image.length);
+    const before = mirrorBytes();
+    await page.getByTestId('start').click();
+    const downloadedMB = async () => Number(/([\d.]+) MB of [\d.]+ MB downloaded/.exec((await page.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? 0);
+    await expect.poll(downloadedMB, { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
+    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+
+    // The plan again, less what was verified into the image file, on a line of its own in the list.
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
+    const left = await bytesToFetch();
+    expect(left).toBeLessThan(image.length - (2 << 20));
+    expect(left).toBeGreaterThan(0); // (the dialog really was closed mid-download)
+    const kept = await page.locator('[data-testid=seed-list] li', { hasText: 'verified earlier' }).textContent();
+    expect(kept).toContain(`verified earlier: ${formatBytes(image.length - left)} of this image (resuming)`);
+    // The server counts a response when it ends: wait for the cut ones to be counted.
+    let settled = -1;
+    await expect.poll(() => (settled === (settled = mirrorBytes()) ? 'settled' : 'moving'), { timeout: 10_000, interval: 300 }).toBe('settled');
+    const sentToFirst = mirrorBytes() - before;
+
+    await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'now'));
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
+    // The second Start fetched exactly what its plan said was left; the first lost at most what was in flight.
+    expect(mirrorBytes() - before - sentToFirst).toBe(left);
+    expect(mirrorBytes() - before).toBeLessThanOrEqual(image.length + IN_FLIGHT_AT_CLOSE);
     await context.close();
   });
 
