@@ -32,9 +32,19 @@ export class BlockSources implements BlockRecorder {
   constructor(
     readonly blockCount: number,
     maxSeedBytes = Infinity,
+    given?: { seed: Int32Array; offset: Float64Array | Uint32Array },
   ) {
-    this.seed = new Int32Array(blockCount).fill(FROM_NETWORK);
-    this.offset = maxSeedBytes <= 2 ** 32 ? new Uint32Array(blockCount) : new Float64Array(blockCount);
+    this.seed = given?.seed ?? new Int32Array(blockCount).fill(FROM_NETWORK);
+    this.offset = given?.offset ?? (maxSeedBytes <= 2 ** 32 ? new Uint32Array(blockCount) : new Float64Array(blockCount));
+    if (given) for (let k = 0; k < blockCount; k++) if (this.seed[k] !== FROM_NETWORK) this.found++;
+  }
+
+  /**
+   * Sources over arrays made elsewhere (handed over from another thread),
+   * used as they are: the receiver holds one set of them, not two.
+   */
+  static adopt(seed: Int32Array, offset: Float64Array | Uint32Array): BlockSources {
+    return new BlockSources(seed.length, Infinity, { seed, offset });
   }
 
   /** Record a source for a block still missing; returns whether it was missing. */

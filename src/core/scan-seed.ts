@@ -499,7 +499,7 @@ function rollPairToCandidate(
 }
 
 /** Mark every all-zero target block as available without reading or fetching anything. */
-export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, sources: BlockSources): number {
+export function findZeroBlocks(index: BlockIndex, blockHash: BlockHashFunction, sources: BlockRecorder): number {
   const table = index.table;
   const zeros = new Uint8Array(table.blockSize);
   const w = weakChecksum(zeros, 0, table.blockSize) & weakMask(table.weakBytes);

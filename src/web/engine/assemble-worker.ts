@@ -3,7 +3,7 @@
 // the seed files, verifies everything and writes the image in order, so the
 // page's main thread only draws progress.
 import { imageKey } from '../../core/manifest/manifest.ts';
-import { BlockSources, FROM_NETWORK, FROM_OUTPUT, FROM_ZEROS } from '../../core/block-sources.ts';
+import { BlockSources, FROM_OUTPUT, FROM_ZEROS } from '../../core/block-sources.ts';
 import { type BlockTable, blockLength } from '../../core/block-table.ts';
 import type { SeedReader } from '../../core/io.ts';
 import { ErrorCode, isTesseraError } from '../../core/errors.ts';
@@ -121,24 +121,26 @@ async function assemble(request: AssembleRequest): Promise<void> {
 }
 
 /**
- * Where each block comes from, as the scan planned it (request.seedOf, offsetOf).
- * In place, blocks the scan wrote into the image file (request.staged) are
- * stepped over, and so are zero blocks: the image file starts as zeros and
- * the scan never writes them. `fromScan`: the bytes of the former.
+ * Where each block comes from, as the scan planned it (request.seedOf,
+ * offsetOf: copies handed over, changed in place). In place, blocks the scan
+ * wrote into the image file (request.staged) are stepped over, and so are
+ * zero blocks: the image file starts as zeros and the scan never writes
+ * them. `fromScan`: the bytes of the former.
  */
 function sourcesOf(request: AssembleRequest, table: BlockTable, inPlace: boolean): { sources: BlockSources; fromScan: number } {
-  const sources = new BlockSources(table.blockCount);
   const { seedOf, offsetOf, staged } = request;
   let fromScan = 0;
-  for (let k = 0; k < seedOf.length; k++) {
-    const seed = seedOf[k];
-    if (seed === FROM_NETWORK) continue;
-    if (inPlace && ((seed >= 0 && staged?.[k]) || seed === FROM_ZEROS)) {
-      sources.set(k, FROM_OUTPUT, 0);
-      if (seed >= 0) fromScan += blockLength(table, k);
-    } else sources.set(k, seed, offsetOf[k]);
+  if (inPlace) {
+    for (let k = 0; k < seedOf.length; k++) {
+      const seed = seedOf[k];
+      if ((seed >= 0 && staged?.[k]) || seed === FROM_ZEROS) {
+        seedOf[k] = FROM_OUTPUT;
+        offsetOf[k] = 0;
+        if (seed >= 0) fromScan += blockLength(table, k);
+      }
+    }
   }
-  return { sources, fromScan };
+  return { sources: BlockSources.adopt(seedOf, offsetOf), fromScan };
 }
 
 self.onmessage = (e: MessageEvent<AssembleRequest>) => {

@@ -2,10 +2,10 @@
 // A scan worker: holds the image's block index and scans the slices of seed
 // files it is given, reporting which blocks it found where.
 import { BlockIndex } from '../../core/block-index.ts';
-import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
+import { FoundBlocks } from '../../core/block-sources.ts';
 import { describeError } from '../../core/errors.ts';
 import { type BlockHashFunction, createBlockHash } from '../../core/hashing.ts';
-import { findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
+import { ScanBuffers, findZeroBlocks, scanSeed } from '../../core/scan-seed.ts';
 import { explainStorageError } from './explain-error.ts';
 import { fileSeedReader } from './file-seed-reader.ts';
 import { joinSharedFile } from '../storage/shared-access.ts';
@@ -30,8 +30,15 @@ declare const self: DedicatedWorkerGlobalScope;
 
 let index: BlockIndex | undefined;
 let blockHash: BlockHashFunction | undefined;
-/** The image's all-zero blocks: never looked for in seeds (nor written: the image file starts as zeros). */
-let zeroBlocks = new Int32Array(0);
+/**
+ * What one task finds, reused from task to task (a byte per block, and the
+ * list of finds), as are the scan's buffers: a task's memory does not grow
+ * with the image, and nothing of the image's size is allocated per slice.
+ * The image's all-zero blocks are known to it: never looked for in seeds
+ * (nor written: the image file starts as zeros).
+ */
+let found: FoundBlocks | undefined;
+let buffers: ScanBuffers | undefined;
 let imageFile: ImageFilePort | null = null;
 /** The image file's name, when this worker may open a handle of its own on it (shared-access.ts). */
 let imageFileName: string | undefined;
@@ -44,26 +51,27 @@ async function handle(request: ScanRequest): Promise<void> {
     const manifest = request.manifest;
     index = new BlockIndex(manifest.blocks);
     blockHash = await createBlockHash(manifest.blocks.strongHash);
-    const sources = new BlockSources(manifest.blocks.blockCount);
-    const zeros: number[] = [];
-    findZeroBlocks(index, blockHash, sources);
-    for (let k = 0; k < sources.blockCount; k++) if (sources.seed[k] === FROM_ZEROS) zeros.push(k);
-    zeroBlocks = Int32Array.from(zeros);
+    const blockCount = manifest.blocks.blockCount;
+    const zeroFinds = new FoundBlocks(blockCount);
+    findZeroBlocks(index, blockHash, zeroFinds);
+    const zeroBlocks = zeroFinds.take().blocks;
+    const zeros = new Uint8Array(blockCount);
+    for (const k of zeroBlocks) zeros[k] = 1;
+    found = new FoundBlocks(blockCount, zeros);
+    buffers = new ScanBuffers(manifest.blocks.blockSize, READ_BYTES);
     imageFile = request.imageFile ? new ImageFilePort(request.imageFile) : null;
     imageFileName = request.imageFileName;
     // One worker tells the pool (the list can be long).
-    const reported = request.findZeros ? zeroBlocks.slice() : new Int32Array(0);
+    const reported = request.findZeros ? zeroBlocks : new Int32Array(0);
     post({ type: 'ready', zeroBlocks: reported }, [reported.buffer]);
     return;
   }
-  if (!index || !blockHash) throw new Error('scan worker used before init');
+  if (!index || !blockHash || !found || !buffers) throw new Error('scan worker used before init');
   const { task } = request;
   // Each slice starts from nothing, so it reports every block it holds (not only
   // blocks new to this worker): what is found in a file can then be cached per file.
   // A slice that fails is simply not reported.
   const table = index.table;
-  const sources = new BlockSources(table.blockCount);
-  for (const k of zeroBlocks) sources.set(k, FROM_ZEROS, 0);
   // Straight from the scan's buffer through a handle of this worker's own, where the browser shares the file; else copied to the image file's worker.
   const access = imageFileName ? await joinSharedFile(imageFileName) : null;
   const writer = access
@@ -76,10 +84,10 @@ async function handle(request: ScanRequest): Promise<void> {
   let readWaitMs = 0;
   const reader = fileSeedReader(request.file, request.name, READ_AHEAD_BYTES);
   try {
-    const result = await scanSeed(reader, 0, index, blockHash, sources, {
+    const result = await scanSeed(reader, 0, index, blockHash, found, {
       start: request.start,
       end: request.end,
-      readSize: READ_BYTES,
+      buffers,
       onBlock: writer ? (k, data) => writer.add(k, data) : undefined,
       afterChunk: writer ? () => writer.catchUp() : undefined,
       onProgress: (bytes) => {
@@ -97,6 +105,7 @@ async function handle(request: ScanRequest): Promise<void> {
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
     await writer?.finish();
     access?.close();
+    found.take(); // (dropped with its seed)
     post({ type: 'failed', task, message });
     return;
   } finally {
@@ -104,18 +113,9 @@ async function handle(request: ScanRequest): Promise<void> {
   }
   const staged = writer ? await writer.finish() : false;
   access?.close();
-  const blocks: number[] = [];
-  const offsets: number[] = [];
-  for (let k = 0; k < sources.blockCount; k++) {
-    if (sources.seed[k] === 0) {
-      blocks.push(k);
-      offsets.push(sources.offset[k]);
-    }
-  }
-  const b = Int32Array.from(blocks);
-  const o = Float64Array.from(offsets);
+  const { blocks, offsets } = found.take();
   post({ type: 'progress', task, bytes: request.end - request.start });
-  post({ type: 'result', task, blocks: b, offsets: o, staged, ms: performance.now() - started, readWaitMs }, [b.buffer, o.buffer]);
+  post({ type: 'result', task, blocks, offsets, staged, ms: performance.now() - started, readWaitMs }, [blocks.buffer as ArrayBuffer, offsets.buffer as ArrayBuffer]);
 }
 
 self.onmessage = (e: MessageEvent<ScanRequest>) => {

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { BlockSources, FROM_NETWORK, FROM_OUTPUT, FoundBlocks } from '../../src/core/block-sources.ts';
+
+describe('BlockSources.adopt', () => {
+  it('works on the arrays it is given (no copy), counting the blocks that already have a source', () => {
+    const seed = Int32Array.from([FROM_NETWORK, 0, FROM_OUTPUT, FROM_NETWORK]);
+    const offset = Float64Array.from([0, 8192, 0, 0]);
+    const sources = BlockSources.adopt(seed, offset);
+    expect(sources.blockCount).toBe(4);
+    expect(sources.foundCount).toBe(2);
+    expect(sources.seed).toBe(seed);
+    expect(sources.has(1)).toBe(true);
+    expect(sources.has(3)).toBe(false);
+    expect(sources.set(3, 1, 4096)).toBe(true);
+    expect(seed[3]).toBe(1);
+    expect(offset[3]).toBe(4096);
+    expect(sources.set(1, 1, 0)).toBe(false); // a block with a source keeps it
+    expect(sources.complete).toBe(false);
+    expect(sources.set(0, 1, 0)).toBe(true);
+    expect(sources.complete).toBe(true);
+  });
+});
+
+describe('FoundBlocks', () => {
+  it('reports each block once per task, leaves out known ones, and starts over after take()', () => {
+    const known = Uint8Array.from([0, 1, 0, 0]);
+    const found = new FoundBlocks(4, known);
+    expect(found.set(2, 0, 100)).toBe(true);
+    expect(found.set(2, 0, 200)).toBe(false);
+    expect(found.set(1, 0, 300)).toBe(false); // known
+    expect(found.set(0, 0, 400)).toBe(true);
+    const first = found.take();
+    expect([...first.blocks]).toEqual([2, 0]);
+    expect([...first.offsets]).toEqual([100, 400]);
+    expect(found.set(2, 0, 500)).toBe(true); // a new task finds it again
+    expect([...found.take().blocks]).toEqual([2]);
+  });
+});
