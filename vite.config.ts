@@ -1,9 +1,15 @@
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
+import { CROSS_ORIGIN_ISOLATION } from './src/node/static-server.ts';
+
+// Cross-origin isolated, so the page can share memory between its workers (as tessera serve and the demo serve it).
+const isolation = { ...CROSS_ORIGIN_ISOLATION };
 
 export default defineConfig({
   // Workers are ES modules (they import the engine).
   worker: { format: 'es' },
+  server: { headers: isolation },
+  preview: { headers: isolation },
   build: { target: 'es2022', sourcemap: true, outDir: 'dist/web' },
   plugins: [
     VitePWA({

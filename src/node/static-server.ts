@@ -26,7 +26,25 @@ export interface StaticServerOptions {
   onRequest?: (request: ServedRequest) => void;
   /** Serve https with this key and certificate (PEM), as a page or mirror on a real site would be. */
   tls?: { key: string; cert: string };
+  /**
+   * Send the headers that make a page served from here cross-origin isolated
+   * (default true): COOP same-origin and COEP require-corp, and CORP
+   * cross-origin so that other isolated pages may still use these files. See
+   * CROSS_ORIGIN_ISOLATION.
+   */
+  isolate?: boolean;
 }
+
+/**
+ * The web page uses shared memory (SharedArrayBuffer: one copy of the
+ * image's block tables for all its scan workers) only when cross-origin
+ * isolated, which needs these headers on the page. Its mirrors are fetched
+ * with CORS, which require-corp accepts. Also in vite.config.ts.
+ */
+export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 export interface RunningServer {
   readonly url: string;
@@ -81,6 +99,10 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
     if (cors) {
       res.setHeader('Access-Control-Allow-Origin', '*');
       res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges');
+    }
+    if (options.isolate ?? true) {
+      for (const [name, value] of Object.entries(CROSS_ORIGIN_ISOLATION)) res.setHeader(name, value);
+      res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     }
     if (method === 'OPTIONS') {
       if (cors) {

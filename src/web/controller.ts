@@ -467,7 +467,8 @@ export class Controller {
     let manifest: Manifest;
     let mirrors: string[];
     try {
-      manifest = await decodeDescription(bytes, source);
+      // Cross-origin isolated, the block table goes into shared memory: one copy for every worker that gets the manifest.
+      manifest = await decodeDescription(bytes, source, { shared: globalThis.crossOriginIsolated === true });
       // Another image than the one the user asked for: refused before anything is scanned or fetched.
       checkDescribedImage(this.state.expectedSha256 ?? undefined, manifest.checksum, source);
       mirrors = resolveMirrors(manifest.mirrors, isUrl ? source : undefined);

@@ -32,6 +32,22 @@ describe('static server (tessera serve)', () => {
     expect(served.at(-1)).toMatchObject({ status: 206, bytesSent: 100, range: 'bytes=100-199' });
   });
 
+  it('sends the headers that make a page it serves cross-origin isolated, unless told not to', async () => {
+    const res = await fetch(server.url + 'file.bin');
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin'); // (other isolated pages may use its files)
+    const plain = await startStaticServer({ root: dir.path, isolate: false });
+    try {
+      const res2 = await fetch(plain.url + 'file.bin');
+      expect(res2.status).toBe(200);
+      expect(res2.headers.get('cross-origin-embedder-policy')).toBeNull();
+      expect(res2.headers.get('cross-origin-opener-policy')).toBeNull();
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('answers an unsatisfiable range with 416 and the size', async () => {
     const res = await fetch(server.url + 'file.bin', { headers: { Range: 'bytes=20000-20010' } });
     expect(res.status).toBe(416);

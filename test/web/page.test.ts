@@ -29,6 +29,8 @@ describe('the web page in headless Chromium', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let browser: Browser;
   let pageServer: RunningServer;
+  /** The same page from a host that does not send the cross-origin isolation headers. */
+  let plainPageServer: RunningServer;
   let mirror: RunningServer;
   let noCors: RunningServer;
   /** Another origin that has the image only (named by absolute URL in a .zsync kept on `mirror`). */
@@ -47,6 +49,7 @@ describe('the web page in headless Chromium', () => {
     // The page's origin serves the built page (and, for the no-CORS case, a manifest).
     for (const entry of await readdir(PAGE_BUILD)) await symlink(join(PAGE_BUILD, entry), join(site, entry));
     pageServer = await startStaticServer({ root: site });
+    plainPageServer = await startStaticServer({ root: site, isolate: false });
     mirror = await startStaticServer({
       root: www,
       onRequest: (r) => {
@@ -74,7 +77,7 @@ describe('the web page in headless Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([pageServer?.close(), mirror?.close(), noCors?.close(), imageHost?.close()]);
+    await Promise.all([pageServer?.close(), plainPageServer?.close(), mirror?.close(), noCors?.close(), imageHost?.close()]);
     await dir?.remove();
   });
 
@@ -126,6 +129,35 @@ describe('the web page in headless Chromium', () => {
     expect(served.bytes).toBe(plan + 1);
     expect(errors).toEqual([]);
     await page.context().close();
+  });
+
+  it('shares one block index between its scan workers when cross-origin isolated, and works the same without', async () => {
+    const scanOn = async (server: RunningServer) => {
+      const context = await browser.newContext();
+      await context.addInitScript(SAVE_TO_OPFS);
+      const page = await context.newPage();
+      await page.goto(`${server.url}?manifest=${encodeURIComponent(mirror.url + 'new.img.tessera')}`);
+      await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+      const plan = await plannedBytes(page);
+      const facts = await page.evaluate(() => ({
+        isolated: crossOriginIsolated,
+        cores: navigator.hardwareConcurrency,
+        sharedIndex: (performance.getEntriesByName('tessera:scan-merged').at(-1) as PerformanceMark | undefined)?.detail?.sharedIndex as boolean | undefined,
+      }));
+      const { shaShown } = await buildAndReadBack(page);
+      await context.close();
+      return { plan, shaShown, ...facts };
+    };
+    const isolated = await scanOn(pageServer);
+    const plain = await scanOn(plainPageServer);
+    expect(isolated.isolated).toBe(true);
+    expect(isolated.sharedIndex).toBe(isolated.cores > 1); // (one scan worker per core)
+    expect(plain.isolated).toBe(false);
+    expect(plain.sharedIndex).toBe(false);
+    // The same plan and the same verified image either way.
+    expect(plain.plan).toBe(isolated.plan);
+    expect(isolated.shaShown).toBe(sha256(next));
+    expect(plain.shaShown).toBe(sha256(next));
   });
 
   it('takes files picked while the manifest is still loading, and scans them once it is loaded', async () => {

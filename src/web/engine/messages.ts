@@ -1,4 +1,5 @@
 /** The messages between the page and its workers (structured-cloned). */
+import type { BlockIndexParts } from '../../core/block-index.ts';
 import type { MirrorValidators } from '../../core/file-validators.ts';
 import type { ChecksumAlgorithm, Manifest } from '../../core/manifest/manifest.ts';
 import type { MirrorReport } from '../../core/range-downloader.ts';
@@ -17,13 +18,16 @@ export type ScanRequest =
    * `imageFile`: a port to the image file, to write the blocks found into it
    * (found-block-writer.ts); `imageFileName`: its name in the site's storage,
    * when the worker can open its own handle on it instead (direct-block-writer.ts).
-   * `manifest`: decoded and checked by the page (a structured clone: no worker decodes it again).
+   * `manifest`: decoded and checked by the page (a structured clone: no worker decodes it again;
+   * its block table shared, not copied, when the page is cross-origin isolated).
+   * `index`: the block index another worker built in shared memory (used as it is); without it
+   * the worker builds its own, in shared memory if `shareIndex` (and reports its parts when ready).
    */
-  | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string }
+  | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string; index?: BlockIndexParts; shareIndex?: boolean }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
 export type ScanReply =
-  | { type: 'ready'; zeroBlocks: Int32Array }
+  | { type: 'ready'; zeroBlocks: Int32Array; index?: BlockIndexParts }
   | { type: 'progress'; task: number; bytes: number }
   /** `staged`: every block found was also written into the image file. */
   | { type: 'result'; task: number; blocks: Int32Array; offsets: Float64Array; staged: boolean; ms: number; readWaitMs: number }

@@ -1,3 +1,4 @@
+import type { BlockIndexParts } from '../../core/block-index.ts';
 import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
 import type { Manifest } from '../../core/manifest/manifest.ts';
 import type { ScanFindings } from '../storage/scan-cache.ts';
@@ -43,8 +44,8 @@ export class ScanPool {
   readonly sources: BlockSources;
   /** 1 for each block the scan also wrote into the image file (when there is one), at its place in the image. */
   readonly staged: Uint8Array;
-  /** Where the scan workers' time went, summed over tasks (ms). */
-  readonly stats = { tasks: 0, ms: 0, readWaitMs: 0, cachedSeeds: 0 };
+  /** Where the scan workers' time went, summed over tasks (ms); whether they share one block index (sharedIndex). */
+  readonly stats = { tasks: 0, ms: 0, readWaitMs: 0, cachedSeeds: 0, sharedIndex: false };
   private readonly workers: Worker[] = [];
   private readonly busy: (Task | null)[] = [];
   private readonly queue: Task[] = [];
@@ -73,6 +74,12 @@ export class ScanPool {
     this.staged = new Uint8Array(blockCount);
     this.imageFile = imageFile;
     const inits: Promise<void>[] = [];
+    // Cross-origin isolated, the first worker builds the block index in shared memory and the others use it:
+    // one copy (~14 bytes a block) instead of one per worker; the manifest's table is shared already.
+    const share = globalThis.crossOriginIsolated === true && workerCount > 1;
+    this.stats.sharedIndex = share;
+    let indexBuilt: (parts: BlockIndexParts | undefined) => void = () => {};
+    const sharedIndex = new Promise<BlockIndexParts | undefined>((resolve) => (indexBuilt = resolve));
     for (let w = 0; w < workerCount; w++) {
       const worker = new Worker(new URL('./scan-worker.ts', import.meta.url), { type: 'module', name: `scan-${w}` });
       this.workers.push(worker);
@@ -82,6 +89,7 @@ export class ScanPool {
           worker.onmessage = (e: MessageEvent<ScanReply>) => {
             const reply = e.data;
             if (reply.type === 'ready') {
+              if (w === 0) indexBuilt(reply.index);
               for (const k of reply.zeroBlocks) this.sources.set(k, FROM_ZEROS, 0);
               // Zero blocks are final in the image file from the start (it starts as zeros).
               if (reply.zeroBlocks.length > 0) imageFile?.markFinal(reply.zeroBlocks);
@@ -92,9 +100,13 @@ export class ScanPool {
           worker.onerror = (e) => reject(new Error(`scan worker failed to start: ${e.message}`));
         }),
       );
-      const port = imageFile?.connect();
-      const init: ScanRequest = { type: 'init', manifest, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined };
-      worker.postMessage(init, port ? [port] : []);
+      const init = (index?: BlockIndexParts) => {
+        const port = imageFile?.connect();
+        const request: ScanRequest = { type: 'init', manifest, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined, index, shareIndex: share && w === 0 };
+        worker.postMessage(request, port ? [port] : []);
+      };
+      if (share && w > 0) void sharedIndex.then(init);
+      else init();
     }
     this.ready = Promise.all(inits).then(() => undefined);
   }

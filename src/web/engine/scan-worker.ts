@@ -49,7 +49,7 @@ const post = (reply: ScanReply, transfer: Transferable[] = []) => self.postMessa
 async function handle(request: ScanRequest): Promise<void> {
   if (request.type === 'init') {
     const manifest = request.manifest;
-    index = new BlockIndex(manifest.blocks);
+    index = request.index ? new BlockIndex(manifest.blocks, { parts: request.index }) : new BlockIndex(manifest.blocks, { shared: request.shareIndex === true });
     blockHash = await createBlockHash(manifest.blocks.strongHash);
     const blockCount = manifest.blocks.blockCount;
     const zeroFinds = new FoundBlocks(blockCount);
@@ -63,7 +63,7 @@ async function handle(request: ScanRequest): Promise<void> {
     imageFileName = request.imageFileName;
     // One worker tells the pool (the list can be long).
     const reported = request.findZeros ? zeroBlocks : new Int32Array(0);
-    post({ type: 'ready', zeroBlocks: reported }, [reported.buffer]);
+    post({ type: 'ready', zeroBlocks: reported, index: request.shareIndex ? index.parts : undefined }, [reported.buffer]);
     return;
   }
   if (!index || !blockHash || !found || !buffers) throw new Error('scan worker used before init');
