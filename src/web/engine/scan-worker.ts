@@ -70,7 +70,8 @@ async function handle(request: ScanRequest): Promise<void> {
   const { task } = request;
   // Each slice starts from nothing, so it reports every block it holds (not only
   // blocks new to this worker): what is found in a file can then be cached per file.
-  // A slice that fails is simply not reported.
+  // A slice that fails is simply not reported (nor is what a task that stopped part-way left).
+  found.take();
   const table = index.table;
   // Straight from the scan's buffer through a handle of this worker's own, where the browser shares the file; else copied to the image file's worker.
   const access = imageFileName ? await joinSharedFile(imageFileName) : null;
@@ -105,7 +106,6 @@ async function handle(request: ScanRequest): Promise<void> {
     const message = cause && (cause as { name?: string }).name ? explainStorageError(cause, request.name) : describeError(error);
     await writer?.finish();
     access?.close();
-    found.take(); // (dropped with its seed)
     post({ type: 'failed', task, message });
     return;
   } finally {
