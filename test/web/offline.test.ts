@@ -48,6 +48,8 @@ describe('the page offline (service worker, manifests kept)', () => {
     await page.reload();
     await page.getByTestId('image-name').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('image-note').textContent()).toMatch(/using the copy kept from/);
+    // Served by the service worker, still cross-origin isolated (its workers share the block tables).
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.getByTestId('seed-files').setInputFiles(env.seed);
     await expect.poll(() => page.getByTestId('plan-bytes').textContent(), { timeout: 30_000 }).toMatch(/ 0 bytes to fetch/);
     await page.getByTestId('start').click();
