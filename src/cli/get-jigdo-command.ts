@@ -7,7 +7,7 @@ import { fileUrls, planJigdo } from '../core/jigdo/jigdo-plan.ts';
 import { readJigdo, templateUrl, verifyTemplate } from '../core/jigdo/open-jigdo.ts';
 import { checksumName } from '../core/manifest/manifest.ts';
 import { checkFreeSpace, openFileOutput } from '../node/file-output.ts';
-import { keepFile, keptFilesFolderFor, listKeptFiles, removeKeptFiles } from '../node/kept-jigdo-files.ts';
+import { keepFile, keptFileStore, keptFilesFolderFor, listKeptFiles, removeKeptFiles } from '../node/kept-jigdo-files.ts';
 import { loadDescriptionBytes } from '../node/load-manifest.ts';
 import { createNativeHasher } from '../node/native-hasher.ts';
 import { checkDescribedImage } from '../core/expected-sha256.ts';
@@ -95,6 +95,8 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
             keepProblem = true;
           }
         },
+        // Large packages go to the kept folder as they arrive, in range requests, instead of memory.
+        largeFiles: { store: keptFileStore(keptFolder) },
         onFileFailed: () => {
           if (failureSaid) return;
           failureSaid = true;

@@ -1,5 +1,7 @@
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FetchedFileStore } from '../core/jigdo/assemble-jigdo.ts';
+import { openFileSeed } from './file-seed-reader.ts';
 
 /**
  * The folder beside a jigdo image's output where each file fetched for it is
@@ -47,6 +49,42 @@ export async function keepFile(folder: string, checksumHex: string, data: Uint8A
   const path = join(folder, checksumHex);
   await writeFile(`${path}.tmp`, data);
   await rename(`${path}.tmp`, path);
+}
+
+/**
+ * Large fetched files go straight into the folder as they arrive (under a
+ * `.tmp` name until whole and verified), and are read back from there when
+ * the image's writer reaches them: kept as keepFile keeps the others.
+ */
+export function keptFileStore(folder: string): FetchedFileStore {
+  return {
+    async begin(checksumHex) {
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, checksumHex);
+      const handle = await open(`${path}.tmp`, 'w');
+      let closed = false;
+      const close = async () => {
+        if (!closed) {
+          closed = true;
+          await handle.close();
+        }
+      };
+      return {
+        async append(data) {
+          for (let done = 0; done < data.length; ) done += (await handle.write(data, done)).bytesWritten;
+        },
+        async finish() {
+          await close();
+          await rename(`${path}.tmp`, path);
+          return openFileSeed(path);
+        },
+        async discard() {
+          await close();
+          await rm(`${path}.tmp`, { force: true });
+        },
+      };
+    },
+  };
 }
 
 /** The image is verified: the kept files are no longer needed. */

@@ -19,12 +19,20 @@ describe('tessera get with a .jigdo file', () => {
   let server: RunningServer;
   const sent = new Map<string, number>();
   const fixtures: Record<string, JigdoFixture> = {};
+  /** The body bytes of each response for a big.deb, while a test collects them. */
+  let largeResponses: number[] | undefined;
 
   beforeAll(async () => {
     dir = await tempDir('tessera-jigdo-get-');
     const www = join(dir.path, 'www');
     await mkdir(www);
-    server = await startStaticServer({ root: www, onRequest: (r) => sent.set(r.path, (sent.get(r.path) ?? 0) + r.bytesSent) });
+    server = await startStaticServer({
+      root: www,
+      onRequest: (r) => {
+        sent.set(r.path, (sent.get(r.path) ?? 0) + r.bytesSent);
+        if (r.path.endsWith('/big.deb')) largeResponses?.push(r.bytesSent);
+      },
+    });
     for (const checksum of ['md5', 'sha256'] as const) {
       const fx = makeJigdoFixture(join(dir.path, checksum), { checksum, seed: checksum === 'md5' ? 11 : 12, labels: { Debian: `${server.url}${checksum}/debian/` } });
       fixtures[checksum] = fx;
@@ -70,6 +78,67 @@ describe('tessera get with a .jigdo file', () => {
       for (const [name, data] of fx.packages) expect(sent.get(`/${checksum}/debian/${name}`) ?? 0).toBe(lacking.some(([n]) => n === name) ? data.length : 0);
     }, 60_000);
   }
+
+  /** An image with one large package (37 MiB), served under /large/ (made once). */
+  let large: JigdoFixture | undefined;
+  const largeFixture = async (): Promise<JigdoFixture> => {
+    if (large) return large;
+    const fx = makeJigdoFixture(join(dir.path, 'large'), { seed: 13, largePackageBytes: 37 << 20, labels: { Debian: `${server.url}large/debian/` } });
+    await mkdir(join(dir.path, 'www', 'large'));
+    await symlink(fx.files, join(dir.path, 'www', 'large', 'debian'));
+    await symlink(fx.jigdo, join(dir.path, 'www', 'large', 'image.jigdo'));
+    await symlink(fx.template, join(dir.path, 'www', 'large', 'image.template'));
+    return (large = fx);
+  };
+
+  it('fetches a large package in range requests through the kept folder, not whole into memory', async () => {
+    const fx = await largeFixture();
+    const responses: number[] = [];
+    largeResponses = responses;
+    const out = join(dir.path, 'tessera-large.iso');
+    const run = await runCli(['get', `${server.url}large/image.jigdo`, '-o', out, '--json']);
+    largeResponses = undefined;
+    expect(run.code, run.stderr).toBe(0);
+    expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+    // 37 MiB in 3 requests of at most 16 MiB (the others, small, whole), and nothing left beside the image.
+    expect(responses.length).toBe(3);
+    expect(Math.max(...responses)).toBe(16 << 20);
+    expect(responses.reduce((a, b) => a + b, 0)).toBe(37 << 20);
+    expect(run.json()).toMatchObject({ ok: true, filesFetched: fx.packages.size });
+    expect(existsSync(`${out}.tessera-parts`)).toBe(false);
+  }, 60_000);
+
+  it('keeps a large package fetched before a failure, and the next run does not fetch it again', async () => {
+    const fx = await largeFixture();
+    const big = fx.packages.get('pool/main/big.deb')!;
+    const [victim, victimData] = [...fx.packages.entries()].find(([name]) => name !== 'pool/main/big.deb')!;
+    // A mirror that lacks one small package, for now.
+    const mirrorDir = join(dir.path, 'www', 'large-resume');
+    await mkdir(join(mirrorDir, 'debian', 'pool', 'main'), { recursive: true });
+    for (const [name, data] of fx.packages) if (name !== victim) await writeFile(join(mirrorDir, 'debian', name), data);
+    await symlink(fx.template, join(mirrorDir, 'image.template'));
+    await writeFile(join(mirrorDir, 'image.jigdo'), new TextDecoder().decode(readBytes(fx.jigdo)).replace(`${server.url}large/debian/`, `${server.url}large-resume/debian/`));
+    const out = join(dir.path, 'large-resume.iso');
+    const kept = `${out}.tessera-parts`;
+    const args = ['get', `${server.url}large-resume/image.jigdo`, '-o', out];
+
+    const failed = await runCli(args);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`${server.url}large-resume/debian/${victim}: HTTP 404`);
+    // Kept under its MD5, whole, with nothing half-written beside it.
+    const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
+    expectSameBytes(readBytes(join(kept, md5(big))), big);
+    expect(readdirSync(kept).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    await writeFile(join(mirrorDir, 'debian', victim), victimData);
+    sent.clear();
+    const resumed = await runCli([...args, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(sent.get('/large-resume/debian/pool/main/big.deb') ?? 0).toBe(0);
+    expect(sent.get(`/large-resume/debian/${victim}`)).toBe(victimData.length);
+    expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+    expect(existsSync(kept)).toBe(false);
+  }, 60_000);
 
   it('fetches every package when you have none of them', async () => {
     const fx = fixtures.md5;

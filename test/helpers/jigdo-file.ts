@@ -24,7 +24,7 @@ export interface JigdoFixture {
  * An ISO built by xorriso from a folder of random "packages", and its .jigdo
  * and .template made by the real `jigdo-file make-template`.
  */
-export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha256'; bzip2?: boolean; seed?: number; labels?: Record<string, string> } = {}): JigdoFixture {
+export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha256'; bzip2?: boolean; seed?: number; labels?: Record<string, string>; largePackageBytes?: number } = {}): JigdoFixture {
   const files = join(dir, 'files');
   mkdirSync(join(files, 'pool', 'main'), { recursive: true });
   const packages = new Map<string, Uint8Array>();
@@ -34,6 +34,12 @@ export function makeJigdoFixture(dir: string, options: { checksum?: 'md5' | 'sha
     const data = randomBytes(2_000 + ((i * 104_729 + seed * 7) % 250_000), seed * 100 + i);
     writeFileSync(join(files, name), data);
     packages.set(name, data);
+  }
+  // One large package, as a DVD's biggest ones (fetched in pieces, through storage).
+  if (options.largePackageBytes) {
+    const data = randomBytes(options.largePackageBytes, seed * 100 + 99);
+    writeFileSync(join(files, 'pool', 'main', 'big.deb'), data);
+    packages.set('pool/main/big.deb', data);
   }
   // Small files (below jigdo-file's 1024-byte minimum) stay in the template.
   writeFileSync(join(files, 'README.txt'), 'a small file that stays in the template\n');

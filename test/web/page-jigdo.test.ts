@@ -27,6 +27,9 @@ describe('the web page with a .jigdo file', () => {
   /** Body bytes the mirror sent, per path. */
   const sent = new Map<string, number>();
   const fixtures = {} as Record<'md5' | 'sha256', JigdoFixture>;
+  /** An image with one large package (37 MiB), and the body bytes of each response for it. */
+  let large: JigdoFixture;
+  const bigResponses: number[] = [];
 
   /** The packages the user lacks (odd ones) and a folder holding the others, plus a decoy. */
   const lacking = (fx: JigdoFixture) => [...fx.packages.entries()].filter((_, i) => i % 2 === 1);
@@ -42,7 +45,13 @@ describe('the web page with a .jigdo file', () => {
     await mkdir(site);
     for (const entry of await readdir(PAGE_BUILD)) await symlink(join(PAGE_BUILD, entry), join(site, entry));
     pageServer = await startStaticServer({ root: site });
-    mirror = await startStaticServer({ root: www, onRequest: (r) => sent.set(r.path, (sent.get(r.path) ?? 0) + r.bytesSent) });
+    mirror = await startStaticServer({
+      root: www,
+      onRequest: (r) => {
+        sent.set(r.path, (sent.get(r.path) ?? 0) + r.bytesSent);
+        if (r.path.endsWith('/big.deb')) bigResponses.push(r.bytesSent);
+      },
+    });
     noCors = await startStaticServer({ root: www, cors: false });
     for (const checksum of ['md5', 'sha256'] as const) {
       const fx = makeJigdoFixture(join(dir.path, checksum), { checksum, seed: checksum === 'md5' ? 21 : 22, labels: { Debian: `${mirror.url}${checksum}/debian/` } });
@@ -77,6 +86,11 @@ describe('the web page with a .jigdo file', () => {
     for (const [name, data] of fixtures.md5.packages) if (name !== resumeVictim()[0]) await writeFile(join(www, 'resume', 'debian', name), data);
     await writeFile(join(www, 'resume', 'image.jigdo'), text.replace(`${mirror.url}md5/debian/`, `${mirror.url}resume/debian/`));
     await symlink(fixtures.md5.template, join(www, 'resume', 'image.template'));
+    large = makeJigdoFixture(join(dir.path, 'large'), { seed: 23, largePackageBytes: 37 << 20, labels: { Debian: `${mirror.url}large/debian/` } });
+    await mkdir(join(www, 'large'));
+    await symlink(large.files, join(www, 'large', 'debian'));
+    await symlink(large.jigdo, join(www, 'large', 'image.jigdo'));
+    await symlink(large.template, join(www, 'large', 'image.template'));
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -163,6 +177,23 @@ describe('the web page with a .jigdo file', () => {
       await page.context().close();
     });
   }
+
+  it('fetches a large package in range requests through the browser storage, not whole into memory', async () => {
+    const { page, errors } = await openPage(`${mirror.url}large/image.jigdo`, 'opfs');
+    await waitForImage(page);
+    expect(await plannedBytes(page)).toBe([...large.packages.values()].reduce((n, d) => n + d.length, 0));
+    bigResponses.length = 0;
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(hash('md5', readBytes(large.iso)));
+    // 37 MiB in 3 requests of at most 16 MiB; nothing of it kept once the image is built.
+    expect(bigResponses.length).toBe(3);
+    expect(Math.max(...bigResponses)).toBe(16 << 20);
+    expect(bigResponses.reduce((a, b) => a + b, 0)).toBe(37 << 20);
+    await expect.poll(() => page.getByTestId('partial-work').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
 
   it('names the URL of a package the server does not have, and leaves no output', async () => {
     const { page } = await openPage(`${mirror.url}nowhere/image.jigdo`, 'opfs');

@@ -90,7 +90,41 @@ export interface AssembleJigdoInput {
   keepFetched?: (entryIndex: number, data: Uint8Array) => Promise<void>;
   /** A file could not be fetched from any of its URLs (the run will fail; with keepFetched, once the others are fetched). */
   onFileFailed?: (entryIndex: number, error: TesseraError) => void;
+  /**
+   * Where files of `minBytes` or more go as they are fetched, in range
+   * requests of `pieceBytes`, instead of memory: a package can be hundreds of
+   * MB. The store keeps the file (as keepFetched would) and the writer reads
+   * it back when it reaches it. Without it, or from a server that ignores
+   * ranges, a file is fetched whole into memory.
+   */
+  largeFiles?: { store: FetchedFileStore; minBytes?: number; pieceBytes?: number };
 }
+
+/** Storage for large fetched files (see AssembleJigdoInput.largeFiles). */
+export interface FetchedFileStore {
+  /** Start writing a file, named by its checksum (hex): its bytes are appended in order. */
+  begin(checksumHex: string, length: number): Promise<FetchedFileWriter>;
+}
+
+export interface FetchedFileWriter {
+  append(data: Uint8Array): Promise<void>;
+  /** Every byte was appended and the file's checksum matched: keep it, and read it back through the reader returned. */
+  finish(): Promise<SeedReader & { close?(): unknown }>;
+  /** The file is not to be kept (it failed its checksum, or its fetch failed): remove what was written. */
+  discard(): Promise<void>;
+}
+
+/** Files from this size on go through AssembleJigdoInput.largeFiles' store. */
+const LARGE_FILE_BYTES = 16 << 20;
+/**
+ * The range requests such a file is fetched in, one after another (one
+ * buffer of this size per file in flight): large enough that a round trip
+ * per piece costs little against a far server.
+ */
+const FILE_PIECE_BYTES = 16 << 20;
+
+/** A fetched file: in memory, or in the large-file store. */
+type Fetched = Uint8Array | (SeedReader & { close?(): unknown });
 
 export interface AssembleJigdoResult {
   /** Hex checksum of the image (MD5 or SHA-256, as the template). */
@@ -132,40 +166,91 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
 
   // Missing files, fetched in order, a few ahead of the writer.
   const missing = template.entries.map((e, i) => (e.kind === 'file' && !input.matches.has(i) ? i : -1)).filter((i) => i >= 0);
-  const inFlight = new Map<number, Promise<Uint8Array>>();
+  const inFlight = new Map<number, Promise<Fetched>>();
   const maxFiles = input.filesInFlight ?? 4;
+  const large = input.largeFiles;
+  const largeFrom = large?.minBytes ?? LARGE_FILE_BYTES;
+  const pieceBytes = large?.pieceBytes ?? FILE_PIECE_BYTES;
+  /** The memory a file in flight takes: a large one only its piece buffer. */
+  const memoryOf = (i: number) => {
+    const length = template.entries[i].length;
+    return large && length >= largeFrom ? pieceBytes : length;
+  };
   let nextMissing = 0;
   /** Files that could not be fetched from any of their URLs. */
   const failedFiles = new Set<number>();
   const topUp = () => {
     let bytes = 0;
-    for (const p of inFlight.keys()) bytes += template.entries[p].length;
+    for (const p of inFlight.keys()) bytes += memoryOf(p);
     while (nextMissing < missing.length && inFlight.size < maxFiles && (inFlight.size === 0 || bytes < 64 << 20)) {
       const i = missing[nextMissing++];
-      bytes += template.entries[i].length;
+      bytes += memoryOf(i);
       const p = fetchFile(i);
       p.catch(() => {}); // awaited in order below
       inFlight.set(i, p);
     }
   };
-  const fetchFile = async (i: number): Promise<Uint8Array> => {
+  const notMatching = () => new Error(`the file there is not the one the template names (its ${template.algorithm} differs)`);
+  /** The whole file in one request, into memory. */
+  const fetchWhole = async (i: number, url: string): Promise<Uint8Array> => {
+    const entry = template.entries[i] as FileEntry;
+    const response = await input.fetcher.fetchRange(url, 0, entry.length, input.signal);
+    if (response.status !== 200 && response.status !== 206) {
+      response.cancel();
+      throw new Error(`HTTP ${response.status}`);
+    }
+    const { data, length, overflow } = await response.readAll(new Uint8Array(entry.length), () => {});
+    if (overflow || length !== entry.length) throw new Error(`sent ${overflow ? 'more' : length} bytes, the template says ${entry.length}`);
+    const h = await input.createHasher(template.algorithm);
+    h.update(data);
+    if ((await h.digest()) !== bytesToHex(entry.checksum)) throw notMatching();
+    await input.keepFetched?.(i, data);
+    return data;
+  };
+  /**
+   * A large file in range requests, each hashed and appended to the store as
+   * it arrives: null when the server ignores ranges (then fetched whole).
+   */
+  const fetchIntoStore = async (i: number, url: string, store: FetchedFileStore): Promise<Fetched | null> => {
+    const entry = template.entries[i] as FileEntry;
+    const checksum = bytesToHex(entry.checksum);
+    const h = await input.createHasher(template.algorithm);
+    const piece = new Uint8Array(Math.min(pieceBytes, entry.length));
+    const writer = await store.begin(checksum, entry.length);
+    try {
+      for (let at = 0; at < entry.length; ) {
+        const n = Math.min(piece.length, entry.length - at);
+        const response = await input.fetcher.fetchRange(url, at, at + n, input.signal);
+        if (response.status === 200 && n < entry.length) {
+          response.cancel();
+          await writer.discard();
+          return null;
+        }
+        if (response.status !== 200 && response.status !== 206) {
+          response.cancel();
+          throw new Error(`HTTP ${response.status}`);
+        }
+        const { length, overflow } = await response.readAll(piece.subarray(0, n), () => {});
+        if (overflow || length !== n) throw new Error(`sent ${overflow ? 'more' : length} bytes for bytes ${at}-${at + n - 1}, which the template says it has`);
+        h.update(piece.subarray(0, n));
+        await writer.append(piece.subarray(0, n));
+        at += n;
+      }
+      if ((await h.digest()) !== checksum) throw notMatching();
+    } catch (error) {
+      await writer.discard().catch(() => {});
+      throw error;
+    }
+    return writer.finish();
+  };
+  const fetchFile = async (i: number): Promise<Fetched> => {
     const entry = template.entries[i] as FileEntry;
     const urls = input.urlsFor(i);
     const problems: string[] = [];
     for (const url of urls) {
       try {
-        const response = await input.fetcher.fetchRange(url, 0, entry.length, input.signal);
-        if (response.status !== 200 && response.status !== 206) {
-          response.cancel();
-          throw new Error(`HTTP ${response.status}`);
-        }
-        const { data, length, overflow } = await response.readAll(new Uint8Array(entry.length), () => {});
-        if (overflow || length !== entry.length) throw new Error(`sent ${overflow ? 'more' : length} bytes, the template says ${entry.length}`);
-        const h = await input.createHasher(template.algorithm);
-        h.update(data);
-        if ((await h.digest()) !== bytesToHex(entry.checksum)) throw new Error(`the file there is not the one the template names (its ${template.algorithm} differs)`);
-        await input.keepFetched?.(i, data);
-        fetched += length;
+        const data = (large && entry.length >= largeFrom ? await fetchIntoStore(i, url, large.store) : null) ?? (await fetchWhole(i, url));
+        fetched += entry.length;
         filesFetched++;
         input.onFileFetched?.(i);
         return data;
@@ -194,12 +279,15 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
    */
   const fetchTheRestForLater = async (failure: unknown): Promise<void> => {
     const settle = (p: Promise<unknown>) => p.then(() => {}, () => {});
-    const running = [...inFlight.values()].map(settle);
+    /** A large file fetched into the store stays kept there; its reader is let go. */
+    const release = (f: Fetched) => (f instanceof Uint8Array ? undefined : f.close?.());
+    // (A large file fetched into the store is kept there; its reader is let go.)
+    const running = [...inFlight.values()].map((p) => settle(p.then(release)));
     inFlight.clear();
     const keepGoing = !!input.keepFetched && isTesseraError(failure, ErrorCode.MirrorsFailed);
     const worker = async () => {
       while (keepGoing && nextMissing < missing.length && !input.signal?.aborted) {
-        await settle(fetchFile(missing[nextMissing++]));
+        await settle(fetchFile(missing[nextMissing++]).then(release));
         input.onProgress?.(written, fetched);
       }
     };
@@ -240,7 +328,20 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
       }
       const file = await inFlight.get(i)!;
       inFlight.delete(i);
-      await write(file);
+      if (file instanceof Uint8Array) await write(file);
+      else {
+        // A large file, from the store it was fetched into.
+        try {
+          for (let at = 0; at < entry.length; ) {
+            const n = await readFully(file, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
+            if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${file.name}: the file fetched for the image became shorter; was it changed?`, { seed: file.name });
+            await write(copyBuffer.subarray(0, n));
+            at += n;
+          }
+        } finally {
+          await file.close?.();
+        }
+      }
     }
   };
 

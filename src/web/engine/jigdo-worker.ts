@@ -6,14 +6,14 @@
 import { ErrorCode, TesseraError, describeError, isTesseraError } from '../../core/errors.ts';
 import { bytesToHex, createWasmHasher } from '../../core/hashing.ts';
 import type { SeedReader } from '../../core/io.ts';
-import { type JigdoMatches, assembleJigdo, matchJigdoFiles } from '../../core/jigdo/assemble-jigdo.ts';
+import { type FetchedFileStore, type JigdoMatches, assembleJigdo, matchJigdoFiles } from '../../core/jigdo/assemble-jigdo.ts';
 import type { JigdoFile } from '../../core/jigdo/decode-jigdo.ts';
 import { type JigdoTemplate, decodeTemplate } from '../../core/jigdo/decode-template.ts';
 import { fileUrls, planJigdo } from '../../core/jigdo/jigdo-plan.ts';
 import { readJigdo, templateUrl, verifyTemplate } from '../../core/jigdo/open-jigdo.ts';
 import { platformDecompress } from '../../platform/decompress.ts';
 import { createFetchRangeFetcher } from '../../platform/fetch-range-fetcher.ts';
-import { keptJigdoFiles, openJigdoFileKeeper } from '../storage/kept-jigdo-files.ts';
+import { keptJigdoFiles, openJigdoFileKeeper, openJigdoFileStore } from '../storage/kept-jigdo-files.ts';
 import { explainNetworkError } from './explain-error.ts';
 import { type FileSeedReader, fileSeedReader } from './file-seed-reader.ts';
 import type { JigdoReply, JigdoRequest } from './jigdo-messages.ts';
@@ -158,8 +158,11 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
   let keep: ((fileChecksum: string, data: Uint8Array) => Promise<void>) | null = null;
   let keptNow = 0;
   let keepProblem = '';
+  // Large files go there as they arrive (in range requests), instead of memory.
+  let largeFiles: { store: FetchedFileStore } | undefined;
   try {
     keep = await openJigdoFileKeeper(imageChecksum, o.jigdo.image.filename);
+    largeFiles = { store: await openJigdoFileStore(imageChecksum, () => keptNow++) };
   } catch (error) {
     keepProblem = describeError(error);
   }
@@ -183,6 +186,7 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         const e = template.entries[i];
         post({ type: 'event', event: { type: 'range-fetched', start: e.offset, end: e.offset + e.length } });
       },
+      largeFiles,
       keepFetched: async (i, data) => {
         const e = template.entries[i];
         if (!keep || e.kind !== 'file') return;

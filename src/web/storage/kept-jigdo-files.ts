@@ -9,6 +9,9 @@
  * checksum like any of the user's files (so a damaged one is simply not
  * used), and are deleted once the image is built.
  */
+import type { FetchedFileStore } from '../../core/jigdo/assemble-jigdo.ts';
+import { fileSeedReader } from '../engine/file-seed-reader.ts';
+import { renameEntry } from './rename-entry.ts';
 import { writeFullyAt } from './sync-write.ts';
 
 const DIR = 'tessera-jigdo-files';
@@ -53,6 +56,49 @@ export async function openJigdoFileKeeper(imageChecksum: string, imageName: stri
   };
   await write(NAME_FILE, new TextEncoder().encode(imageName));
   return (fileChecksum, data) => write(fileChecksum, data);
+}
+
+/**
+ * Large files fetched for an image go straight into its folder as they
+ * arrive (under a `.part` name until whole and verified, then renamed to
+ * their checksum: kept like the others), and are read back from there when
+ * the image's writer reaches them. From a worker (sync access handles).
+ */
+export async function openJigdoFileStore(imageChecksum: string, onKept?: () => void): Promise<FetchedFileStore> {
+  const dir = await (await imagesDir(true)).getDirectoryHandle(imageChecksum, { create: true });
+  return {
+    async begin(checksumHex) {
+      const partName = `${checksumHex}.part`;
+      const handle = await dir.getFileHandle(partName, { create: true });
+      const access = await handle.createSyncAccessHandle();
+      access.truncate(0);
+      let at = 0;
+      let open = true;
+      const close = () => {
+        if (open) access.close();
+        open = false;
+      };
+      return {
+        async append(data) {
+          writeFullyAt(access, data, at);
+          at += data.length;
+        },
+        async finish() {
+          access.flush();
+          close();
+          // (Where the browser cannot rename, it is read under its working name, and not kept for a later visit.)
+          const kept = await renameEntry(handle, dir, checksumHex);
+          if (kept) onKept?.();
+          const name = kept ? checksumHex : partName;
+          return fileSeedReader(await (await dir.getFileHandle(name)).getFile(), `fetched ${checksumHex}`);
+        },
+        async discard() {
+          close();
+          await dir.removeEntry(partName).catch(() => {});
+        },
+      };
+    },
+  };
 }
 
 /** Every image's kept files, with their size and the image's name (for the page's list). */
