@@ -57,11 +57,14 @@ export async function keepFile(folder: string, checksumHex: string, data: Uint8A
  * the image's writer reaches them: kept as keepFile keeps the others.
  */
 export function keptFileStore(folder: string): FetchedFileStore {
+  let files = 0;
   return {
     async begin(checksumHex) {
       await mkdir(folder, { recursive: true });
       const path = join(folder, checksumHex);
-      const handle = await open(`${path}.tmp`, 'w');
+      // (A working name of its own: two entries of one file fetched at once do not write into one file.)
+      const working = `${path}.${++files}.tmp`;
+      const handle = await open(working, 'w');
       let closed = false;
       const close = async () => {
         if (!closed) {
@@ -75,12 +78,12 @@ export function keptFileStore(folder: string): FetchedFileStore {
         },
         async finish() {
           await close();
-          await rename(`${path}.tmp`, path);
+          await rename(working, path);
           return openFileSeed(path);
         },
         async discard() {
           await close();
-          await rm(`${path}.tmp`, { force: true });
+          await rm(working, { force: true });
         },
       };
     },

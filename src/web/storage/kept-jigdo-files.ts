@@ -66,9 +66,11 @@ export async function openJigdoFileKeeper(imageChecksum: string, imageName: stri
  */
 export async function openJigdoFileStore(imageChecksum: string, onKept?: () => void): Promise<FetchedFileStore> {
   const dir = await (await imagesDir(true)).getDirectoryHandle(imageChecksum, { create: true });
+  let files = 0;
   return {
     async begin(checksumHex) {
-      const partName = `${checksumHex}.part`;
+      // (A working name of its own: two entries of one file fetched at once do not write into one file.)
+      const partName = `${checksumHex}.${++files}.part`;
       const handle = await dir.getFileHandle(partName, { create: true });
       const access = await handle.createSyncAccessHandle();
       access.truncate(0);
