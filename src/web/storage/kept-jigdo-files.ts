@@ -66,6 +66,10 @@ export async function openJigdoFileKeeper(imageChecksum: string, imageName: stri
  */
 export async function openJigdoFileStore(imageChecksum: string, onKept?: () => void): Promise<FetchedFileStore> {
   const dir = await (await imagesDir(true)).getDirectoryHandle(imageChecksum, { create: true });
+  // What a closed tab left half-written goes (one another tab is writing is locked, and stays).
+  const leftovers: string[] = [];
+  for await (const [name] of (dir as unknown as Entries).entries()) if (name.endsWith('.part')) leftovers.push(name);
+  for (const name of leftovers) await dir.removeEntry(name).catch(() => {});
   let files = 0;
   return {
     async begin(checksumHex) {
