@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
 import { SAVE_DIALOG, SAVE_TO_OPFS } from '../helpers/browser.ts';
@@ -11,29 +12,34 @@ const IN_FLIGHT_AT_CLOSE = 6 * (4 << 20);
 describe('resuming an interrupted download in the page', () => {
   const image = randomBytes(10 << 20, 931); // nothing local: all 10 MB must be fetched
   const env = usePageFixture(image, { mirrorRate: 1 << 20 }); // 1 MB/s per request: the download takes ~4 s
+  /** Body bytes the mirror sent for the image so far (a response is counted once it ends). */
+  const mirrorBytes = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
+  /** The plan's bytes to fetch, once it is shown. */
+  const planBytes = async (page: Page) => Number(/([\d,]+) bytes to fetch/.exec((await page.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+  /** MB downloaded, as the page's progress says (0 before it shows). */
+  const downloadedMB = async (page: Page) => Number(/([\d.]+) MB of [\d.]+ MB downloaded/.exec((await page.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? 0);
+  /** Wait until responses cut short have been counted (the mirror's count stops moving). */
+  const mirrorSettled = async () => {
+    let settled = -1;
+    await expect.poll(() => (settled === (settled = mirrorBytes()) ? 'settled' : 'moving'), { timeout: 10_000, interval: 300 }).toBe('settled');
+  };
 
   it('keeps what was verified when the tab is closed, and fetches only the rest on the next visit', async () => {
     const context = await env.browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
-    const mirrorBytes = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
 
     const first = await context.newPage();
     await first.goto(env.fixture.address);
     await first.getByTestId('image-name').waitFor();
-    const plan = Number(/([\d,]+) bytes to fetch/.exec((await first.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    const plan = await planBytes(first);
     expect(plan).toBe(image.length);
     await first.getByTestId('start').click();
     // Close the tab part-way through the download (as the page reports it: the server
     // only counts a response's bytes once it is finished).
-    const downloadedMB = async () => {
-      const m = /([\d.]+) MB of [\d.]+ MB downloaded/.exec((await first.getByTestId('progress').textContent().catch(() => '')) ?? '');
-      return m ? Number(m[1]) : 0;
-    };
-    await expect.poll(downloadedMB, { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
+    await expect.poll(() => downloadedMB(first), { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
     await first.close();
     // The server counts a response when it ends: wait for the cut ones to be counted.
-    let settled = -1;
-    await expect.poll(() => (settled === (settled = mirrorBytes()) ? 'settled' : 'moving'), { timeout: 10_000, interval: 300 }).toBe('settled');
+    await mirrorSettled();
     const sentToFirst = mirrorBytes();
 
     const second = await context.newPage();
@@ -42,7 +48,7 @@ describe('resuming an interrupted download in the page', () => {
     const seeds = second.locator('[data-testid=seed-list] li');
     await expect.poll(() => seeds.first().textContent(), { timeout: 20_000 }).toMatch(/verified earlier: .* of this image \(resuming\)/);
     expect(await second.getByTestId('partial-work').count()).toBe(1);
-    const left = Number(/([\d,]+) bytes to fetch/.exec((await second.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    const left = await planBytes(second);
     expect(left).toBeLessThan(image.length - (2 << 20));
     expect(left).toBeGreaterThan(0); // the tab really was closed mid-download
     await second.getByTestId('start').click();
@@ -61,27 +67,23 @@ describe('resuming an interrupted download in the page', () => {
   it('keeps what was verified when the "Save as" dialog is closed mid-download: the next Start fetches only the rest', async () => {
     const context = await env.browser.newContext();
     await context.addInitScript(SAVE_DIALOG);
-    const mirrorBytes = () => env.fixture.requests.filter((r) => r.path === '/new.img').reduce((n, r) => n + r.bytesSent, 0);
-    const bytesToFetch = async () => Number(/([\d,]+) bytes to fetch/.exec((await page.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
     const page = await context.newPage();
     await page.goto(env.fixture.address);
-    expect(await bytesToFetch()).toBe(image.length);
+    expect(await planBytes(page)).toBe(image.length);
     const before = mirrorBytes();
     await page.getByTestId('start').click();
-    const downloadedMB = async () => Number(/([\d.]+) MB of [\d.]+ MB downloaded/.exec((await page.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? 0);
-    await expect.poll(downloadedMB, { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
+    await expect.poll(() => downloadedMB(page), { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
     await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
 
     // The plan again, less what was verified into the image file, on a line of its own in the list.
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
-    const left = await bytesToFetch();
+    const left = await planBytes(page);
     expect(left).toBeLessThan(image.length - (2 << 20));
     expect(left).toBeGreaterThan(0); // (the dialog really was closed mid-download)
     const kept = await page.locator('[data-testid=seed-list] li', { hasText: 'verified earlier' }).textContent();
     expect(kept).toContain(`verified earlier: ${formatBytes(image.length - left)} of this image (resuming)`);
     // The server counts a response when it ends: wait for the cut ones to be counted.
-    let settled = -1;
-    await expect.poll(() => (settled === (settled = mirrorBytes()) ? 'settled' : 'moving'), { timeout: 10_000, interval: 300 }).toBe('settled');
+    await mirrorSettled();
     const sentToFirst = mirrorBytes() - before;
 
     await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'now'));
@@ -102,15 +104,14 @@ describe('resuming an interrupted download in the page', () => {
     const first = await context.newPage();
     await first.goto(env.fixture.address);
     await first.getByTestId('start').click({ timeout: 30_000 });
-    const downloadedMB = async () => Number(/([\d.]+) MB of [\d.]+ MB downloaded/.exec((await first.getByTestId('progress').textContent().catch(() => '')) ?? '')?.[1] ?? 0);
-    await expect.poll(downloadedMB, { timeout: 30_000, interval: 100 }).toBeGreaterThan(2);
+    await expect.poll(() => downloadedMB(first), { timeout: 30_000, interval: 100 }).toBeGreaterThan(2);
 
     const second = await context.newPage();
     await second.goto(env.fixture.address);
-    const planned = Number(/([\d,]+) bytes to fetch/.exec((await second.getByTestId('plan-bytes').textContent({ timeout: 30_000 })) ?? '')![1].replace(/,/g, ''));
+    const planned = await planBytes(second);
     expect(planned).toBe(image.length);
     expect(await second.locator('[data-testid=seed-list] li').allTextContents()).not.toContainEqual(expect.stringMatching(/verified earlier/));
-    expect(await downloadedMB()).toBeLessThan(image.length / 1e6); // (the first tab was still downloading)
+    expect(await downloadedMB(first)).toBeLessThan(image.length / 1e6); // (the first tab was still downloading)
 
     const sha = createHash('sha256').update(image).digest('hex');
     await first.getByTestId('result').waitFor({ timeout: 60_000 });

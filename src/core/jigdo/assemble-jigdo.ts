@@ -109,7 +109,7 @@ export interface FetchedFileStore {
 export interface FetchedFileWriter {
   append(data: Uint8Array): Promise<void>;
   /** Every byte was appended and the file's checksum matched: keep it, and read it back through the reader returned. */
-  finish(): Promise<SeedReader & { close?(): unknown }>;
+  finish(): Promise<StoredFile>;
   /** The file is not to be kept (it failed its checksum, or its fetch failed): remove what was written. */
   discard(): Promise<void>;
 }
@@ -123,8 +123,10 @@ const LARGE_FILE_BYTES = 16 << 20;
  */
 const FILE_PIECE_BYTES = 16 << 20;
 
+/** A large file in the store, read back through it. */
+type StoredFile = SeedReader & { close?(): unknown };
 /** A fetched file: in memory, or in the large-file store. */
-type Fetched = Uint8Array | (SeedReader & { close?(): unknown });
+type Fetched = Uint8Array | StoredFile;
 
 export interface AssembleJigdoResult {
   /** Hex checksum of the image (MD5 or SHA-256, as the template). */
@@ -281,7 +283,6 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     const settle = (p: Promise<unknown>) => p.then(() => {}, () => {});
     /** A large file fetched into the store stays kept there; its reader is let go. */
     const release = (f: Fetched) => (f instanceof Uint8Array ? undefined : f.close?.());
-    // (A large file fetched into the store is kept there; its reader is let go.)
     const running = [...inFlight.values()].map((p) => settle(p.then(release)));
     inFlight.clear();
     const keepGoing = !!input.keepFetched && isTesseraError(failure, ErrorCode.MirrorsFailed);
@@ -295,6 +296,15 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   };
 
   const copyBuffer = new Uint8Array(4 << 20);
+  /** Write `length` bytes of `from` (one of the user's files, or a large file in the store); `shorter` says why it ended early. */
+  const copyFrom = async (from: SeedReader, length: number, shorter: string) => {
+    for (let at = 0; at < length; ) {
+      const n = await readFully(from, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, length - at)));
+      if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${from.name}: ${shorter}`, { seed: from.name });
+      await write(copyBuffer.subarray(0, n));
+      at += n;
+    }
+  };
   const writeInOrder = async () => {
     for (const [i, entry] of template.entries.entries()) {
       if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
@@ -317,12 +327,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
       }
       const seed = input.matches.get(i);
       if (seed) {
-        for (let at = 0; at < entry.length; ) {
-          const n = await readFully(seed, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
-          if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${seed.name}: the file became shorter while it was read; was it changed?`, { seed: seed.name });
-          await write(copyBuffer.subarray(0, n));
-          at += n;
-        }
+        await copyFrom(seed, entry.length, 'the file became shorter while it was read; was it changed?');
         local += entry.length;
         continue;
       }
@@ -332,12 +337,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
       else {
         // A large file, from the store it was fetched into.
         try {
-          for (let at = 0; at < entry.length; ) {
-            const n = await readFully(file, at, copyBuffer.subarray(0, Math.min(copyBuffer.length, entry.length - at)));
-            if (n === 0) throw new TesseraError(ErrorCode.SeedRead, `${file.name}: the file fetched for the image became shorter; was it changed?`, { seed: file.name });
-            await write(copyBuffer.subarray(0, n));
-            at += n;
-          }
+          await copyFrom(file, entry.length, 'the file fetched for the image became shorter; was it changed?');
         } finally {
           await file.close?.();
         }
