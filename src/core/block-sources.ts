@@ -21,22 +21,25 @@ export interface BlockRecorder {
 export class BlockSources implements BlockRecorder {
   /** Seed number (index into the seed list), FROM_ZEROS, FROM_OUTPUT, or FROM_NETWORK. */
   readonly seed: Int32Array;
-  /** Byte offset in that seed. */
-  readonly offset: Float64Array | Uint32Array;
+  /**
+   * Byte offsets in 4 bytes a block (4 MB less for a 4 GiB image), widened to
+   * 8 by the first offset at or past 4 GiB (a seed that large: a DVD image).
+   */
+  private offsets: Float64Array | Uint32Array;
   private found = 0;
 
-  /**
-   * `maxSeedBytes`: the largest seed's size, if known; below 4 GiB the
-   * offsets take 4 bytes a block instead of 8 (4 MB less for a 4 GiB image).
-   */
   constructor(
     readonly blockCount: number,
-    maxSeedBytes = Infinity,
     given?: { seed: Int32Array; offset: Float64Array | Uint32Array },
   ) {
     this.seed = given?.seed ?? new Int32Array(blockCount).fill(FROM_NETWORK);
-    this.offset = given?.offset ?? (maxSeedBytes <= 2 ** 32 ? new Uint32Array(blockCount) : new Float64Array(blockCount));
+    this.offsets = given?.offset ?? new Uint32Array(blockCount);
     if (given) for (let k = 0; k < blockCount; k++) if (this.seed[k] !== FROM_NETWORK) this.found++;
+  }
+
+  /** Byte offset in its seed, per block (meaningful where `seed` is a seed number). */
+  get offset(): Float64Array | Uint32Array {
+    return this.offsets;
   }
 
   /**
@@ -44,14 +47,15 @@ export class BlockSources implements BlockRecorder {
    * used as they are: the receiver holds one set of them, not two.
    */
   static adopt(seed: Int32Array, offset: Float64Array | Uint32Array): BlockSources {
-    return new BlockSources(seed.length, Infinity, { seed, offset });
+    return new BlockSources(seed.length, { seed, offset });
   }
 
   /** Record a source for a block still missing; returns whether it was missing. */
   set(block: number, seed: number, offset: number): boolean {
     if (this.seed[block] !== FROM_NETWORK) return false;
+    if (offset > 0xffffffff && this.offsets instanceof Uint32Array) this.offsets = Float64Array.from(this.offsets);
     this.seed[block] = seed;
-    this.offset[block] = offset;
+    this.offsets[block] = offset;
     this.found++;
     return true;
   }

@@ -53,7 +53,7 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
   const table = manifest.blocks;
   const blockHash = await createBlockHash(table.strongHash);
   const index = new BlockIndex(table);
-  const sources = new BlockSources(table.blockCount, seeds.reduce((m, s) => Math.max(m, s.size), 0));
+  const sources = new BlockSources(table.blockCount);
   findZeroBlocks(index, blockHash, sources);
   const skippedSeeds: { seed: string; reason: string }[] = [];
   const buffers = new ScanBuffers(table.blockSize);

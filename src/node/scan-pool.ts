@@ -79,7 +79,7 @@ export async function scanSeedsThreaded(
     const shared: Manifest = { ...manifest, blocks: table };
     const index = new BlockIndex(table, { shared: true });
     const blockHash = await createBlockHash(table.strongHash);
-    const sources = new BlockSources(table.blockCount, seeds.reduce((m, s) => Math.max(m, s.size), 0));
+    const sources = new BlockSources(table.blockCount);
     findZeroBlocks(index, blockHash, sources);
     const skippedSeeds: { seed: string; reason: string }[] = [];
     const emit = options.onEvent ?? (() => {});

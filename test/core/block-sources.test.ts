@@ -21,6 +21,19 @@ describe('BlockSources.adopt', () => {
   });
 });
 
+describe('BlockSources offsets', () => {
+  it('take 4 bytes a block, and keep offsets at or past 4 GiB exactly (a seed that large) along with the earlier ones', () => {
+    const sources = new BlockSources(3);
+    expect(sources.set(0, 0, 2 ** 32 - 4096)).toBe(true);
+    expect(sources.offset.BYTES_PER_ELEMENT).toBe(4);
+    expect(sources.set(1, 1, 2 ** 32 + 8192)).toBe(true);
+    expect(sources.set(2, 1, 5 * 2 ** 40)).toBe(true);
+    expect([...sources.offset]).toEqual([2 ** 32 - 4096, 2 ** 32 + 8192, 5 * 2 ** 40]);
+    expect([...sources.seed]).toEqual([0, 1, 1]);
+    expect(sources.complete).toBe(true);
+  });
+});
+
 describe('FoundBlocks', () => {
   it('reports each block once per task, leaves out known ones, and starts over after take()', () => {
     const known = Uint8Array.from([0, 1, 0, 0]);
