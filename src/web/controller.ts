@@ -35,7 +35,6 @@ export type ImageState =
   | {
       status: 'ready';
       manifest: Manifest;
-      bytes: Uint8Array;
       source: string;
       /** Every mirror, as shown. */
       mirrors: string[];
@@ -465,10 +464,22 @@ export class Controller {
   private async useManifest(bytes: Uint8Array, source: string, isUrl: boolean, note?: string): Promise<void> {
     if (looksLikeJigdo(bytes)) return this.useJigdo(bytes, source, isUrl);
     let manifest: Manifest;
-    let mirrors: string[];
     try {
       // Cross-origin isolated, the block table goes into shared memory: one copy for every worker that gets the manifest.
       manifest = await decodeDescription(bytes, source, { shared: globalThis.crossOriginIsolated === true });
+    } catch (error) {
+      this.set({ image: { status: 'error', message: describeError(error) } });
+      return;
+    }
+    // Fetched: a copy is kept for offline visits (the page holds the decoded manifest only).
+    const save = isUrl && !note ? bytes : undefined;
+    await this.openImage(manifest, source, isUrl, note, save);
+  }
+
+  /** Open a decoded manifest's image (again, for a retry): its image file, the scan of the seeds, the mirrors' check. */
+  private async openImage(manifest: Manifest, source: string, isUrl: boolean, note: string | undefined, save?: Uint8Array): Promise<void> {
+    let mirrors: string[];
+    try {
       // Another image than the one the user asked for: refused before anything is scanned or fetched.
       checkDescribedImage(this.state.expectedSha256 ?? undefined, manifest.checksum, source);
       mirrors = resolveMirrors(manifest.mirrors, isUrl ? source : undefined);
@@ -506,7 +517,7 @@ export class Controller {
     const resumed = [...inImageFile, ...(await this.partialSeeds(manifest, pool, inImageFile.length))];
     const others = this.state.seeds.filter((s) => !s.partial).map((s): SeedEntry => ({ ...s, state: 'queued', scanned: 0, fromCache: false }));
     this.set({
-      image: { status: 'ready', manifest, bytes, source, mirrors, refused, note },
+      image: { status: 'ready', manifest, source, mirrors, refused, note },
       seeds: [...resumed, ...others],
       phase: 'scanning',
       plan: null,
@@ -515,9 +526,9 @@ export class Controller {
       error: null,
       progress: null,
     });
-    if (isUrl && !note) {
+    if (save) {
       const info = { url: source, name: manifest.name, length: manifest.blocks.length, sha256: imageKey(manifest.checksum), savedAt: Date.now() };
-      void saveManifest(info, bytes).then(() => this.refreshSaved(), () => {});
+      void saveManifest(info, save).then(() => this.refreshSaved(), () => {});
     }
     // Check the mirrors while the user picks files: CORS and Range problems show before any download.
     const fetcher = createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, location.origin) });
@@ -674,7 +685,9 @@ export class Controller {
   async retry(): Promise<void> {
     const image = this.state.image;
     if ((image.status !== 'ready' && image.status !== 'jigdo') || this.state.phase !== 'failed') return;
-    await this.useManifest(image.bytes, image.source, /^https?:/.test(image.source), image.status === 'ready' ? image.note : undefined);
+    const isUrl = /^https?:/.test(image.source);
+    if (image.status === 'jigdo') await this.useManifest(image.bytes, image.source, isUrl);
+    else await this.openImage(image.manifest, image.source, isUrl, image.note);
   }
 
   /** Delete the verified data kept for an image (`image`: its checksum, as in KeptWork). */
@@ -805,7 +818,7 @@ export class Controller {
       manifest: image.manifest,
       seeds: this.state.seeds.map((s) => ({ file: s.file, name: s.name })),
       seedOf: pool.sources.seed.slice(),
-      offsetOf: new Float64Array(pool.sources.offset),
+      offsetOf: pool.sources.offset.slice(),
       mirrors,
       output: file ? { kind: 'image-file', name: file.name, port: ports[0], shared: file.shared } : chosen!.output,
       expectedSha256: this.state.expectedSha256 ?? undefined,
@@ -814,6 +827,8 @@ export class Controller {
       validators: this.firstSeen.get(imageKey(image.manifest.checksum)),
       earlierValidators,
     };
+    // The scan workers are not needed while the image is built: what they hold goes (a later scan starts them again).
+    pool.release();
     let built = false;
     let decided = !whileChoosing;
     let over = false;

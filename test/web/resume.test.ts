@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/node/pseudo-random-bytes.ts';
@@ -93,6 +95,35 @@ describe('resuming an interrupted download in the page', () => {
     // The second Start fetched exactly what its plan said was left; the first lost at most what was in flight.
     expect(mirrorBytes() - before - sentToFirst).toBe(left);
     expect(mirrorBytes() - before).toBeLessThanOrEqual(image.length + IN_FLIGHT_AT_CLOSE);
+    await context.close();
+  });
+
+  it('scans files added after the "Save as" dialog was closed (the scan workers stopped at Start start again)', async () => {
+    const context = await env.browser.newContext();
+    await context.addInitScript(SAVE_DIALOG);
+    const page = await context.newPage();
+    await page.goto(env.fixture.address);
+    expect(await planBytes(page)).toBe(image.length);
+    await page.getByTestId('start').click();
+    await expect.poll(() => downloadedMB(page), { timeout: 30_000, interval: 100 }).toBeGreaterThan(1);
+    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
+    expect(await planBytes(page)).toBeGreaterThan(0);
+
+    // A file holding the whole image: every block left is found in it, so nothing more is fetched.
+    const copy = join(env.fixture.dir, 'copy.img');
+    await writeFile(copy, image);
+    await page.getByTestId('seed-files').setInputFiles(copy);
+    await expect.poll(() => page.locator('[data-testid=seed-list] li', { hasText: 'copy.img' }).getAttribute('data-state'), { timeout: 20_000 }).toBe('done');
+    await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
+    expect(await planBytes(page)).toBe(0);
+    await mirrorSettled();
+    const sent = mirrorBytes();
+    await page.evaluate(() => ((window as unknown as { __dialog: string }).__dialog = 'now'));
+    await page.getByTestId('start').click();
+    await page.getByTestId('result').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('result-checksum').textContent()).toBe(createHash('sha256').update(image).digest('hex'));
+    expect(mirrorBytes()).toBe(sent);
     await context.close();
   });
 

@@ -1,4 +1,5 @@
 import type { SeedReader } from '../../core/io.ts';
+import { releaseBuffer } from './release-buffer.ts';
 
 /** Bytes read ahead of the consumer, per reader. */
 const READ_AHEAD_BYTES = 16 << 20;
@@ -35,14 +36,19 @@ export function fileSeedReader(file: Blob, name: string, aheadBytes = READ_AHEAD
   /** Calls are served one at a time (a stream has one position). */
   let queue: Promise<unknown> = Promise.resolve();
 
+  // A chunk is copied out of and then dropped: its memory is given back at once (release-buffer.ts).
+  const drop = () => {
+    releaseBuffer(have);
+    have = new Uint8Array(0);
+  };
   const close = () => {
     stream?.stop();
     stream = null;
+    drop();
   };
   const openAt = (position: number) => {
     close();
     stream = new PumpedStream(file.slice(position).stream().getReader(), aheadBytes);
-    have = new Uint8Array(0);
     haveStart = position;
   };
 
@@ -67,6 +73,7 @@ export function fileSeedReader(file: Blob, name: string, aheadBytes = READ_AHEAD
         throw await whyUnreadable(file, error);
       }
       if (!chunk) throw new Error(`${name}: the file became shorter while it was read; was it changed?`);
+      drop();
       have = chunk;
       haveStart = haveEnd;
     }
@@ -147,6 +154,8 @@ class PumpedStream {
   stop(): void {
     this.stopped = true;
     this.reader.cancel().catch(() => {});
+    for (const chunk of this.chunks.splice(0)) releaseBuffer(chunk);
+    this.queued = 0;
   }
 
   private pump(): void {

@@ -9,8 +9,12 @@ import type { HashReply, HashRequest, SegmentPiece } from './messages.ts';
 const CHUNK_BYTES = 16 << 20;
 /** Batches handed to one hash worker and not yet hashed (memory bound: 2 x 16 MB per worker). */
 const BATCHES_AHEAD = 2;
-/** With checkpoints: at most this much of one segment per batch; a batch holds pieces of up to 4 segments, of one length, hashed at once. */
-const PIECE_BYTES = 4 << 20;
+/**
+ * With checkpoints: at most this much of one segment per batch; a batch holds pieces of up to 4 segments, of one
+ * length, hashed at once. With 2 workers and 2 batches each in hand, at most 16 MiB is out being hashed (64 MiB
+ * with 4 MiB pieces, which a large image kept filled to the end).
+ */
+const PIECE_BYTES = 1 << 20;
 /** A shorter piece waits for more of its segment to be final, unless it ends the segment or all the image is final. */
 const MIN_PIECE_BYTES = 1 << 20;
 /** Segments hashed at once by one worker (Sha256Lanes). */

@@ -6,7 +6,7 @@ import { BATCHES_AHEAD, BATCH_BYTES, type OutputClient } from './output-client.t
 
 /** Pieces at least this long are written through the assembly's own handle, when it has one. */
 const DIRECT_BYTES = 64 << 10;
-/** Pieces written early are said final to the image file's verifier in stretches of about this much (it hashes pieces of 1-4 MB). */
+/** Pieces written early are said final to the image file's verifier in stretches of about this much (it hashes pieces of up to 1 MiB). */
 const FINAL_BATCH_BYTES = 1 << 20;
 
 /**

@@ -52,7 +52,8 @@ export interface AssembleRequest {
   seeds: SeedFile[];
   /** Where each block comes from, as merged from the scan workers. */
   seedOf: Int32Array;
-  offsetOf: Float64Array;
+  /** 4 bytes a block unless a seed is 4 GiB or more. */
+  offsetOf: Float64Array | Uint32Array;
   mirrors: string[];
   output: OutputTarget | InPlaceTarget;
   /** The SHA-256 the user expects (?sha256= or pasted), lowercase hex. */

@@ -3,6 +3,7 @@ import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
 import type { Manifest } from '../../core/manifest/manifest.ts';
 import type { ScanFindings } from '../storage/scan-cache.ts';
 import type { ScanReply, ScanRequest, SeedFile } from './messages.ts';
+import { releaseBuffer } from './release-buffer.ts';
 
 /** Seeds are cut into slices of at most this size, so every core has work even with one big ISO. */
 const SLICE_BYTES = 64 << 20;
@@ -52,7 +53,9 @@ export class ScanPool {
   private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number; key?: string; blocks: Int32Array[]; offsets: Float64Array[] }>();
   private nextTask = 0;
   private idleWaiters: (() => void)[] = [];
-  private ready: Promise<void>;
+  /** The workers have started (null: released, started again by the next scan). */
+  private ready: Promise<void> | null;
+  private zerosFound = false;
   private callbacks: ScanCallbacks = {};
   private fatal: Error | null = null;
 
@@ -64,20 +67,29 @@ export class ScanPool {
   private readonly imageFile?: ImageFileForScan;
 
   constructor(
-    manifest: Manifest,
+    private readonly manifest: Manifest,
     private readonly cache?: { key(file: File, name: string): string; get(key: string): Promise<ScanFindings | undefined>; put(key: string, findings: ScanFindings): Promise<void> },
     imageFile?: ImageFileForScan,
-    workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
+    private readonly workerCount = Math.max(1, navigator.hardwareConcurrency || 2),
   ) {
     const blockCount = manifest.blocks.blockCount;
     this.sources = new BlockSources(blockCount);
     this.staged = new Uint8Array(blockCount);
     this.imageFile = imageFile;
+    this.ready = this.startWorkers();
+  }
+
+  /** The workers, each with the block index: built by the first in shared memory for all where the page may share memory. */
+  private startWorkers(): Promise<void> {
+    const { manifest, workerCount, imageFile } = this;
     const inits: Promise<void>[] = [];
     // Cross-origin isolated, the first worker builds the block index in shared memory and the others use it:
     // one copy (~14 bytes a block) instead of one per worker; the manifest's table is shared already.
     const share = globalThis.crossOriginIsolated === true && workerCount > 1;
     this.stats.sharedIndex = share;
+    // The image's zero blocks are reported once: workers started again know them, and the pool has them.
+    const findZeros = !this.zerosFound;
+    this.zerosFound = true;
     let indexBuilt: (parts: BlockIndexParts | undefined) => void = () => {};
     const sharedIndex = new Promise<BlockIndexParts | undefined>((resolve) => (indexBuilt = resolve));
     for (let w = 0; w < workerCount; w++) {
@@ -102,18 +114,18 @@ export class ScanPool {
       );
       const init = (index?: BlockIndexParts) => {
         const port = imageFile?.connect();
-        const request: ScanRequest = { type: 'init', manifest, findZeros: w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined, index, shareIndex: share && w === 0 };
+        const request: ScanRequest = { type: 'init', manifest, findZeros: findZeros && w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined, index, shareIndex: share && w === 0 };
         worker.postMessage(request, port ? [port] : []);
       };
       if (share && w > 0) void sharedIndex.then(init);
       else init();
     }
-    this.ready = Promise.all(inits).then(() => undefined);
+    return Promise.all(inits).then(() => undefined);
   }
 
   /** Scan these seeds (numbered from `firstSeed`); resolves when the pool is idle again. */
   async scan(seeds: readonly SeedFile[], firstSeed: number, callbacks: ScanCallbacks = {}): Promise<void> {
-    await this.ready;
+    await (this.ready ??= this.startWorkers());
     this.callbacks = callbacks;
     for (const [i, s] of seeds.entries()) {
       const seed = firstSeed + i;
@@ -141,6 +153,20 @@ export class ScanPool {
 
   terminate(): void {
     for (const w of this.workers) w.terminate();
+  }
+
+  /**
+   * Stop the workers while no seed is being scanned (the download has
+   * started): their block index, buffers and what their collectors have not
+   * yet freed go with them. What they found stays (`sources`); a later
+   * scan starts them again.
+   */
+  release(): void {
+    if (this.queue.length > 0 || this.busy.some((b) => b !== null)) return;
+    this.terminate();
+    this.workers.length = 0;
+    this.busy.length = 0;
+    this.ready = null;
   }
 
   private idle(): Promise<void> {
@@ -227,8 +253,13 @@ export class ScanPool {
         return out;
       };
       const findings = { blocks: join(state.blocks, (n) => new Int32Array(n)), offsets: join(state.offsets, (n) => new Float64Array(n)), savedAt: Date.now() };
-      void this.cache.put(state.key, findings);
+      // (Stored as a copy: these arrays, 12 MB for a 4 GiB image, are given back once stored.)
+      void this.cache.put(state.key, findings).finally(() => {
+        releaseBuffer(findings.blocks);
+        releaseBuffer(findings.offsets);
+      });
     }
+    for (const part of [...state.blocks, ...state.offsets]) releaseBuffer(part);
     state.blocks = [];
     state.offsets = [];
   }
