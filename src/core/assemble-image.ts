@@ -73,8 +73,12 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   const ahead = Math.max(1, Math.floor(input.writeAhead ?? 1));
   const readAhead = Math.max(0, Math.floor(input.readAhead ?? 0));
   // Run buffers: one per write that can be in flight and per run read ahead (and one to spare);
-  // a buffer is filled again only once its write is done.
-  const freeBuffers = Array.from({ length: ahead + readAhead + 1 }, () => new Uint8Array(maxRunBlocks * bs));
+  // a buffer is filled again only once its write is done. Made when first needed: an image built
+  // in place (the page) or wholly downloaded reads no run, and needs none.
+  const runBuffers = ahead + readAhead + 1;
+  const freeBuffers: Uint8Array<ArrayBuffer>[] = [];
+  let madeBuffers = 0;
+  const freeBuffer = (): Uint8Array<ArrayBuffer> | undefined => freeBuffers.pop() ?? (madeBuffers < runBuffers ? (madeBuffers++, new Uint8Array(maxRunBlocks * bs)) : undefined);
   let zeroBuffer: Uint8Array | undefined; // only if there are zero blocks
   let written = 0;
   let queued = 0;
@@ -171,8 +175,9 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   let exhausted = false;
   const startRead = (p: Pending) => {
     const s = p.segment;
-    if (p.read || s.kind !== 'seed' || unreadable.has(s.seed) || freeBuffers.length === 0) return;
-    p.buffer = freeBuffers.pop()!;
+    if (p.read || s.kind !== 'seed' || unreadable.has(s.seed)) return;
+    p.buffer = freeBuffer();
+    if (!p.buffer) return;
     p.read = readFully(seeds[s.seed], s.start, p.buffer.subarray(0, s.n * bs)).then(
       (got) => got,
       (error: unknown) => ({ error }),
@@ -193,8 +198,8 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
   };
   /** A run buffer for a run not read ahead: one is free once the writes before it are done. */
   const takeBuffer = async (p: Pending) => {
-    if (!p.buffer && freeBuffers.length === 0) await drain(0);
-    p.buffer ??= freeBuffers.pop() ?? new Uint8Array(maxRunBlocks * bs);
+    if (!p.buffer && freeBuffers.length === 0 && madeBuffers === runBuffers) await drain(0);
+    p.buffer ??= freeBuffer() ?? new Uint8Array(maxRunBlocks * bs);
     return p.buffer;
   };
 
