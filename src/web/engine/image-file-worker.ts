@@ -21,7 +21,7 @@ let root: FileSystemDirectoryHandle | null = null;
 let fileName = '';
 let length = 0;
 let verifier: ImageVerifier | null = null;
-/** Blocks known final so far, kept for a verifier started later (or again, with other checksums). */
+/** Blocks said final before there was a verifier, for the first one (later ones take their predecessor's record). */
 const finalBlocks: Int32Array[] = [];
 /** The hashing waits while seeds are scanned. */
 let hashingHeld = false;
@@ -123,15 +123,19 @@ async function control(m: ImageFileControl): Promise<void> {
       status({ type: 'opened', shared: opened.shared, adopted });
       return;
     }
-    case 'verify':
+    case 'verify': {
+      // Again, with other checksums: what is final stays final.
+      const earlier = verifier?.finalBlocks;
       verifier?.terminate();
       verifier = new ImageVerifier({ length, blockSize: m.blockSize, algorithm: m.algorithm, chain: m.chain, alsoSha256: m.alsoSha256, read: readAt });
       verifier.hold(hashingHeld);
-      for (const blocks of finalBlocks) verifier.markFinal(blocks);
+      if (earlier) verifier.markFinalMap(earlier);
+      for (const blocks of finalBlocks.splice(0)) verifier.markFinal(blocks);
       return;
+    }
     case 'final-blocks':
-      finalBlocks.push(m.blocks);
-      verifier?.markFinal(m.blocks);
+      if (verifier) verifier.markFinal(m.blocks);
+      else finalBlocks.push(m.blocks);
       return;
     case 'hold-hashing':
       hashingHeld = m.hold;

@@ -143,6 +143,17 @@ export class ImageVerifier {
     this.advance();
   }
 
+  /** Which blocks were said final (1 each), by markFinal() and finalRange(). */
+  get finalBlocks(): Uint8Array {
+    return this.final;
+  }
+
+  /** The blocks marked 1 in `map` (another verifier's finalBlocks, over the same blocks) are final. */
+  markFinalMap(map: Uint8Array): void {
+    for (let k = 0; k < this.final.length; k++) if (map[k] === 1) this.final[k] = 1;
+    this.advance();
+  }
+
   /** The whole blocks within [start, end) are final (the image's last block if `end` is the image's end). */
   finalRange(start: number, end: number): void {
     const bs = this.o.blockSize;

@@ -36,8 +36,8 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
 
   /** Bytes written or stepped over so far. */
   let position = 0;
-  /** Contiguous bytes waiting to be written at `pendingStart`. */
-  let pending = new Uint8Array(BATCH_BYTES);
+  /** Contiguous bytes waiting to be written at `pendingStart` (a batch buffer, taken when first needed: with a handle of its own the assembly may need none). */
+  let pending: Uint8Array<ArrayBuffer> | null = null;
   /** Buffers handed back by the image file once written, for the next batches. */
   const spare: Uint8Array<ArrayBuffer>[] = [];
   let pendingLength = 0;
@@ -78,9 +78,9 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
   /** Hand the pending bytes to the file, then say all before `position` is final (served after the write). */
   const writePending = () => {
     sayFinal();
-    if (pendingLength > 0) {
+    if (pendingLength > 0 && pending) {
       const data = pending.subarray(0, pendingLength);
-      pending = spare.pop() ?? new Uint8Array(BATCH_BYTES);
+      pending = null;
       unwritten++;
       file.write(pendingStart, data).then(
         (back) => {
@@ -145,6 +145,7 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
         }
         let done = 0;
         while (done < chunk.length) {
+          pending ??= spare.pop() ?? new Uint8Array(BATCH_BYTES);
           if (pendingLength === 0) pendingStart = position;
           const n = Math.min(chunk.length - done, pending.length - pendingLength);
           pending.set(chunk.subarray(done, done + n), pendingLength);

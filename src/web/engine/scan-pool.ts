@@ -2,6 +2,7 @@ import type { BlockIndexParts } from '../../core/block-index.ts';
 import { BlockSources, FROM_ZEROS } from '../../core/block-sources.ts';
 import type { Manifest } from '../../core/manifest/manifest.ts';
 import type { ScanFindings } from '../storage/scan-cache.ts';
+import { FindingRuns, forEachFinding } from './finding-runs.ts';
 import type { ScanReply, ScanRequest, SeedFile } from './messages.ts';
 import { releaseBuffer } from './release-buffer.ts';
 
@@ -50,7 +51,7 @@ export class ScanPool {
   private readonly workers: Worker[] = [];
   private readonly busy: (Task | null)[] = [];
   private readonly queue: Task[] = [];
-  private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number; key?: string; blocks: Int32Array[]; offsets: Float64Array[] }>();
+  private readonly seedTasks = new Map<number, { left: number; failed: boolean; bytes: number; key?: string; found: FindingRuns }>();
   private nextTask = 0;
   private idleWaiters: (() => void)[] = [];
   /** The workers have started (null: released, started again by the next scan). */
@@ -132,14 +133,14 @@ export class ScanPool {
       const key = this.cache?.key(s.file, s.name);
       const known = key ? await this.cache!.get(key) : undefined;
       if (known) {
-        for (let j = 0; j < known.blocks.length; j++) this.sources.set(known.blocks[j], seed, known.offsets[j]);
+        forEachFinding(known.runs, this.manifest.blocks.blockSize, (block, offset) => this.sources.set(block, seed, offset));
         this.stats.cachedSeeds++;
         callbacks.onSeedDone?.(seed, true);
         continue;
       }
       const size = s.file.size;
       const slices = Math.max(1, Math.ceil(size / SLICE_BYTES));
-      this.seedTasks.set(seed, { left: slices, failed: false, bytes: 0, key, blocks: [], offsets: [] });
+      this.seedTasks.set(seed, { left: slices, failed: false, bytes: 0, key, found: new FindingRuns(this.manifest.blocks.blockSize) });
       for (let k = 0; k < slices; k++) {
         const start = Math.floor((k * size) / slices);
         const end = Math.floor(((k + 1) * size) / slices);
@@ -223,8 +224,12 @@ export class ScanPool {
         for (const k of reply.blocks) this.staged[k] = 1;
         this.imageFile?.markFinal(reply.blocks);
       }
-      state.blocks.push(reply.blocks);
-      state.offsets.push(reply.offsets);
+      if (state.key) state.found.add(reply.blocks, reply.offsets);
+    }
+    if (reply.type === 'result') {
+      // (Merged, cached as runs, and copied into the message to the image file: given back now.)
+      releaseBuffer(reply.blocks);
+      releaseBuffer(reply.offsets);
     }
     if (reply.type === 'failed' && !state.failed) {
       state.failed = true;
@@ -242,25 +247,6 @@ export class ScanPool {
     state.left--;
     if (state.left !== 0 || state.failed) return;
     this.callbacks.onSeedDone?.(task.seed, false);
-    if (state.key && this.cache) {
-      const join = <T extends Int32Array | Float64Array>(parts: T[], make: (n: number) => T): T => {
-        const out = make(parts.reduce((n, p) => n + p.length, 0));
-        let at = 0;
-        for (const p of parts) {
-          out.set(p, at);
-          at += p.length;
-        }
-        return out;
-      };
-      const findings = { blocks: join(state.blocks, (n) => new Int32Array(n)), offsets: join(state.offsets, (n) => new Float64Array(n)), savedAt: Date.now() };
-      // (Stored as a copy: these arrays, 12 MB for a 4 GiB image, are given back once stored.)
-      void this.cache.put(state.key, findings).finally(() => {
-        releaseBuffer(findings.blocks);
-        releaseBuffer(findings.offsets);
-      });
-    }
-    for (const part of [...state.blocks, ...state.offsets]) releaseBuffer(part);
-    state.blocks = [];
-    state.offsets = [];
+    if (state.key && this.cache) void this.cache.put(state.key, { runs: state.found.toArray(), savedAt: Date.now() });
   }
 }

@@ -1,9 +1,8 @@
 import { type UseStore, createStore, get, set } from 'idb-keyval';
 
-/** What scanning one seed file found: target blocks and where in the file they are. */
+/** What scanning one seed file found: runs of target blocks and where in the file they are (finding-runs.ts). */
 export interface ScanFindings {
-  blocks: Int32Array;
-  offsets: Float64Array;
+  runs: Float64Array;
   savedAt: number;
 }
 
@@ -25,7 +24,9 @@ export function scanCacheKey(imageSha256: string, file: { name: string; size: nu
 }
 
 export async function getScanFindings(key: string, cache = store()): Promise<ScanFindings | undefined> {
-  return get<ScanFindings>(key, cache).catch(() => undefined);
+  const found = await get<ScanFindings>(key, cache).catch(() => undefined);
+  // (Entries of earlier versions held a list of blocks and one of offsets: the file is scanned again.)
+  return found?.runs instanceof Float64Array ? found : undefined;
 }
 
 export async function putScanFindings(key: string, findings: ScanFindings, cache = store()): Promise<void> {
