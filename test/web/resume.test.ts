@@ -26,6 +26,20 @@ describe('resuming an interrupted download in the page', () => {
     await expect.poll(() => (settled === (settled = mirrorBytes()) ? 'settled' : 'moving'), { timeout: 10_000, interval: 300 }).toBe('settled');
   };
 
+  /** Start with the "Save as" dialog open, and close it once more than `mb` MB were downloaded; `before`: the mirror's bytes before Start. */
+  const closeDialogAfter = async (mb: number) => {
+    const context = await env.browser.newContext();
+    await context.addInitScript(SAVE_DIALOG);
+    const page = await context.newPage();
+    await page.goto(env.fixture.address);
+    expect(await planBytes(page)).toBe(image.length);
+    const before = mirrorBytes();
+    await page.getByTestId('start').click();
+    await expect.poll(() => downloadedMB(page), { timeout: 30_000, interval: 100 }).toBeGreaterThan(mb);
+    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+    return { context, page, before };
+  };
+
   it('keeps what was verified when the tab is closed, and fetches only the rest on the next visit', async () => {
     const context = await env.browser.newContext();
     await context.addInitScript(SAVE_TO_OPFS);
@@ -67,15 +81,7 @@ describe('resuming an interrupted download in the page', () => {
   });
 
   it('keeps what was verified when the "Save as" dialog is closed mid-download: the next Start fetches only the rest', async () => {
-    const context = await env.browser.newContext();
-    await context.addInitScript(SAVE_DIALOG);
-    const page = await context.newPage();
-    await page.goto(env.fixture.address);
-    expect(await planBytes(page)).toBe(image.length);
-    const before = mirrorBytes();
-    await page.getByTestId('start').click();
-    await expect.poll(() => downloadedMB(page), { timeout: 30_000, interval: 100 }).toBeGreaterThan(3);
-    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+    const { context, page, before } = await closeDialogAfter(3);
 
     // The plan again, less what was verified into the image file, on a line of its own in the list.
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
@@ -99,14 +105,7 @@ describe('resuming an interrupted download in the page', () => {
   });
 
   it('scans files added after the "Save as" dialog was closed (the scan workers stopped at Start start again)', async () => {
-    const context = await env.browser.newContext();
-    await context.addInitScript(SAVE_DIALOG);
-    const page = await context.newPage();
-    await page.goto(env.fixture.address);
-    expect(await planBytes(page)).toBe(image.length);
-    await page.getByTestId('start').click();
-    await expect.poll(() => downloadedMB(page), { timeout: 30_000, interval: 100 }).toBeGreaterThan(1);
-    await page.evaluate(() => (window as unknown as { __closeDialog(): void }).__closeDialog());
+    const { context, page } = await closeDialogAfter(1);
     await expect.poll(() => page.getByTestId('start').isEnabled(), { timeout: 20_000 }).toBe(true);
     expect(await planBytes(page)).toBeGreaterThan(0);
 
