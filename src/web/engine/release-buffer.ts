@@ -23,10 +23,14 @@ export function releaseBuffer(view: ArrayBufferView): void {
   if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength || buffer.byteLength === 0) return;
   if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) return;
   if (typeof MessageChannel === 'undefined') return;
-  if (!sink) {
-    const channel = new MessageChannel();
-    channel.port2.close();
-    sink = channel.port1;
+  try {
+    if (!sink) {
+      const channel = new MessageChannel();
+      channel.port2.close();
+      sink = channel.port1;
+    }
+    sink.postMessage(null, [buffer as ArrayBuffer]);
+  } catch {
+    // (Only memory is at stake: a browser that refuses leaves the buffer to its collector.)
   }
-  sink.postMessage(null, [buffer as ArrayBuffer]);
 }
