@@ -51,6 +51,14 @@ export interface RangeResponse {
    * what has arrived so far; `overflow` says the body was longer than `into`.
    */
   readAll(into: Uint8Array, onBytes: (bytes: number, filled: Uint8Array) => void): Promise<{ data: Uint8Array; length: number; overflow: boolean }>;
+  /**
+   * Read the body through `piece`, handing each filled piece (the last one
+   * shorter) to `onPiece`, which has it until it resolves: a body of any
+   * length in the memory of one piece. Stops with `overflow` once the body
+   * is longer than `limit` bytes. Optional: platforms without it leave
+   * callers to readAll().
+   */
+  readPieces?(piece: Uint8Array, limit: number, onPiece: (data: Uint8Array) => Promise<void>): Promise<{ length: number; overflow: boolean }>;
   /** Stop receiving the body (on error or cancellation). */
   cancel(): void;
 }

@@ -33,6 +33,8 @@ export interface StaticServerOptions {
    * CROSS_ORIGIN_ISOLATION.
    */
   isolate?: boolean;
+  /** Answer Range requests (default true); false: every file whole with 200, as servers without range support do. */
+  ranges?: boolean;
 }
 
 /**
@@ -142,7 +144,8 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
     const etag = `"${size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
     res.setHeader('ETag', etag);
     res.setHeader('Last-Modified', info.mtime.toUTCString());
-    res.setHeader('Accept-Ranges', 'bytes');
+    const ranges = options.ranges ?? true;
+    res.setHeader('Accept-Ranges', ranges ? 'bytes' : 'none');
     res.setHeader('Content-Type', TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream');
     res.setHeader('Cache-Control', 'no-cache');
 
@@ -150,7 +153,7 @@ export function startStaticServer(options: StaticServerOptions): Promise<Running
     let end = size - 1;
     let status = 200;
     const ifRange = req.headers['if-range'];
-    if (rangeHeader && (!ifRange || ifRange === etag)) {
+    if (ranges && rangeHeader && (!ifRange || ifRange === etag)) {
       const range = parseRange(rangeHeader, size);
       if (range === 'unsatisfiable') {
         res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();

@@ -76,6 +76,37 @@ function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBu
       reader = chunks;
       return readChunks(chunks, into, onBytes);
     },
+    async readPieces(piece, limit, onPiece) {
+      if (!body) return { length: 0, overflow: false };
+      let byob: ReadableStreamBYOBReader | undefined;
+      try {
+        byob = body.getReader({ mode: 'byob' });
+      } catch {
+        // Not a byte stream here: its chunks as they come.
+      }
+      if (!byob) {
+        const chunks = body.getReader();
+        reader = chunks;
+        return inPieces(async () => ((await chunks.read()).value ?? null), piece, limit, onPiece);
+      }
+      reader = byob;
+      const reads = byob;
+      let bounce = bounces.pop() ?? new ArrayBuffer(readBytes);
+      try {
+        return await inPieces(
+          async () => {
+            const { done, value } = await reads.read(new Uint8Array(bounce));
+            if (value) bounce = value.buffer as ArrayBuffer;
+            return done || !value ? null : value;
+          },
+          piece,
+          limit,
+          onPiece,
+        );
+      } finally {
+        if (bounce.byteLength === readBytes && bounces.length < MAX_SPARE_BOUNCES) bounces.push(bounce);
+      }
+    },
     cancel() {
       (reader ?? body)?.cancel().catch(() => {});
     },
@@ -111,6 +142,28 @@ async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onByte
     // (A read that failed may have left it with the stream: detached, it has no bytes.)
     if (bounce.byteLength === readBytes && bounces.length < MAX_SPARE_BOUNCES) bounces.push(bounce);
   }
+}
+
+/** Gather the chunks `next` gives (null at the end) into `piece`, handing it to `onPiece` each time it is full, and at the end. */
+async function inPieces(next: () => Promise<Uint8Array | null>, piece: Uint8Array, limit: number, onPiece: (data: Uint8Array) => Promise<void>): Promise<{ length: number; overflow: boolean }> {
+  let filled = 0;
+  let length = 0;
+  for (let chunk = await next(); chunk; chunk = await next()) {
+    for (let at = 0; at < chunk.length; ) {
+      if (length === limit) return { length, overflow: true };
+      const n = Math.min(chunk.length - at, piece.length - filled, limit - length);
+      piece.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      length += n;
+      if (filled === piece.length) {
+        await onPiece(piece.subarray(0, filled));
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) await onPiece(piece.subarray(0, filled));
+  return { length, overflow: false };
 }
 
 /** Copy the stream's chunks into `into`. */

@@ -108,6 +108,26 @@ describe('tessera get with a .jigdo file', () => {
     expect(existsSync(`${out}.tessera-parts`)).toBe(false);
   }, 60_000);
 
+  it('from a server that ignores ranges, takes a large package whole in one answer, still through the kept folder', async () => {
+    const fx = await largeFixture();
+    const answers: { path: string; range?: string; status: number; bytes: number }[] = [];
+    const whole = await startStaticServer({ root: join(dir.path, 'www'), ranges: false, onRequest: (r) => answers.push({ path: r.path, range: r.range, status: r.status, bytes: r.bytesSent }) });
+    try {
+      const jigdo = join(dir.path, 'www', 'large-whole.jigdo');
+      await writeFile(jigdo, new TextDecoder().decode(readBytes(fx.jigdo)).replace(`${server.url}large/debian/`, `${whole.url}large/debian/`).replace(/^Template=.*$/m, `Template=${server.url}large/image.template`));
+      const out = join(dir.path, 'large-whole.iso');
+      const run = await runCli(['get', `${server.url}large-whole.jigdo`, '-o', out, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+      // The 37 MiB package: one answer, the whole file with 200 to a request for its first 16 MiB, taken as it came
+      // (before, it was let go and asked for again whole, into memory: two answers).
+      expect(answers.filter((a) => a.path.endsWith('/big.deb'))).toEqual([{ path: '/large/debian/pool/main/big.deb', range: 'bytes=0-16777215', status: 200, bytes: 37 << 20 }]);
+      expect(existsSync(`${out}.tessera-parts`)).toBe(false);
+    } finally {
+      await whole.close();
+    }
+  }, 60_000);
+
   it('keeps a large package fetched before a failure, and the next run does not fetch it again', async () => {
     const fx = await largeFixture();
     const big = fx.packages.get('pool/main/big.deb')!;

@@ -48,6 +48,19 @@ describe('static server (tessera serve)', () => {
     }
   });
 
+  it('with ranges off, answers a range request with the whole file (200), as servers without range support do', async () => {
+    const whole = await startStaticServer({ root: dir.path, ranges: false });
+    try {
+      const res = await fetch(whole.url + 'file.bin', { headers: { Range: 'bytes=100-199' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('accept-ranges')).toBe('none');
+      expect(res.headers.get('content-range')).toBeNull();
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    } finally {
+      await whole.close();
+    }
+  });
+
   it('answers an unsatisfiable range with 416 and the size', async () => {
     const res = await fetch(server.url + 'file.bin', { headers: { Range: 'bytes=20000-20010' } });
     expect(res.status).toBe(416);

@@ -42,3 +42,31 @@ describe('createFetchRangeFetcher', () => {
     expect(seen.length).toBe(3);
   });
 });
+
+describe('RangeResponse.readPieces', () => {
+  /** The body read through a piece of `pieceBytes` with `limit`: the sizes handed over, and their bytes joined. */
+  async function readInPieces(pieceBytes: number, limit: number) {
+    const fetcher = createFetchRangeFetcher({ fetch: fakeFetch, bodyReadBytes: 1 << 20 });
+    const response = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const sizes: number[] = [];
+    const joined = new Uint8Array(body.length);
+    const read = await response.readPieces!(new Uint8Array(pieceBytes), limit, async (data) => {
+      joined.set(data, sizes.reduce((a, b) => a + b, 0));
+      sizes.push(data.length);
+    });
+    return { read, sizes, joined };
+  }
+
+  it('hands the whole body over a piece at a time, the last one shorter', async () => {
+    const { read, sizes, joined } = await readInPieces(700_000, body.length);
+    expect(read).toEqual({ length: body.length, overflow: false });
+    expect(sizes).toEqual([700_000, 700_000, 700_000, 700_000, body.length - 4 * 700_000]);
+    expectSameBytes(joined, body);
+  });
+
+  it('stops at the limit and says the body was longer', async () => {
+    const { read, sizes } = await readInPieces(1 << 20, 2_500_000);
+    expect(read).toEqual({ length: 2_500_000, overflow: true });
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2_500_000);
+  });
+});

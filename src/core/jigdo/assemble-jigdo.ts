@@ -94,8 +94,9 @@ export interface AssembleJigdoInput {
    * Where files of `minBytes` or more go as they are fetched, in range
    * requests of `pieceBytes`, instead of memory: a package can be hundreds of
    * MB. The store keeps the file (as keepFetched would) and the writer reads
-   * it back when it reaches it. Without it, or from a server that ignores
-   * ranges, a file is fetched whole into memory.
+   * it back when it reaches it. A server that ignores ranges sends the whole
+   * file to the first request, which goes into the store a piece at a time
+   * as well. Without a store, a file is fetched whole into memory.
    */
   largeFiles?: { store: FetchedFileStore; minBytes?: number; pieceBytes?: number };
 }
@@ -211,7 +212,10 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   };
   /**
    * A large file in range requests, each hashed and appended to the store as
-   * it arrives: null when the server ignores ranges (then fetched whole).
+   * it arrives. A server that ignores ranges sends the whole file to the
+   * first: it goes into the store a piece at a time all the same (null, to
+   * fetch it whole into memory, only where the platform cannot read a body
+   * in pieces).
    */
   const fetchIntoStore = async (i: number, url: string, store: FetchedFileStore): Promise<Fetched | null> => {
     const entry = template.entries[i] as FileEntry;
@@ -224,9 +228,18 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         const n = Math.min(piece.length, entry.length - at);
         const response = await input.fetcher.fetchRange(url, at, at + n, input.signal);
         if (response.status === 200 && n < entry.length) {
-          response.cancel();
-          await writer.discard();
-          return null;
+          // (After the first piece, a whole file cannot follow what was stored: fetched whole instead.)
+          if (!response.readPieces || at > 0) {
+            response.cancel();
+            await writer.discard();
+            return null;
+          }
+          const whole = await response.readPieces(piece, entry.length, async (data) => {
+            h.update(data);
+            await writer.append(data);
+          });
+          if (whole.overflow || whole.length !== entry.length) throw new Error(`sent ${whole.overflow ? 'more' : whole.length} bytes, the template says ${entry.length}`);
+          break;
         }
         if (response.status !== 200 && response.status !== 206) {
           response.cancel();
