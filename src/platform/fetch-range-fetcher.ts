@@ -56,55 +56,32 @@ type OnBytes = (bytes: number, filled: Uint8Array) => void;
 function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBuffer[]): RangeResponse {
   const body = response.body;
   let reader: { cancel(): Promise<void> } | undefined;
+  /** The body's chunks (`expected`: how many bytes the caller can take, for the size of the read buffer). */
+  const open = (expected: number) => {
+    const chunks = bodyChunks(body!, expected, readBytes, bounces);
+    reader = chunks.reader;
+    return chunks;
+  };
   return {
     status: response.status,
     url: response.url || undefined,
     header: (name) => response.headers.get(name),
     async readAll(into, onBytes) {
       if (!body) return { data: into, length: 0, overflow: false };
-      let byob: ReadableStreamBYOBReader | undefined;
+      const chunks = open(into.length + 1);
       try {
-        byob = body.getReader({ mode: 'byob' });
-      } catch {
-        // Not a byte stream here: gather the chunks.
+        return await readInto(chunks, into, onBytes);
+      } finally {
+        chunks.done();
       }
-      if (byob) {
-        reader = byob;
-        return readByob(byob, into, onBytes, readBytes, bounces);
-      }
-      const chunks = body.getReader();
-      reader = chunks;
-      return readChunks(chunks, into, onBytes);
     },
     async readPieces(piece, limit, onPiece) {
       if (!body) return { length: 0, overflow: false };
-      let byob: ReadableStreamBYOBReader | undefined;
+      const chunks = open(limit + 1);
       try {
-        byob = body.getReader({ mode: 'byob' });
-      } catch {
-        // Not a byte stream here: its chunks as they come.
-      }
-      if (!byob) {
-        const chunks = body.getReader();
-        reader = chunks;
-        return inPieces(async () => ((await chunks.read()).value ?? null), piece, limit, onPiece);
-      }
-      reader = byob;
-      const reads = byob;
-      let bounce = bounces.pop() ?? new ArrayBuffer(readBytes);
-      try {
-        return await inPieces(
-          async () => {
-            const { done, value } = await reads.read(new Uint8Array(bounce));
-            if (value) bounce = value.buffer as ArrayBuffer;
-            return done || !value ? null : value;
-          },
-          piece,
-          limit,
-          onPiece,
-        );
+        return await inPieces(() => chunks.next(), piece, limit, onPiece);
       } finally {
-        if (bounce.byteLength === readBytes && bounces.length < MAX_SPARE_BOUNCES) bounces.push(bounce);
+        chunks.done();
       }
     },
     cancel() {
@@ -116,31 +93,63 @@ function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBu
 /** Read buffers kept for reuse (one per connection is all that is in use at once). */
 const MAX_SPARE_BOUNCES = 8;
 
+interface BodyChunks {
+  readonly reader: { cancel(): Promise<void> };
+  /** The next chunk, of at most `max` bytes where the stream lets us say so; null at the end. */
+  next(max?: number): Promise<Uint8Array | null>;
+  /** The caller is done with the chunks: the read buffer goes back to `bounces`. */
+  done(): void;
+}
+
 /**
- * Read through one small buffer that each read hands back (no chunk is
- * allocated per read), copying into `into`: `into` itself is never
- * transferred, so what arrived before a failure is still there. The buffer
- * is taken from `bounces` and put back once the body is read.
+ * A body's chunks, one at a time. Where the stream allows BYOB reads, through
+ * one buffer that each read hands back (no chunk is allocated per read),
+ * taken from `bounces` (or made, of at most `expected` bytes) and put back by
+ * done(); elsewhere the chunks the stream makes.
  */
-async function readByob(byob: ReadableStreamBYOBReader, into: Uint8Array, onBytes: OnBytes, readBytes: number, bounces: ArrayBuffer[]): Promise<ReadAllResult> {
-  const size = into.length;
-  let bounce = (size + 1 >= readBytes && bounces.pop()) || new ArrayBuffer(Math.min(size + 1, readBytes));
-  let length = 0;
+function bodyChunks(body: ReadableStream<Uint8Array>, expected: number, readBytes: number, bounces: ArrayBuffer[]): BodyChunks {
+  let byob: ReadableStreamBYOBReader | undefined;
   try {
-    for (;;) {
-      // Ask for one byte more than is left, to see a body longer than asked for.
-      const { done, value } = await byob.read(new Uint8Array(bounce, 0, Math.min(bounce.byteLength, size + 1 - length)));
+    byob = body.getReader({ mode: 'byob' });
+  } catch {
+    // Not a byte stream here: its chunks as they come.
+  }
+  if (!byob) {
+    const chunks = body.getReader();
+    return { reader: chunks, next: async () => (await chunks.read()).value ?? null, done: () => {} };
+  }
+  const reads = byob;
+  let bounce = (expected >= readBytes && bounces.pop()) || new ArrayBuffer(Math.min(expected, readBytes));
+  return {
+    reader: reads,
+    async next(max = Infinity) {
+      const { done, value } = await reads.read(new Uint8Array(bounce, 0, Math.min(bounce.byteLength, max)));
       if (value) bounce = value.buffer as ArrayBuffer;
-      if (done || !value) return { data: into, length, overflow: false };
-      const n = Math.min(value.byteLength, size - length);
-      into.set(value.subarray(0, n), length);
-      length += n;
-      if (n > 0) onBytes(n, into.subarray(0, length));
-      if (n < value.byteLength) return { data: into, length, overflow: true };
-    }
-  } finally {
-    // (A read that failed may have left it with the stream: detached, it has no bytes.)
-    if (bounce.byteLength === readBytes && bounces.length < MAX_SPARE_BOUNCES) bounces.push(bounce);
+      return done || !value ? null : value;
+    },
+    done() {
+      // (A read that failed may have left it with the stream: detached, it has no bytes.)
+      if (bounce.byteLength === readBytes && bounces.length < MAX_SPARE_BOUNCES) bounces.push(bounce);
+    },
+  };
+}
+
+/**
+ * Copy the body into `into`: `into` itself is never handed to the stream, so
+ * what arrived before a failure is still there.
+ */
+async function readInto(chunks: BodyChunks, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
+  const size = into.length;
+  let length = 0;
+  for (;;) {
+    // Ask for one byte more than is left, to see a body longer than asked for.
+    const value = await chunks.next(size + 1 - length);
+    if (!value) return { data: into, length, overflow: false };
+    const n = Math.min(value.length, size - length);
+    into.set(value.subarray(0, n), length);
+    length += n;
+    if (n > 0) onBytes(n, into.subarray(0, length));
+    if (n < value.length) return { data: into, length, overflow: true };
   }
 }
 
@@ -164,18 +173,4 @@ async function inPieces(next: () => Promise<Uint8Array | null>, piece: Uint8Arra
   }
   if (filled > 0) await onPiece(piece.subarray(0, filled));
   return { length, overflow: false };
-}
-
-/** Copy the stream's chunks into `into`. */
-async function readChunks(chunks: ReadableStreamDefaultReader<Uint8Array>, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
-  let length = 0;
-  for (;;) {
-    const { done, value } = await chunks.read();
-    if (done) return { data: into, length, overflow: false };
-    const n = Math.min(value.length, into.length - length);
-    into.set(value.subarray(0, n), length);
-    length += n;
-    if (n > 0) onBytes(n, into.subarray(0, length));
-    if (n < value.length) return { data: into, length, overflow: true };
-  }
 }

@@ -32,8 +32,10 @@ export class FindingRuns {
         grown.set(this.runs);
         this.runs = grown;
       }
-      this.runs.set([k, 1, at], 3 * this.count);
-      this.count++;
+      const r = 3 * this.count++;
+      this.runs[r] = k;
+      this.runs[r + 1] = 1;
+      this.runs[r + 2] = at;
     }
   }
 
@@ -46,7 +48,8 @@ export class FindingRuns {
 /** Call `found(block, offset)` for each block of `runs` (FindingRuns.toArray()). */
 export function forEachFinding(runs: Float64Array, blockSize: number, found: (block: number, offset: number) => void): void {
   for (let r = 0; r + 2 < runs.length; r += 3) {
-    const [first, n, at] = [runs[r], runs[r + 1], runs[r + 2]];
-    for (let i = 0; i < n; i++) found(first + i, at + i * blockSize);
+    const first = runs[r];
+    const at = runs[r + 2];
+    for (let i = 0; i < runs[r + 1]; i++) found(first + i, at + i * blockSize);
   }
 }
