@@ -36,6 +36,7 @@ async function assemble(request: AssembleRequest): Promise<void> {
   const seeds: (SeedReader & { close(): void })[] = request.seeds.map((s) => fileSeedReader(s.file, s.name));
   const inPlace = target.kind === 'image-file' ? new ImageFilePort(target.port) : null;
   const { sources, fromScan } = sourcesOf(request, table, inPlace !== null);
+  request.staged = undefined; // (read into the sources: a byte a block not kept through the download)
   // A seed changed or removed since the scan is left out; what the plan would have read from it is downloaded instead.
   const skippedSeeds = await dropUnreadableSeeds(request.seeds, sources);
   const session = await sessionFromSources(manifest, seeds, sources, { skippedSeeds });
