@@ -1,7 +1,7 @@
 // npm run bench -- --memory: peak memory of `tessera get` on a synthetic
 // image pair (4 GiB by default), against the target of issue 5 (< 150 MB);
-// and the page's, on that pair and on one an eighth of its size, to show how
-// it grows with the image.
+// and, on that pair and on one an eighth of its size, how the memory of
+// `tessera get`, zsync and the page grows with the image.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -25,7 +25,7 @@ async function checkDisk(dir: string, need: number, what: string): Promise<void>
 }
 
 /** A cached synthetic pair of `size` bytes and its manifest (each made once). */
-async function preparedPair(size: number, log: (s: string) => void): Promise<{ old: string; new: string; manifest: string; cache: string; make: { wall: number; cpu: number; maxRssKb: number } }> {
+async function preparedPair(size: number, withZsync: boolean, log: (s: string) => void): Promise<{ old: string; new: string; manifest: string; zsync: string; cache: string; make: { wall: number; cpu: number; maxRssKb: number } }> {
   const cache = join(process.env.TESSERA_MEMORY_DIR ?? join(homedir(), '.cache/tessera'), `memory-${size}`);
   await mkdir(cache, { recursive: true });
   if (!existsSync(join(cache, '.stamp'))) await checkDisk(cache, syntheticBytesNeeded(size), 'the synthetic pair (made once, kept)');
@@ -39,36 +39,54 @@ async function preparedPair(size: number, log: (s: string) => void): Promise<{ o
     await writeFile(madeFile, JSON.stringify({ wall: made.wall, cpu: made.cpu, maxRssKb: made.maxRssKb }));
   }
   const make = JSON.parse(await readFile(madeFile, 'utf8')) as { wall: number; cpu: number; maxRssKb: number };
-  return { ...pair, manifest, cache, make };
+  // zsyncmake's defaults, and the image's name as its URL (resolved against the .zsync's).
+  const zsync = `${pair.new}.zsync`;
+  if (withZsync && (!existsSync(zsync) || statSync(zsync).mtimeMs < statSync(pair.new).mtimeMs)) {
+    log(`zsyncmake on the ${gib(size)} pair (once; kept with it)`);
+    const made = await runTimed('zsyncmake', ['-u', 'new.img', '-o', zsync, pair.new]);
+    if (made.code !== 0) throw new Error(`zsyncmake failed: ${made.stderr}`);
+  }
+  return { ...pair, manifest, zsync, cache, make };
 }
 
-interface PageMemoryRun {
+interface ToolMemoryRun {
   size: number;
   wall: number;
   cpu: number;
-  privateMb: number;
+  /** Peak RSS (MB) for tools, the browser's summed private memory for the page. */
+  mb: number;
+  fetched?: number;
 }
+
+/** Found on PATH. */
+const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
+
+/** zsync's own summary line ("used N local, fetched M"): its bytes fetched. */
+const zsyncFetched = (output: string) => Number(/used \d+ local, fetched (\d+)/.exec(output)?.[1] ?? NaN);
 
 export async function runMemoryCase(options: { size: number; runs: number; workdir: string; log: (s: string) => void }): Promise<string[]> {
   const { size, log } = options;
-  // The page's memory is compared with that on an image an eighth of the size (at least 256 MiB).
+  // The memory is compared with that on an image an eighth of the size (at least 256 MiB).
   const smallSize = Math.max(2 ** 28, Math.floor(size / 8 / 2 ** 20) * 2 ** 20);
-  const withPage = existsSync(CHROMIUM) && existsSync('dist/web/index.html') && smallSize < size;
+  const compare = smallSize < size;
+  const withPage = existsSync(CHROMIUM) && existsSync('dist/web/index.html') && compare;
+  const withZsync = onPath('zsync') && onPath('zsyncmake');
   await mkdir(options.workdir, { recursive: true });
   // (The page builds the image in its storage, in the profile under the work folder: once, as tessera get's output.)
   await checkDisk(options.workdir, size, 'the rebuilt image (deleted after each run)');
-  const pair = await preparedPair(size, log);
-  const small = withPage ? await preparedPair(smallSize, log) : undefined;
+  const pair = await preparedPair(size, withZsync, log);
+  const small = compare ? await preparedPair(smallSize, withZsync, log) : undefined;
   log(`disk: ${gib(await freeBytes(pair.cache))} free in ${pair.cache}, ${gib(await freeBytes(options.workdir))} in ${options.workdir}`);
 
   const work = await mkdtemp(join(options.workdir, 'tessera-bench-memory-'));
   const www = join(work, 'www');
-  await mkdir(join(www, 'small'), { recursive: true });
-  await symlink(pair.new, join(www, 'new.img'));
-  await symlink(pair.manifest, join(www, 'new.img.tessera'));
-  if (small) {
-    await symlink(small.new, join(www, 'small', 'new.img'));
-    await symlink(small.manifest, join(www, 'small', 'new.img.tessera'));
+  // The large pair at the root, the small one under small/; each image beside its manifest and .zsync.
+  const pairs = [...(small ? [{ size: smallSize, pair: small, path: 'small/' }] : []), { size, pair, path: '' }];
+  for (const p of pairs) {
+    await mkdir(join(www, p.path), { recursive: true });
+    await symlink(p.pair.new, join(www, p.path, 'new.img'));
+    await symlink(p.pair.manifest, join(www, p.path, 'new.img.tessera'));
+    if (withZsync) await symlink(p.pair.zsync, join(www, p.path, 'new.img.zsync'));
   }
   const nginx = await startNginx(www, join(work, 'nginx'), { cors: true });
   const site = withPage ? await startPageSite(join(work, 'site')) : undefined;
@@ -79,57 +97,84 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
   const load = loadAverage();
-  const runs: { wall: number; cpu: number; rssMb: number; fetched: number }[] = [];
-  const pageRuns: PageMemoryRun[] = [];
+  const getRuns: ToolMemoryRun[] = [];
+  const zsyncRuns: ToolMemoryRun[] = [];
+  const pageRuns: ToolMemoryRun[] = [];
+  const out = join(work, 'new.img');
   try {
     for (let i = 1; i <= options.runs; i++) {
-      const out = join(work, 'new.img');
-      await nginx.resetLog();
-      const r = await runTimed(process.execPath, ['bin/tessera.mjs', 'get', `${nginx.url}new.img.tessera`, '--seed', pair.old, '-o', out, '--json']);
-      await rm(out, { force: true });
-      if (r.code !== 0) throw new Error(`tessera get failed: ${r.stderr.trim().split('\n').at(-1)}`);
-      const json = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { bytesFetched: number };
-      runs.push({ wall: r.wall, cpu: r.cpu, rssMb: r.maxRssKb / 1024, fetched: json.bytesFetched });
-      log(`run ${i}/${options.runs}: ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB, ${json.bytesFetched.toLocaleString('en')} bytes fetched`);
-      if (!site || !small) continue;
+      for (const p of pairs) {
+        await nginx.resetLog();
+        const r = await runTimed(process.execPath, ['bin/tessera.mjs', 'get', `${nginx.url}${p.path}new.img.tessera`, '--seed', p.pair.old, '-o', out, '--json']);
+        await rm(out, { force: true });
+        if (r.code !== 0) throw new Error(`tessera get failed on the ${gib(p.size)} pair: ${r.stderr.trim().split('\n').at(-1)}`);
+        const json = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { bytesFetched: number };
+        getRuns.push({ size: p.size, wall: r.wall, cpu: r.cpu, mb: r.maxRssKb / 1024, fetched: json.bytesFetched });
+        log(`run ${i}/${options.runs}: tessera get, ${gib(p.size)} image: ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB, ${json.bytesFetched.toLocaleString('en')} bytes fetched`);
+      }
+      if (!site) continue;
       // The page, built in place, on both pairs (a new profile each time).
-      for (const [s, p, path] of [[smallSize, small, 'small/'], [size, pair, '']] as const) {
-        const run = await runPage({ siteUrl: site.url, manifestUrl: `${nginx.url}${path}new.img.tessera`, seeds: [p.old], mode: 'opfs', profileDir: join(work, 'profile') });
-        if (!run.ok) throw new Error(`the page failed on the ${gib(s)} pair: ${run.message.slice(0, 200)}`);
-        pageRuns.push({ size: s, wall: run.seconds, cpu: run.usage.cpu, privateMb: run.usage.privatePeakKb / 1024 });
-        log(`run ${i}/${options.runs}: the page, ${gib(s)} image: ${run.seconds.toFixed(1)} s, private memory peak ${(run.usage.privatePeakKb / 1024).toFixed(0)} MB`);
+      for (const p of pairs) {
+        const run = await runPage({ siteUrl: site.url, manifestUrl: `${nginx.url}${p.path}new.img.tessera`, seeds: [p.pair.old], mode: 'opfs', profileDir: join(work, 'profile') });
+        if (!run.ok) throw new Error(`the page failed on the ${gib(p.size)} pair: ${run.message.slice(0, 200)}`);
+        pageRuns.push({ size: p.size, wall: run.seconds, cpu: run.usage.cpu, mb: run.usage.privatePeakKb / 1024 });
+        log(`run ${i}/${options.runs}: the page, ${gib(p.size)} image: ${run.seconds.toFixed(1)} s, private memory peak ${(run.usage.privatePeakKb / 1024).toFixed(0)} MB`);
+      }
+    }
+    // zsync once on each pair: its memory is its block table's, the same each run, and a 4 GiB run takes about a minute.
+    if (withZsync) {
+      for (const p of pairs) {
+        const r = await runTimed('zsync', ['-i', p.pair.old, '-o', out, `${nginx.url}${p.path}new.img.zsync`]);
+        await rm(out, { force: true });
+        if (r.code !== 0) throw new Error(`zsync failed on the ${gib(p.size)} pair: ${(r.stderr || r.stdout).trim().split('\n').at(-1)}`);
+        zsyncRuns.push({ size: p.size, wall: r.wall, cpu: r.cpu, mb: r.maxRssKb / 1024, fetched: zsyncFetched(r.stdout + r.stderr) });
+        log(`zsync, ${gib(p.size)} image: ${r.wall.toFixed(1)} s wall, peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB`);
       }
     }
   } finally {
     await cleanUp();
   }
-  const rss = median(runs.map((r) => r.rssMb));
+  const at = (runs: ToolMemoryRun[], s: number) => runs.filter((r) => r.size === s);
+  const med = (runs: ToolMemoryRun[], s: number, f: (r: ToolMemoryRun) => number) => median(at(runs, s).map(f));
+  const rss = med(getRuns, size, (r) => r.mb);
+  const sizes = pairs.map((p) => p.size);
+  const row = (label: string, runs: ToolMemoryRun[], s: number, bold: boolean) => {
+    const mb = med(runs, s, (r) => r.mb).toFixed(0);
+    return `| ${label} | ${gib(s)} | ${med(runs, s, (r) => r.wall).toFixed(1)} | ${med(runs, s, (r) => r.cpu).toFixed(1)} | ${bold ? `**${mb}**` : mb} | ${med(runs, s, (r) => r.fetched ?? NaN).toLocaleString('en')} |`;
+  };
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- --memory\`: a synthetic pair of ${gib(size)} images of pseudo-random data (bench/lib/synthetic-pair.ts: 3% changed, a 777-byte shift half-way), cached in ${pair.cache}; load average ${load}.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- --memory\`: a synthetic pair of ${gib(size)} images of pseudo-random data (bench/lib/synthetic-pair.ts: 3% changed, a 777-byte shift half-way), cached in ${pair.cache}${small ? `, and one of ${gib(smallSize)} made the same way` : ''}; load average ${load}.`,
     ...describeMachine().slice(0, 2).map((l) => `- ${l}`),
     '',
-    '| | wall s | CPU s | peak RSS MB | fetched bytes |',
-    '|---|--:|--:|--:|--:|',
-    `| \`tessera make\` (once) | ${pair.make.wall.toFixed(1)} | ${pair.make.cpu.toFixed(1)} | ${(pair.make.maxRssKb / 1024).toFixed(0)} | |`,
-    `| \`tessera get\`, old image as seed (median of ${runs.length}) | ${median(runs.map((r) => r.wall)).toFixed(1)} | ${median(runs.map((r) => r.cpu)).toFixed(1)} | **${rss.toFixed(0)}** | ${median(runs.map((r) => r.fetched)).toLocaleString('en')} |`,
+    '| | image | wall s | CPU s | peak RSS MB | fetched bytes |',
+    '|---|--:|--:|--:|--:|--:|',
+    `| \`tessera make\` (once) | ${gib(size)} | ${pair.make.wall.toFixed(1)} | ${pair.make.cpu.toFixed(1)} | ${(pair.make.maxRssKb / 1024).toFixed(0)} | |`,
+    ...sizes.map((s) => row(`\`tessera get\`, old image as seed (median of ${options.runs})`, getRuns, s, s === size)),
+    ...(withZsync ? sizes.map((s) => row('zsync 0.6.2, old image as seed (one run)', zsyncRuns, s, false)) : []),
     '',
     `Target (issue 5): peak RSS of \`tessera get\` on a ${gib(size)} image < ${MEMORY_TARGET_MB} MB: **${rss < MEMORY_TARGET_MB ? 'PASS' : 'FAIL'}** (${rss.toFixed(0)} MB; GNU time's maximum resident set size).`,
   ];
-  if (!withPage) return [...lines, '', `The page was not measured: ${smallSize >= size ? 'the image is too small to compare with one an eighth of its size' : 'it needs Chromium and the built page (npm run build)'}.`];
-  const at = (s: number) => pageRuns.filter((r) => r.size === s);
-  const privateAt = (s: number) => median(at(s).map((r) => r.privateMb));
-  const blocks = (s: number) => Math.ceil(s / 4096);
-  const grew = privateAt(size) - privateAt(smallSize);
+  if (!withZsync) lines.push('', 'zsync was not measured: no zsync/zsyncmake (apt-get install zsync).');
+  if (!small) return [...lines, '', 'Nothing to compare with: the image is too small for a pair an eighth of its size.'];
+  const blocksAdded = Math.ceil(size / 4096) - Math.ceil(smallSize / 4096);
+  /** Growth from the small image to the large one: MB, and bytes for each 4 KiB block more. */
+  const growth = (runs: ToolMemoryRun[]) => {
+    const grew = med(runs, size, (r) => r.mb) - med(runs, smallSize, (r) => r.mb);
+    return `${med(runs, smallSize, (r) => r.mb).toFixed(0)} to ${med(runs, size, (r) => r.mb).toFixed(0)} MB (${grew >= 0 ? '+' : ''}${grew.toFixed(0)} MB, ${((grew * 2 ** 20) / blocksAdded).toFixed(0)} bytes for each 4 KiB block more)`;
+  };
+  const clients = [`\`tessera get\` ${growth(getRuns)}`, ...(withZsync ? [`zsync ${growth(zsyncRuns)}`] : []), ...(withPage ? [`the page ${growth(pageRuns)}`] : [])];
+  lines.push('', `From ${gib(smallSize)} to ${gib(size)} (${(size / smallSize).toFixed(0)}x the image): ${clients.join('; ')}. Every one of them keeps tables for each block of the image (zsync: its checksums and hash chains), and none holds the image's data.`);
+  if (!withPage) return [...lines, '', 'The page was not measured: it needs Chromium and the built page (npm run build).'];
   return [
     ...lines,
     '',
-    `The page (headless Chromium, built in place in the site's storage, as in the bench's "OPFS output"; a new profile for each run), on this pair and on one of ${gib(smallSize)} made the same way, medians of ${options.runs}: its memory is the peak, over samples every 250 ms, of the browser's processes' private memory summed (RssAnon + RssShmem; program files left out).`,
+    `The page (headless Chromium, built in place in the site's storage, as in the bench's "OPFS output"; a new profile for each run), medians of ${options.runs}: its memory is the peak, over samples every 250 ms, of the browser's processes' private memory summed (RssAnon + RssShmem; program files left out).`,
     '',
     '| image | wall s | browser CPU s | private memory MB |',
     '|--:|--:|--:|--:|',
-    ...[smallSize, size].map((s) => `| ${gib(s)} | ${median(at(s).map((r) => r.wall)).toFixed(1)} | ${median(at(s).map((r) => r.cpu)).toFixed(1)} | **${privateAt(s).toFixed(0)}** |`),
+    ...sizes.map((s) => `| ${gib(s)} | ${med(pageRuns, s, (r) => r.wall).toFixed(1)} | ${med(pageRuns, s, (r) => r.cpu).toFixed(1)} | **${med(pageRuns, s, (r) => r.mb).toFixed(0)}** |`),
     '',
-    `The page's memory (issue 5: it does not grow with the image size): ${(size / smallSize).toFixed(0)}x the image, ${privateAt(smallSize).toFixed(0)} to ${privateAt(size).toFixed(0)} MB (${grew >= 0 ? '+' : ''}${grew.toFixed(0)} MB, ${((grew * 2 ** 20) / (blocks(size) - blocks(smallSize))).toFixed(0)} bytes for each 4 KiB block more, ${((grew / ((size - smallSize) / 2 ** 20)) * 100).toFixed(1)}% of the bytes added). ` +
-      `The image's data is never held whole. What grows with it: the tables kept per block (the manifest's sums, 7 bytes a block; where each block comes from, 8 bytes a block on the main thread and again in the assembly; a byte a block in a few maps; the block index, 14 bytes a block, while the seeds are scanned), the download's buffers (a 16 MB window), which an update of ${gib(smallSize)} (3% to download) fills less, and Chromium's own memory for reading the seed through \`Blob.stream()\`, which rises by ~7 KB for each MB read (docs/web-page.md, Threads).`,
+    `The page's memory (issue 5: it does not grow with the image size): ${growth(pageRuns)}. ` +
+      `What grows with the image: the tables kept per block (the manifest's sums, 7-8 bytes a block; where each block comes from, 8 bytes a block on the main thread and again in the assembly; a byte a block in a few maps; the block index, 14 bytes a block, while the seeds are scanned), each worker's uncollected garbage, which rises with its live memory, the download's buffers (a 16 MB window), which an update of ${gib(smallSize)} (3% to download) fills less, and Chromium's own memory for reading the seed through \`Blob.stream()\`, which rises with the bytes read (docs/web-page.md, Threads).`,
   ];
 }
