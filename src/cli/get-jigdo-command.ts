@@ -71,6 +71,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let keepProblem = false;
+    let storeProblem = false;
     let failureSaid = false;
     let result;
     try {
@@ -97,6 +98,10 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
         },
         // Large packages go to the kept folder as they arrive, in range requests, instead of memory.
         largeFiles: { store: keptFileStore(keptFolder) },
+        onStoreFailed: (_i, reason) => {
+          if (!storeProblem) io.warn(`could not keep a large fetched file in ${keptFolder} (${describeError(reason)}); large files are fetched into memory instead, and if this run fails, the next one fetches them again`);
+          storeProblem = true;
+        },
         onFileFailed: () => {
           if (failureSaid) return;
           failureSaid = true;

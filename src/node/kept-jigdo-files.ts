@@ -91,4 +91,7 @@ export function keptFileStore(folder: string): FetchedFileStore {
 }
 
 /** The image is verified: the kept files are no longer needed. */
-export const removeKeptFiles = (folder: string) => rm(folder, { recursive: true, force: true });
+export async function removeKeptFiles(folder: string): Promise<void> {
+  // (Only the folder made for them: a file of the user's under that name is left alone.)
+  if ((await stat(folder).catch(() => undefined))?.isDirectory()) await rm(folder, { recursive: true, force: true });
+}

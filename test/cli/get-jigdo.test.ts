@@ -128,6 +128,24 @@ describe('tessera get with a .jigdo file', () => {
     }
   }, 60_000);
 
+  it('when the kept folder cannot be made, fetches a large package into memory instead, says so, and builds the image', async () => {
+    const fx = await largeFixture();
+    const out = join(dir.path, 'no-store.iso');
+    // A file of the user's where the kept folder would go: no folder can be made there (as with a full disk, the store fails).
+    await writeFile(`${out}.tessera-parts`, 'mine');
+    const responses: number[] = [];
+    largeResponses = responses;
+    const run = await runCli(['get', `${server.url}large/image.jigdo`, '-o', out, '--json']);
+    largeResponses = undefined;
+    expect(run.code, run.stderr).toBe(0);
+    expectSameBytes(new Uint8Array(await readFile(out)), readBytes(fx.iso));
+    expect(run.stderr).toContain(`could not keep a large fetched file in ${out}.tessera-parts`);
+    expect(run.stderr).toContain('large files are fetched into memory instead');
+    // The 37 MiB package once, whole (not counted against the mirror, nor fetched twice); the user's file left as it was.
+    expect(responses).toEqual([37 << 20]);
+    expect(await readFile(`${out}.tessera-parts`, 'utf8')).toBe('mine');
+  }, 60_000);
+
   it('keeps a large package fetched before a failure, and the next run does not fetch it again', async () => {
     const fx = await largeFixture();
     const big = fx.packages.get('pool/main/big.deb')!;

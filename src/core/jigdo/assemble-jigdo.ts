@@ -99,6 +99,13 @@ export interface AssembleJigdoInput {
    * as well. Without a store, a file is fetched whole into memory.
    */
   largeFiles?: { store: FetchedFileStore; minBytes?: number; pieceBytes?: number };
+  /**
+   * The large-file store failed (a full disk, a folder that cannot be made):
+   * not the mirror's fault, so the file is fetched again from the same URL
+   * into memory, as small files are, and so are the large files after it.
+   * Must not throw (the caller says it once).
+   */
+  onStoreFailed?: (entryIndex: number, reason: unknown) => void;
 }
 
 /** Storage for large fetched files (see AssembleJigdoInput.largeFiles). */
@@ -123,6 +130,20 @@ const LARGE_FILE_BYTES = 16 << 20;
  * per piece costs little against a far server.
  */
 const FILE_PIECE_BYTES = 16 << 20;
+
+/** A failure of the large-file store, told apart from the mirror's. */
+class StoreFailure extends Error {
+  constructor(readonly reason: unknown) {
+    super(describeError(reason));
+  }
+}
+const inStore = async <T>(step: Promise<T>): Promise<T> => {
+  try {
+    return await step;
+  } catch (error) {
+    throw new StoreFailure(error);
+  }
+};
 
 /** A large file in the store, read back through it. */
 type StoredFile = SeedReader & { close?(): unknown };
@@ -174,10 +195,13 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   const large = input.largeFiles;
   const largeFrom = large?.minBytes ?? LARGE_FILE_BYTES;
   const pieceBytes = large?.pieceBytes ?? FILE_PIECE_BYTES;
+  /** Why the large-file store failed, once it has: large files then go into memory too. */
+  let storeProblem: unknown = null;
+  const intoStore = (i: number) => large !== undefined && storeProblem === null && template.entries[i].length >= largeFrom;
   /** The memory a file in flight takes: a large one only its piece buffer. */
   const memoryOf = (i: number) => {
     const length = template.entries[i].length;
-    return large && length >= largeFrom ? pieceBytes : length;
+    return intoStore(i) ? pieceBytes : length;
   };
   let nextMissing = 0;
   /** Files that could not be fetched from any of their URLs. */
@@ -222,7 +246,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     const checksum = bytesToHex(entry.checksum);
     const h = await input.createHasher(template.algorithm);
     const piece = new Uint8Array(Math.min(pieceBytes, entry.length));
-    const writer = await store.begin(checksum, entry.length);
+    const writer = await inStore(store.begin(checksum, entry.length));
     try {
       for (let at = 0; at < entry.length; ) {
         const n = Math.min(piece.length, entry.length - at);
@@ -236,7 +260,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
           }
           const whole = await response.readPieces(piece, entry.length, async (data) => {
             h.update(data);
-            await writer.append(data);
+            await inStore(writer.append(data));
           });
           if (whole.overflow || whole.length !== entry.length) throw new Error(`sent ${whole.overflow ? 'more' : whole.length} bytes, the template says ${entry.length}`);
           break;
@@ -248,7 +272,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         const { length, overflow } = await response.readAll(piece.subarray(0, n), () => {});
         if (overflow || length !== n) throw new Error(`sent ${overflow ? 'more' : length} bytes for bytes ${at}-${at + n - 1}, which the template says it has`);
         h.update(piece.subarray(0, n));
-        await writer.append(piece.subarray(0, n));
+        await inStore(writer.append(piece.subarray(0, n)));
         at += n;
       }
       if ((await h.digest()) !== checksum) throw notMatching();
@@ -256,7 +280,21 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
       await writer.discard().catch(() => {});
       throw error;
     }
-    return writer.finish();
+    return inStore(writer.finish());
+  };
+  /** One file from one URL: a large one into the store, unless it failed; the others (and a large one the store could not take) into memory. */
+  const fetchFrom = async (i: number, url: string): Promise<Fetched> => {
+    if (intoStore(i)) {
+      try {
+        const stored = await fetchIntoStore(i, url, large!.store);
+        if (stored) return stored;
+      } catch (error) {
+        if (!(error instanceof StoreFailure)) throw error;
+        storeProblem ??= error.reason;
+        input.onStoreFailed?.(i, error.reason);
+      }
+    }
+    return fetchWhole(i, url);
   };
   const fetchFile = async (i: number): Promise<Fetched> => {
     const entry = template.entries[i] as FileEntry;
@@ -264,7 +302,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     const problems: string[] = [];
     for (const url of urls) {
       try {
-        const data = (large && entry.length >= largeFrom ? await fetchIntoStore(i, url, large.store) : null) ?? (await fetchWhole(i, url));
+        const data = await fetchFrom(i, url);
         fetched += entry.length;
         filesFetched++;
         input.onFileFetched?.(i);

@@ -187,6 +187,10 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
         post({ type: 'event', event: { type: 'range-fetched', start: e.offset, end: e.offset + e.length } });
       },
       largeFiles,
+      // (The file is then fetched into memory: the run goes on, and a failure says what could not be kept.)
+      onStoreFailed: (_i, reason) => {
+        keepProblem ||= describeError(reason);
+      },
       keepFetched: async (i, data) => {
         const e = template.entries[i];
         if (!keep || e.kind !== 'file') return;
