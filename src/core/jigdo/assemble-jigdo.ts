@@ -260,7 +260,12 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
           }
           const whole = await response.readPieces(piece, entry.length, async (data) => {
             h.update(data);
-            await inStore(writer.append(data));
+            try {
+              await inStore(writer.append(data));
+            } catch (error) {
+              response.cancel(); // (the rest of the body is not wanted: the file is fetched again into memory)
+              throw error;
+            }
           });
           if (whole.overflow || whole.length !== entry.length) throw new Error(`sent ${whole.overflow ? 'more' : whole.length} bytes, the template says ${entry.length}`);
           break;
