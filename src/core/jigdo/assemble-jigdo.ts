@@ -1,7 +1,7 @@
 import { ErrorCode, TesseraError, describeError, isTesseraError, outputWriteError } from '../errors.ts';
 import type { StreamHasherFactory } from '../hashing.ts';
 import { bytesToHex } from '../hashing.ts';
-import type { OutputSink, RangeFetcher, SeedReader } from '../io.ts';
+import type { OutputSink, RangeFetcher, RangeResponse, SeedReader } from '../io.ts';
 import { readFully } from '../read-fully.ts';
 import type { JigdoTemplate, TemplateEntry } from './decode-template.ts';
 import { rsync64 } from './rsync64.ts';
@@ -195,9 +195,9 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
   const large = input.largeFiles;
   const largeFrom = large?.minBytes ?? LARGE_FILE_BYTES;
   const pieceBytes = large?.pieceBytes ?? FILE_PIECE_BYTES;
-  /** Why the large-file store failed, once it has: large files then go into memory too. */
-  let storeProblem: unknown = null;
-  const intoStore = (i: number) => large !== undefined && storeProblem === null && template.entries[i].length >= largeFrom;
+  /** The large-file store has failed: large files then go into memory too. */
+  let storeFailed = false;
+  const intoStore = (i: number) => large !== undefined && !storeFailed && template.entries[i].length >= largeFrom;
   /** The memory a file in flight takes: a large one only its piece buffer. */
   const memoryOf = (i: number) => {
     const length = template.entries[i].length;
@@ -247,10 +247,12 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
     const h = await input.createHasher(template.algorithm);
     const piece = new Uint8Array(Math.min(pieceBytes, entry.length));
     const writer = await inStore(store.begin(checksum, entry.length));
+    /** The answer being read: let go if anything fails (the rest of its body is not wanted). */
+    let response: RangeResponse | undefined;
     try {
       for (let at = 0; at < entry.length; ) {
         const n = Math.min(piece.length, entry.length - at);
-        const response = await input.fetcher.fetchRange(url, at, at + n, input.signal);
+        response = await input.fetcher.fetchRange(url, at, at + n, input.signal);
         if (response.status === 200 && n < entry.length) {
           // (After the first piece, a whole file cannot follow what was stored: fetched whole instead.)
           if (!response.readPieces || at > 0) {
@@ -260,20 +262,12 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
           }
           const whole = await response.readPieces(piece, entry.length, async (data) => {
             h.update(data);
-            try {
-              await inStore(writer.append(data));
-            } catch (error) {
-              response.cancel(); // (the rest of the body is not wanted: the file is fetched again into memory)
-              throw error;
-            }
+            await inStore(writer.append(data));
           });
           if (whole.overflow || whole.length !== entry.length) throw new Error(`sent ${whole.overflow ? 'more' : whole.length} bytes, the template says ${entry.length}`);
           break;
         }
-        if (response.status !== 200 && response.status !== 206) {
-          response.cancel();
-          throw new Error(`HTTP ${response.status}`);
-        }
+        if (response.status !== 200 && response.status !== 206) throw new Error(`HTTP ${response.status}`);
         const { length, overflow } = await response.readAll(piece.subarray(0, n), () => {});
         if (overflow || length !== n) throw new Error(`sent ${overflow ? 'more' : length} bytes for bytes ${at}-${at + n - 1}, which the template says it has`);
         h.update(piece.subarray(0, n));
@@ -282,6 +276,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
       }
       if ((await h.digest()) !== checksum) throw notMatching();
     } catch (error) {
+      response?.cancel();
       await writer.discard().catch(() => {});
       throw error;
     }
@@ -295,7 +290,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
         if (stored) return stored;
       } catch (error) {
         if (!(error instanceof StoreFailure)) throw error;
-        storeProblem ??= error.reason;
+        storeFailed = true;
         input.onStoreFailed?.(i, error.reason);
       }
     }
