@@ -13,7 +13,7 @@ import { type ClientEnv, type ScanRun, type ToolRun, jigdo, page, tesseraGet, te
 import { IMAGE, makeJigdo, makeTesseraManifest, makeZsync } from './lib/control-files.ts';
 import { freeBytes } from './lib/disk.ts';
 import { resolveInputs } from './lib/inputs.ts';
-import { describeMachine, loadAverage } from './lib/machine.ts';
+import { cpuTicks, describeMachine, loadAverage, stealShare } from './lib/machine.ts';
 import { runMemoryCase } from './lib/memory.ts';
 import { startPageSite } from './lib/page-run.ts';
 import { type Results, comparisonReport, key } from './lib/report.ts';
@@ -213,10 +213,13 @@ try {
       for (const t of TOOLS_BY_CASE[c]) {
         if (!wanted(c, t)) continue;
         dropCaches();
+        const ticks = cpuTicks();
         const r = await runOne(c, t).catch((e: Error): ToolRun => ({ ok: false, problem: e.message.split('\n')[0], wall: NaN, cpu: null, rssKb: null, fetched: 0, requests: 0 }));
+        r.steal = stealShare(ticks, cpuTicks());
         results.measured.set(key(c, t), [...(results.measured.get(key(c, t)) ?? []), r]);
         const figures = `${r.wall.toFixed(2)} s wall, ${r.cpu === null ? 'n/a' : r.cpu.toFixed(2)} s CPU, ${r.rssKb === null ? 'n/a' : (r.rssKb / 1024).toFixed(0)} MB RSS, ${r.fetched.toLocaleString('en')} B in ${r.requests} requests`;
-        log(`run ${round}/${runs} ${CASE_LABEL[c]}: ${TOOL[t].label} ${figures}${r.note ? ` (${r.note})` : ''}, ${r.ok ? 'ok' : `FAILED: ${r.problem}`}`);
+        const stolen = r.steal >= 0.005 ? `, ${(r.steal * 100).toFixed(0)}% of the CPU taken by the host` : '';
+        log(`run ${round}/${runs} ${CASE_LABEL[c]}: ${TOOL[t].label} ${figures}${r.note ? ` (${r.note})` : ''}${stolen}, ${r.ok ? 'ok' : `FAILED: ${r.problem}`}`);
       }
     }
   }

@@ -31,6 +31,8 @@ export interface ToolRun {
   harnessWall?: number;
   /** The page built in place: the browser's download of the image into a folder afterwards, in seconds (not in `wall`). */
   downloadWall?: number;
+  /** The share of the machine's CPU time its host took for other virtual machines while this ran (machine.ts, stealShare). */
+  steal?: number;
 }
 
 export interface ClientEnv {

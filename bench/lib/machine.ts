@@ -19,6 +19,28 @@ function osName(): string {
   }
 }
 
+/**
+ * The machine's CPU time so far, in clock ticks over all its cores, and the
+ * part of it its host gave to other virtual machines ("steal", /proc/stat):
+ * on a shared host, a run that loses CPU this way takes longer than the
+ * machine's own speed would make it.
+ */
+export function cpuTicks(): { total: number; steal: number } {
+  try {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is in user already)
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return { total: 0, steal: 0 };
+  }
+}
+
+/** The share of the machine's CPU time stolen by its host between two cpuTicks() readings (0 when unknown). */
+export function stealShare(before: { total: number; steal: number }, after: { total: number; steal: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.steal - before.steal) / total : 0;
+}
+
 export const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /** The machine; Node.js; Chromium; the other clients and the server (one line each). */

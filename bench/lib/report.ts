@@ -119,6 +119,22 @@ function pageMemory(results: Results): string[] {
     : [];
 }
 
+/** How much CPU the host took from this machine while the clients ran (steal), where it took any. */
+function stealNotes(results: Results): string[] {
+  const all = [...results.measured.entries()].flatMap(([k, runs]) => runs.filter((r) => r.steal !== undefined).map((r) => ({ k, steal: r.steal! })));
+  if (all.length === 0 || all.every((r) => r.steal < 0.005)) return [];
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const perClient = results.cases.flatMap((c) =>
+    TOOLS_BY_CASE[c].flatMap((t) => {
+      const shares = (results.measured.get(key(c, t)) ?? []).filter((r) => r.steal !== undefined).map((r) => r.steal!);
+      return shares.length ? [`${CASE_LABEL[c]} ${TOOL[t].label} ${pct(median(shares))} (${pct(Math.min(...shares))}-${pct(Math.max(...shares))})`] : [];
+    }),
+  );
+  return [
+    `- CPU taken by the host: this machine is a virtual machine, and its host gave part of its CPU time to other machines while the clients ran ("steal" in /proc/stat; share of both cores' time, median and range of the runs): ${perClient.join('; ')}. A run that lost CPU this way took longer than this machine's own speed makes it.`,
+  ];
+}
+
 function controlNotes(results: Results): string[] {
   const made = (id: ControlId, what: string) => {
     const f = results.control[id];
@@ -215,6 +231,7 @@ export function comparisonReport(results: Results, header: string[]): string[] {
     ...pageHarnessWall(results),
     ...pageDownload(results),
     ...pageMemory(results),
+    ...stealNotes(results),
     ...controlNotes(results),
     ...(scan.length ? ['', ...scan] : []),
     '',
