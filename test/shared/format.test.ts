@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { formatBytes, formatCount, formatSeconds, percent } from '../../src/shared/format.ts';
 
 describe('format', () => {
@@ -7,6 +7,30 @@ describe('format', () => {
     expect(formatCount(0)).toBe('0');
     expect(formatCount(999)).toBe('999');
     expect(formatCount(1000)).toBe((1000).toLocaleString('en'));
+  });
+
+  it('makes its number formatter at the first count, not when loaded: in Node that brings in ICU data (~7 MB) the command line never uses', async () => {
+    vi.resetModules();
+    const original = Intl.NumberFormat;
+    let made = 0;
+    const intl = Intl as { NumberFormat: typeof Intl.NumberFormat };
+    intl.NumberFormat = class extends original {
+      constructor(...args: ConstructorParameters<typeof Intl.NumberFormat>) {
+        super(...args);
+        made++;
+      }
+    } as typeof Intl.NumberFormat;
+    try {
+      const fresh = await import('../../src/shared/format.ts');
+      fresh.formatBytes(685_654_016);
+      fresh.formatSeconds(3);
+      expect(made).toBe(0);
+      expect(fresh.formatCount(1234)).toBe('1,234');
+      expect(fresh.formatCount(5678)).toBe('5,678');
+      expect(made).toBe(1);
+    } finally {
+      intl.NumberFormat = original;
+    }
   });
 
   it('writes sizes, times and shares as the page shows them', () => {
