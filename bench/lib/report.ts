@@ -121,8 +121,7 @@ function pageMemory(results: Results): string[] {
 
 /** How much CPU the host took from this machine while the clients ran (steal), where it took any. */
 function stealNotes(results: Results): string[] {
-  const all = [...results.measured.entries()].flatMap(([k, runs]) => runs.filter((r) => r.steal !== undefined).map((r) => ({ k, steal: r.steal! })));
-  if (all.length === 0 || all.every((r) => r.steal < 0.005)) return [];
+  if (![...results.measured.values()].flat().some((r) => (r.steal ?? 0) >= 0.005)) return [];
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const perClient = results.cases.flatMap((c) =>
     TOOLS_BY_CASE[c].flatMap((t) => {
