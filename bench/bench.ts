@@ -13,7 +13,7 @@ import { type ClientEnv, type ScanRun, type ToolRun, jigdo, page, tesseraGet, te
 import { IMAGE, makeJigdo, makeTesseraManifest, makeZsync } from './lib/control-files.ts';
 import { freeBytes } from './lib/disk.ts';
 import { resolveInputs } from './lib/inputs.ts';
-import { cpuTicks, describeMachine, loadAverage, stealShare } from './lib/machine.ts';
+import { cpuTicks, describeMachine, loadAverage, onPath, stealShare } from './lib/machine.ts';
 import { runMemoryCase } from './lib/memory.ts';
 import { startPageSite } from './lib/page-run.ts';
 import { type Results, comparisonReport, key } from './lib/report.ts';
@@ -121,11 +121,9 @@ const results: Results = { runs, cases, tools, measured: new Map(), control: {},
 const skip = (t: ToolId, why: string) => {
   for (const c of cases) if (TOOLS_BY_CASE[c].includes(t) && !results.skipped.has(key(c, t))) results.skipped.set(key(c, t), why);
 };
-/** Found on PATH (not run: zsyncmake would take --version for options and write a file). */
-const has = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
-if (!has('zsync') || !has('zsyncmake')) skip('zsync', 'no zsync/zsyncmake (apt-get install zsync)');
+if (!onPath('zsync') || !onPath('zsyncmake')) skip('zsync', 'no zsync/zsyncmake (apt-get install zsync)');
 for (const [program, pkg] of [['jigdo-file', 'jigdo-file'], ['wget', 'wget'], ['xorriso', 'xorriso']]) {
-  if (!has(program)) {
+  if (!onPath(program)) {
     skip('jigdo', `no ${program} (apt-get install ${pkg})`);
     skip('tessera-jigdo', `no ${program} (apt-get install ${pkg})`);
   }

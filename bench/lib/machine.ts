@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { CHROMIUM } from '../../test/helpers/browser.ts';
 import { nginxVersion } from '../../test/helpers/nginx.ts';
 
@@ -40,6 +41,9 @@ export function stealShare(before: { total: number; steal: number }, after: { to
   const total = after.total - before.total;
   return total > 0 ? (after.steal - before.steal) / total : 0;
 }
+
+/** Found on PATH (not run: some programs, zsyncmake among them, would take --version for options). */
+export const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
 
 export const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 

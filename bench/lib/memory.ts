@@ -10,7 +10,7 @@ import { CHROMIUM } from '../../test/helpers/browser.ts';
 import { startNginx } from '../../test/helpers/nginx.ts';
 import { runPage, startPageSite } from './page-run.ts';
 import { freeBytes } from './disk.ts';
-import { describeMachine, loadAverage } from './machine.ts';
+import { describeMachine, loadAverage, onPath } from './machine.ts';
 import { median } from './stats.ts';
 import { syntheticBytesNeeded, syntheticPair } from './synthetic-pair.ts';
 import { runTimed } from './timed-run.ts';
@@ -57,9 +57,6 @@ interface ToolMemoryRun {
   mb: number;
   fetched?: number;
 }
-
-/** Found on PATH. */
-const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
 
 /** zsync's own summary line ("used N local, fetched M"): its bytes fetched. */
 const zsyncFetched = (output: string) => Number(/used \d+ local, fetched (\d+)/.exec(output)?.[1] ?? NaN);

@@ -56,34 +56,23 @@ type OnBytes = (bytes: number, filled: Uint8Array) => void;
 function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBuffer[]): RangeResponse {
   const body = response.body;
   let reader: { cancel(): Promise<void> } | undefined;
-  /** The body's chunks (`expected`: how many bytes the caller can take, for the size of the read buffer). */
-  const open = (expected: number) => {
-    const chunks = bodyChunks(body!, expected, readBytes, bounces);
+  /** Read the body's chunks (`expected`: how many bytes the caller can take, for the size of the read buffer); `empty` without a body. */
+  const through = async <T>(expected: number, empty: T, read: (chunks: BodyChunks) => Promise<T>): Promise<T> => {
+    if (!body) return empty;
+    const chunks = bodyChunks(body, expected, readBytes, bounces);
     reader = chunks.reader;
-    return chunks;
+    try {
+      return await read(chunks);
+    } finally {
+      chunks.done();
+    }
   };
   return {
     status: response.status,
     url: response.url || undefined,
     header: (name) => response.headers.get(name),
-    async readAll(into, onBytes) {
-      if (!body) return { data: into, length: 0, overflow: false };
-      const chunks = open(into.length + 1);
-      try {
-        return await readInto(chunks, into, onBytes);
-      } finally {
-        chunks.done();
-      }
-    },
-    async readPieces(piece, limit, onPiece) {
-      if (!body) return { length: 0, overflow: false };
-      const chunks = open(limit + 1);
-      try {
-        return await inPieces(() => chunks.next(), piece, limit, onPiece);
-      } finally {
-        chunks.done();
-      }
-    },
+    readAll: (into, onBytes) => through(into.length + 1, { data: into, length: 0, overflow: false }, (chunks) => readInto(chunks, into, onBytes)),
+    readPieces: (piece, limit, onPiece) => through(limit + 1, { length: 0, overflow: false }, (chunks) => inPieces(chunks, piece, limit, onPiece)),
     cancel() {
       (reader ?? body)?.cancel().catch(() => {});
     },
@@ -153,11 +142,11 @@ async function readInto(chunks: BodyChunks, into: Uint8Array, onBytes: OnBytes):
   }
 }
 
-/** Gather the chunks `next` gives (null at the end) into `piece`, handing it to `onPiece` each time it is full, and at the end. */
-async function inPieces(next: () => Promise<Uint8Array | null>, piece: Uint8Array, limit: number, onPiece: (data: Uint8Array) => Promise<void>): Promise<{ length: number; overflow: boolean }> {
+/** Gather the body's chunks into `piece`, handing it to `onPiece` each time it is full, and at the end. */
+async function inPieces(chunks: BodyChunks, piece: Uint8Array, limit: number, onPiece: (data: Uint8Array) => Promise<void>): Promise<{ length: number; overflow: boolean }> {
   let filled = 0;
   let length = 0;
-  for (let chunk = await next(); chunk; chunk = await next()) {
+  for (let chunk = await chunks.next(); chunk; chunk = await chunks.next()) {
     for (let at = 0; at < chunk.length; ) {
       if (length === limit) return { length, overflow: true };
       const n = Math.min(chunk.length - at, piece.length - filled, limit - length);
