@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
 import { MAX_WRITE_BYTES, type OutputSink } from '../core/io.ts';
 import { formatBytes } from '../shared/format.ts';
+import { backgroundFlush } from './background-flush.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
 export const partPathFor = (out: string) => `${out}.tessera-part`;
@@ -63,9 +64,11 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
   }
   let closed = false;
   let bytes = 0;
+  const flushing = backgroundFlush(handle);
   const close = async () => {
     if (!closed) {
       closed = true;
+      await flushing.settled().catch(() => undefined); // (kept or discarded: a failed flush only matters to commit())
       await handle.close();
     }
   };
@@ -76,6 +79,7 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       done += bytesWritten;
       bytes += bytesWritten;
     }
+    flushing.wrote(bytes);
   };
   return {
     partPath,
@@ -88,6 +92,7 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       keepAside: (_start, data) => write(data),
     },
     async commit() {
+      await flushing.settled();
       await handle.sync();
       await close();
       await rename(partPath, out);
