@@ -10,7 +10,7 @@ describe('openFileOutput with background flushes', () => {
     try {
       const out = join(dir, 'image.iso');
       const output = await openFileOutput(out);
-      const chunks = [0, 1, 2, 3, 4].map((n) => new Uint8Array(40 << 20).fill(n + 1)); // 200 MiB: three flushes of 64 MiB
+      const chunks = [0, 1, 2, 3, 4].map((n) => new Uint8Array(40 << 20).fill(n + 1)); // 200 MiB: flushed in the background as it goes (a flush each 64 MiB or more)
       for (const chunk of chunks) await output.sink.write(chunk);
       await output.commit();
       const written = await readFile(out);
