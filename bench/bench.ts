@@ -13,7 +13,7 @@ import { type ClientEnv, type ScanRun, type ToolRun, jigdo, page, tesseraGet, te
 import { IMAGE, makeJigdo, makeTesseraManifest, makeZsync } from './lib/control-files.ts';
 import { freeBytes } from './lib/disk.ts';
 import { resolveInputs } from './lib/inputs.ts';
-import { cpuTicks, describeMachine, loadAverage, onPath, stealShare } from './lib/machine.ts';
+import { cpuTicks, describeMachine, loadAverage, lostCpu, onPath, stealShare } from './lib/machine.ts';
 import { runMemoryCase } from './lib/memory.ts';
 import { startPageSite } from './lib/page-run.ts';
 import { type Results, comparisonReport, key } from './lib/report.ts';
@@ -216,7 +216,7 @@ try {
         r.steal = stealShare(ticks, cpuTicks());
         results.measured.set(key(c, t), [...(results.measured.get(key(c, t)) ?? []), r]);
         const figures = `${r.wall.toFixed(2)} s wall, ${r.cpu === null ? 'n/a' : r.cpu.toFixed(2)} s CPU, ${r.rssKb === null ? 'n/a' : (r.rssKb / 1024).toFixed(0)} MB RSS, ${r.fetched.toLocaleString('en')} B in ${r.requests} requests`;
-        const stolen = r.steal >= 0.005 ? `, ${(r.steal * 100).toFixed(0)}% of the CPU taken by the host` : '';
+        const stolen = lostCpu(r.steal) ? `, ${(r.steal * 100).toFixed(0)}% of the CPU taken by the host` : '';
         log(`run ${round}/${runs} ${CASE_LABEL[c]}: ${TOOL[t].label} ${figures}${r.note ? ` (${r.note})` : ''}${stolen}, ${r.ok ? 'ok' : `FAILED: ${r.problem}`}`);
       }
     }

@@ -42,6 +42,9 @@ export function stealShare(before: { total: number; steal: number }, after: { to
   return total > 0 ? (after.steal - before.steal) / total : 0;
 }
 
+/** Did a run lose enough CPU to its host to say so (half a percent of the machine's time or more)? */
+export const lostCpu = (steal: number | undefined) => (steal ?? 0) >= 0.005;
+
 /** Found on PATH (not run: some programs, zsyncmake among them, would take --version for options). */
 export const onPath = (program: string) => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, program)));
 

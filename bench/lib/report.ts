@@ -3,6 +3,7 @@
 // and the issue's targets, each checked against the figures.
 import type { ScanRun, ToolRun } from './clients.ts';
 import type { MadeControlFile } from './control-files.ts';
+import { lostCpu } from './machine.ts';
 import { PAGE_SAMPLE_MS } from './page-run.ts';
 import { median } from './stats.ts';
 import { CASE_LABEL, type CaseId, type ControlId, REFERENCES, TOOL, TOOLS_BY_CASE, type ToolId } from './tools.ts';
@@ -121,7 +122,7 @@ function pageMemory(results: Results): string[] {
 
 /** How much CPU the host took from this machine while the clients ran (steal), where it took any. */
 function stealNotes(results: Results): string[] {
-  if (![...results.measured.values()].flat().some((r) => (r.steal ?? 0) >= 0.005)) return [];
+  if (![...results.measured.values()].flat().some((r) => lostCpu(r.steal))) return [];
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
   const perClient = results.cases.flatMap((c) =>
     TOOLS_BY_CASE[c].flatMap((t) => {
