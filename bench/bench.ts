@@ -44,7 +44,7 @@ all against one local nginx serving the new image, and prints one table of media
                         made once and cached in \${TESSERA_MEMORY_DIR:-~/.cache/tessera}/memory-SIZE);
                         target < 150 MB. How memory grows with the image: \`tessera get\`, zsync
                         (once each) and, with Chromium and the built page, the page, on that pair
-                        and on one an eighth of its size (made and cached the same way)
+                        and on ones an eighth and a quarter of its size (made and cached the same way)
   --memory-size BYTES   the synthetic image's size (default 4294967296)
 
 Needs: Node.js, GNU time (/usr/bin/time: apt-get install time), nginx (apt-get install nginx-light),

@@ -1,6 +1,6 @@
 // npm run bench -- --memory: peak memory of `tessera get` on a synthetic
 // image pair (4 GiB by default), against the target of issue 5 (< 150 MB);
-// and, on that pair and on one an eighth of its size, how the memory of
+// and, on that pair and on ones an eighth and a quarter of its size, how the memory of
 // `tessera get`, zsync and the page grows with the image.
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { describeMachine, loadAverage, onPath } from './machine.ts';
 import { median } from './stats.ts';
 import { syntheticBytesNeeded, syntheticPair } from './synthetic-pair.ts';
 import { runTimed } from './timed-run.ts';
+import { defaultBlockSize } from '../../src/core/manifest/manifest.ts';
 
 export const MEMORY_TARGET_MB = 150;
 
@@ -24,6 +25,14 @@ async function checkDisk(dir: string, need: number, what: string): Promise<void>
   if (free < need + 2 ** 30) throw new Error(`${dir} has ${gib(free)} free; ${what} needs ${gib(need)} (plus 1 GiB to spare). Free some space, or use another folder (TESSERA_MEMORY_DIR for the cached pairs, made in memory-SIZE folders there; --workdir for the output)`);
 }
 
+/** How the cached manifest was made (make.json beside it). */
+interface MadeManifest {
+  wall: number;
+  cpu: number;
+  maxRssKb: number;
+  blockSize: number;
+}
+
 /** A cached synthetic pair of `size` bytes and its manifest (each made once). */
 async function preparedPair(size: number, withZsync: boolean, log: (s: string) => void): Promise<{ old: string; new: string; manifest: string; zsync: string; cache: string; make: { wall: number; cpu: number; maxRssKb: number } }> {
   const cache = join(process.env.TESSERA_MEMORY_DIR ?? join(homedir(), '.cache/tessera'), `memory-${size}`);
@@ -32,13 +41,17 @@ async function preparedPair(size: number, withZsync: boolean, log: (s: string) =
   const pair = await syntheticPair(cache, size, log);
   const manifest = `${pair.new}.tessera`;
   const madeFile = join(cache, 'make.json');
-  if (!existsSync(manifest) || statSync(manifest).mtimeMs < statSync(pair.new).mtimeMs || !existsSync(madeFile)) {
+  const made = existsSync(madeFile) ? (JSON.parse(await readFile(madeFile, 'utf8')) as Partial<MadeManifest>) : {};
+  // Made again when the image is newer, or `tessera make` now chooses other blocks for it.
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < statSync(pair.new).mtimeMs || made.blockSize !== defaultBlockSize(size)) {
     log(`tessera make on the ${gib(size)} pair (once; kept with it)`);
-    const made = await runTimed(process.execPath, ['bin/tessera.mjs', 'make', pair.new, '-o', manifest]);
-    if (made.code !== 0) throw new Error(`tessera make failed: ${made.stderr}`);
-    await writeFile(madeFile, JSON.stringify({ wall: made.wall, cpu: made.cpu, maxRssKb: made.maxRssKb }));
+    const run = await runTimed(process.execPath, ['bin/tessera.mjs', 'make', pair.new, '-o', manifest, '--json']);
+    if (run.code !== 0) throw new Error(`tessera make failed: ${run.stderr}`);
+    const { blockSize } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { blockSize: number };
+    const record: MadeManifest = { wall: run.wall, cpu: run.cpu, maxRssKb: run.maxRssKb, blockSize };
+    await writeFile(madeFile, JSON.stringify(record));
   }
-  const make = JSON.parse(await readFile(madeFile, 'utf8')) as { wall: number; cpu: number; maxRssKb: number };
+  const make = JSON.parse(await readFile(madeFile, 'utf8')) as MadeManifest;
   // zsyncmake's defaults, and the image's name as its URL (resolved against the .zsync's).
   const zsync = `${pair.new}.zsync`;
   if (withZsync && (!existsSync(zsync) || statSync(zsync).mtimeMs < statSync(pair.new).mtimeMs)) {
@@ -63,22 +76,24 @@ const zsyncFetched = (output: string) => Number(/used \d+ local, fetched (\d+)/.
 
 export async function runMemoryCase(options: { size: number; runs: number; workdir: string; log: (s: string) => void }): Promise<string[]> {
   const { size, log } = options;
-  // The memory is compared with that on an image an eighth of the size (at least 256 MiB).
-  const smallSize = Math.max(2 ** 28, Math.floor(size / 8 / 2 ** 20) * 2 ** 20);
-  const compare = smallSize < size;
+  // The memory is compared with that on images an eighth and a quarter of the size (at least 256 MiB): up to
+  // 1 GiB the manifest's table grows with the image, past it its blocks widen instead (defaultBlockSize).
+  const smallerSizes = [...new Set([8, 4].map((d) => Math.max(2 ** 28, Math.floor(size / d / 2 ** 20) * 2 ** 20)))].filter((s) => s < size);
+  const compare = smallerSizes.length > 0;
   const withPage = existsSync(CHROMIUM) && existsSync('dist/web/index.html') && compare;
   const withZsync = onPath('zsync') && onPath('zsyncmake');
   await mkdir(options.workdir, { recursive: true });
   // (The page builds the image in its storage, in the profile under the work folder: once, as tessera get's output.)
   await checkDisk(options.workdir, size, 'the rebuilt image (deleted after each run)');
   const pair = await preparedPair(size, withZsync, log);
-  const small = compare ? await preparedPair(smallSize, withZsync, log) : undefined;
+  const smaller: { size: number; pair: Awaited<ReturnType<typeof preparedPair>>; path: string }[] = [];
+  for (const s of smallerSizes) smaller.push({ size: s, pair: await preparedPair(s, withZsync, log), path: `${s}/` });
   log(`disk: ${gib(await freeBytes(pair.cache))} free in ${pair.cache}, ${gib(await freeBytes(options.workdir))} in ${options.workdir}`);
 
   const work = await mkdtemp(join(options.workdir, 'tessera-bench-memory-'));
   const www = join(work, 'www');
-  // The large pair at the root, the small one under small/; each image beside its manifest and .zsync.
-  const pairs = [...(small ? [{ size: smallSize, pair: small, path: 'small/' }] : []), { size, pair, path: '' }];
+  // The large pair at the root, each smaller one under its size; each image beside its manifest and .zsync.
+  const pairs = [...smaller, { size, pair, path: '' }];
   for (const p of pairs) {
     await mkdir(join(www, p.path), { recursive: true });
     await symlink(p.pair.new, join(www, p.path, 'new.img'));
@@ -110,7 +125,7 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
         log(`run ${i}/${options.runs}: tessera get, ${gib(p.size)} image: ${r.wall.toFixed(1)} s wall, ${r.cpu.toFixed(1)} s CPU, peak RSS ${(r.maxRssKb / 1024).toFixed(0)} MB, ${json.bytesFetched.toLocaleString('en')} bytes fetched`);
       }
       if (!site) continue;
-      // The page, built in place, on both pairs (a new profile each time).
+      // The page, built in place, on every pair (a new profile each time).
       for (const p of pairs) {
         const run = await runPage({ siteUrl: site.url, manifestUrl: `${nginx.url}${p.path}new.img.tessera`, seeds: [p.pair.old], mode: 'opfs', profileDir: join(work, 'profile') });
         if (!run.ok) throw new Error(`the page failed on the ${gib(p.size)} pair: ${run.message.slice(0, 200)}`);
@@ -140,7 +155,7 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
     return `| ${label} | ${gib(s)} | ${med(runs, s, (r) => r.wall).toFixed(1)} | ${med(runs, s, (r) => r.cpu).toFixed(1)} | ${bold ? `**${mb}**` : mb} | ${med(runs, s, (r) => r.fetched ?? NaN).toLocaleString('en')} |`;
   };
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- --memory\`: a synthetic pair of ${gib(size)} images of pseudo-random data (bench/lib/synthetic-pair.ts: 3% changed, a 777-byte shift half-way), cached in ${pair.cache}${small ? `, and one of ${gib(smallSize)} made the same way` : ''}; load average ${load}.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench -- --memory\`: a synthetic pair of ${gib(size)} images of pseudo-random data (bench/lib/synthetic-pair.ts: 3% changed, a 777-byte shift half-way), cached in ${pair.cache}${compare ? `, and pairs of ${smallerSizes.map(gib).join(' and ')} made the same way` : ''}; load average ${load}.`,
     ...describeMachine().slice(0, 2).map((l) => `- ${l}`),
     '',
     '| | image | wall s | CPU s | peak RSS MB | fetched bytes |',
@@ -152,15 +167,24 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
     `Target (issue 5): peak RSS of \`tessera get\` on a ${gib(size)} image < ${MEMORY_TARGET_MB} MB: **${rss < MEMORY_TARGET_MB ? 'PASS' : 'FAIL'}** (${rss.toFixed(0)} MB; GNU time's maximum resident set size).`,
   ];
   if (!withZsync) lines.push('', 'zsync was not measured: no zsync/zsyncmake (apt-get install zsync).');
-  if (!small) return [...lines, '', 'Nothing to compare with: the image is too small for a pair an eighth of its size.'];
-  const blocksAdded = Math.ceil(size / 4096) - Math.ceil(smallSize / 4096);
-  /** Growth from the small image to the large one: MB, and bytes for each 4 KiB block more. */
-  const growth = (runs: ToolMemoryRun[]) => {
-    const grew = med(runs, size, (r) => r.mb) - med(runs, smallSize, (r) => r.mb);
-    return `${med(runs, smallSize, (r) => r.mb).toFixed(0)} to ${med(runs, size, (r) => r.mb).toFixed(0)} MB (${grew >= 0 ? '+' : ''}${grew.toFixed(0)} MB, ${((grew * 2 ** 20) / blocksAdded).toFixed(0)} bytes for each 4 KiB block more)`;
+  if (!compare) return [...lines, '', 'Nothing to compare with: the image is too small for a pair an eighth of its size.'];
+  const smallest = smallerSizes[0];
+  const blockCount = (s: number) => Math.ceil(s / defaultBlockSize(s));
+  /** A smaller pair whose manifest has as many blocks as the large one's (past 1 GiB: defaultBlockSize). */
+  const sameBlocks = smallerSizes.find((s) => blockCount(s) === blockCount(size));
+  /** Growth from the image of `from` bytes to the large one: MB, and bytes for each 4 KiB of image more. */
+  const growth = (runs: ToolMemoryRun[], from: number) => {
+    const grew = med(runs, size, (r) => r.mb) - med(runs, from, (r) => r.mb);
+    return `${med(runs, from, (r) => r.mb).toFixed(0)} to ${med(runs, size, (r) => r.mb).toFixed(0)} MB (${grew >= 0 ? '+' : ''}${grew.toFixed(0)} MB, ${((grew * 2 ** 20) / ((size - from) / 4096)).toFixed(0)} bytes for each 4 KiB of image more)`;
   };
-  const clients = [`\`tessera get\` ${growth(getRuns)}`, ...(withZsync ? [`zsync ${growth(zsyncRuns)}`] : []), ...(withPage ? [`the page ${growth(pageRuns)}`] : [])];
-  lines.push('', `From ${gib(smallSize)} to ${gib(size)} (${(size / smallSize).toFixed(0)}x the image): ${clients.join('; ')}. Every one of them keeps tables for each block of the image (zsync: its checksums and hash chains), and none holds the image's data.`);
+  const blocks = (s: number) => `${blockCount(s).toLocaleString('en')} blocks of ${defaultBlockSize(s) / 1024} KiB`;
+  const clients = (from: number) => [`\`tessera get\` ${growth(getRuns, from)}`, ...(withZsync ? [`zsync ${growth(zsyncRuns, from)}`] : []), ...(withPage ? [`the page ${growth(pageRuns, from)}`] : [])].join('; ');
+  lines.push(
+    '',
+    `From ${gib(smallest)} to ${gib(size)} (${(size / smallest).toFixed(0)}x the image): ${clients(smallest)}.` +
+      (sameBlocks ? ` From ${gib(sameBlocks)} to ${gib(size)} (${(size / sameBlocks).toFixed(0)}x): ${clients(sameBlocks)}.` : '') +
+      ` Every one of them keeps tables for each block of the image (zsync: its checksums and hash chains), and none holds the image's data. \`tessera make\`'s manifests: ${sizes.map((s) => `${gib(s)} in ${blocks(s)}`).join(', ')} (at most 2^18 blocks: past 1 GiB the blocks widen); zsyncmake's: 4 KiB blocks for all.`,
+  );
   if (!withPage) return [...lines, '', 'The page was not measured: it needs Chromium and the built page (npm run build).'];
   return [
     ...lines,
@@ -171,7 +195,8 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
     '|--:|--:|--:|--:|',
     ...sizes.map((s) => `| ${gib(s)} | ${med(pageRuns, s, (r) => r.wall).toFixed(1)} | ${med(pageRuns, s, (r) => r.cpu).toFixed(1)} | **${med(pageRuns, s, (r) => r.mb).toFixed(0)}** |`),
     '',
-    `The page's memory (issue 5: it does not grow with the image size): ${growth(pageRuns)}. ` +
-      `What grows with the image: the tables kept per block (the manifest's sums, 7-8 bytes a block; where each block comes from, 8 bytes a block on the main thread and again in the assembly; a byte a block in a few maps; the block index, 14 bytes a block, while the seeds are scanned), each worker's uncollected garbage, which rises with its live memory, the download's buffers (a 16 MB window), which an update of ${gib(smallSize)} (3% to download) fills less, and Chromium's own memory for reading the seed through \`Blob.stream()\`, which rises with the bytes read (docs/web-page.md, Threads).`,
+    `The page's memory (issue 5: it does not grow with the image size): from ${gib(smallest)}, ${growth(pageRuns, smallest)}` +
+      (sameBlocks ? `; from ${gib(sameBlocks)}, whose manifest has as many blocks, ${growth(pageRuns, sameBlocks)}. ` : '. ') +
+      `Up to 1 GiB, what grows with the image is the tables kept per block (the manifest's sums, 7-8 bytes a block; where each block comes from, 8 bytes a block on the main thread and again in the assembly; a byte a block in a few maps; the block index, 14 bytes a block, while the seeds are scanned), and the download's buffers (a 16 MB window), which the update of ${gib(smallest)} (3%, 17 MB to download) does not fill. Past 1 GiB the tables stay the same; what is left is each worker's heap over a longer run, and Chromium's own memory for reading more of the seed through \`Blob.stream()\` (docs/web-page.md, Threads).`,
   ];
 }

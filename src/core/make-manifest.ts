@@ -12,7 +12,7 @@ export interface MakeManifestOptions {
   name?: string;
   /** Mirror URLs, absolute or relative to where the manifest will be published. */
   mirrors?: readonly string[];
-  /** Default: chooseBlockParameters (2048 below 100 MB, 4096 from there). */
+  /** Default: chooseBlockParameters (2048 below 100 MB, 4096 up to 1 GiB, then wider: at most 2^18 blocks). */
   blockSize?: number;
   /** The sums' sizes and seqMatches instead of chooseBlockParameters' (tests; old formats). */
   sums?: { weakBytes: number; strongBytes: number; seqMatches: 1 | 2 };

@@ -47,6 +47,8 @@ describe('tessera make + get (real files, real HTTP server, the built command li
   let server: RunningServer;
   let imageBytesSent = 0;
   let imageRequests = 0;
+  /** Bytes sent of wide.iso (the wide-blocks case). */
+  let wideBytesSent = 0;
   const resetCounters = () => {
     imageBytesSent = 0;
     imageRequests = 0;
@@ -68,6 +70,7 @@ describe('tessera make + get (real files, real HTTP server, the built command li
           imageBytesSent += r.bytesSent;
           imageRequests++;
         }
+        if (r.path === '/wide.iso') wideBytesSent += r.bytesSent;
       },
     });
     const made = await runCli(['make', join(dir.path, 'www', 'new.iso'), '--json']);
@@ -94,6 +97,28 @@ describe('tessera make + get (real files, real HTTP server, the built command li
     expect(imageRequests).toBe(images.missingRuns);
     expect(run.stderr).toMatch(/Verified: SHA-256 [0-9a-f]{64} matches the manifest/);
     await expect(stat(out + '.tessera-part')).rejects.toThrow();
+  });
+
+  it('rebuilds with wide blocks (as `tessera make` chooses past 1 GiB), the seed off their grid, fetching exactly the blocks it lacks', async () => {
+    // 64 KiB blocks: A (4 blocks) and B (5) come from the old image, where junk puts them at odd offsets;
+    // X (2 blocks) and the image's last, partial block T are new.
+    const WIDE = 65536;
+    const [a, x, b, t] = [randomBytes(4 * WIDE, 41), randomBytes(2 * WIDE, 42), randomBytes(5 * WIDE, 43), randomBytes(10_000, 44)];
+    const image = concat([a, x, b, t]);
+    const old = concat([randomBytes(777, 45), a, randomBytes(1234, 46), b, randomBytes(5000, 47)]);
+    await mkdir(join(dir.path, 'wide'), { recursive: true });
+    await writeFile(join(dir.path, 'www', 'wide.iso'), image);
+    await writeFile(join(dir.path, 'wide', 'old.iso'), old);
+    const made = await runCli(['make', join(dir.path, 'www', 'wide.iso'), '--block-size', String(WIDE), '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.json()).toMatchObject({ blocks: 12, blockSize: WIDE });
+    const out = join(dir.path, 'wide', 'new.iso');
+    const run = await runCli(['get', server.url + 'wide.iso.tessera', '--seed', join(dir.path, 'wide', 'old.iso'), '-o', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expectSameBytes(await readFile(out), image);
+    const missing = x.length + t.length;
+    expect(run.json()).toMatchObject({ ok: true, sha256: sha256(image), bytesFetched: missing, bytesLocal: a.length + b.length, requests: 2 });
+    expect(wideBytesSent).toBe(missing);
   });
 
   it('shows the plan and downloads nothing with --dry-run', async () => {

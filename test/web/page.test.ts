@@ -71,6 +71,7 @@ describe('the web page in headless Chromium', () => {
     });
     zsyncmake(join(dir.path, 'image-host', 'new.img'), join(www, 'elsewhere.img.zsync'), ['-u', `${imageHost.url}new.img`]);
     expect((await runCli(['make', join(www, 'new.img')])).code).toBe(0);
+    expect((await runCli(['make', join(www, 'new.img'), '-o', join(www, 'wide.img.tessera'), '--block-size', '65536'])).code).toBe(0);
     zsyncmake(join(www, 'new.img'), join(www, 'new.img.zsync'), ['-u', 'new.img']);
     expect((await runCli(['make', join(www, 'new.img'), '-o', join(site, 'nocors.img.tessera'), '--url', noCors.url + 'new.img'])).code).toBe(0);
     browser = await launchChromium();
@@ -126,6 +127,22 @@ describe('the web page in headless Chromium', () => {
     expect(shaShown).toBe(sha256(next));
     expect(shaOfFile).toBe(sha256(next));
     // The plan's bytes, plus the 1-byte probe that checks each mirror before the download.
+    expect(served.bytes).toBe(plan + 1);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
+  it('rebuilds with wide blocks (as `tessera make` chooses past 1 GiB), fetching exactly the plan', async () => {
+    served = { bytes: 0, requests: 0 };
+    const { page, errors } = await openPage(mirror.url + 'wide.img.tessera');
+    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
+    const plan = await plannedBytes(page);
+    // The fresh 300,000 bytes, and the 64 KiB blocks around them that also hold other bytes; most of the image is found.
+    expect(plan).toBeGreaterThanOrEqual(300_000);
+    expect(plan).toBeLessThan(next.length / 2);
+    const { shaShown, shaOfFile } = await buildAndReadBack(page);
+    expect(shaShown).toBe(sha256(next));
+    expect(shaOfFile).toBe(sha256(next));
     expect(served.bytes).toBe(plan + 1);
     expect(errors).toEqual([]);
     await page.context().close();

@@ -79,12 +79,30 @@ export interface BlockParameters {
 export const LARGE_IMAGE_BYTES = 100_000_000;
 
 /**
+ * At most this many blocks by default: past 1 GiB the blocks widen (8192,
+ * 16384 for 4 GiB, ...) so that the block table, the manifest and every
+ * client's memory stop growing with the image.
+ */
+export const MAX_DEFAULT_BLOCKS = 2 ** 18;
+
+/** The default block size for an image of `length` bytes (see chooseBlockParameters). */
+export function defaultBlockSize(length: number): number {
+  if (length < LARGE_IMAGE_BYTES) return 2048;
+  let size = 4096;
+  while (size < MANIFEST_LIMITS.maxBlockSize && Math.ceil(length / size) > MAX_DEFAULT_BLOCKS) size *= 2;
+  return size;
+}
+
+/**
  * Default block parameters for an image of `length` bytes (see
  * docs/manifest-format.md for the measurements behind them).
  *
  * Block size: 2048 (an ISO 9660 sector: every file of an image starts on a
  * block) below 100 MB, 4096 from there, as zsyncmake chooses: the block table
- * is half as large, for about one more block fetched per changed file.
+ * is half as large, for about one more block fetched per changed file. Past
+ * 1 GiB, twice as large each time the image would have more than
+ * MAX_DEFAULT_BLOCKS blocks (as rsync widens its blocks with the file): a
+ * bounded table, for a bit more fetched around each change.
  *
  * Sums: a block is taken only when the block after it matches too (seqMatches
  * 2, as zsync does), so a false match needs two blocks' sums to collide and
@@ -96,9 +114,9 @@ export const LARGE_IMAGE_BYTES = 100_000_000;
  *   scan under 2^-8 even if the weak sums told nothing, and under 2^-24 with
  *   the weak sums counted at 8 bits less than their size per block (on real
  *   data they are far from uniform).
- * For a 700 MB image: 4096-byte blocks, 2 + 4 bytes per block; for 4 GiB: 3 + 4.
+ * For a 700 MB image: 4096-byte blocks, 2 + 4 bytes per block; for 4 GiB: 16384-byte blocks, 3 + 4.
  */
-export function chooseBlockParameters(length: number, blockSize = length < LARGE_IMAGE_BYTES ? 2048 : 4096): BlockParameters {
+export function chooseBlockParameters(length: number, blockSize = defaultBlockSize(length)): BlockParameters {
   const blocks = Math.max(1, Math.ceil(length / blockSize));
   const need = Math.log2(Math.max(2, length)) + Math.log2(Math.max(2, blocks));
   const clamp = (v: number, min: number, max: number) => Math.min(max, Math.max(min, v));

@@ -105,11 +105,16 @@ describe('manifest (version 2, and version 1 files)', () => {
     await expect(decodeManifest(await v2({ ...validHeader, seqMatches: 3 }, new Uint8Array(2 * 10)))).rejects.toThrow(/"seqMatches" is 3, outside 1\.\.2/);
   });
 
-  it('chooses 4096-byte blocks from 100 MB and sums sized to the image', async () => {
+  it('chooses 4096-byte blocks from 100 MB, wider ones past 2^18 blocks, and sums sized to the image', async () => {
     const { chooseBlockParameters } = await import('../../../src/core/manifest/manifest.ts');
     expect(chooseBlockParameters(50e6)).toEqual({ blockSize: 2048, weakBytes: 2, strongBytes: 4, seqMatches: 2 });
     expect(chooseBlockParameters(685_654_016)).toEqual({ blockSize: 4096, weakBytes: 2, strongBytes: 4, seqMatches: 2 });
-    expect(chooseBlockParameters(4 * 2 ** 30)).toEqual({ blockSize: 4096, weakBytes: 3, strongBytes: 4, seqMatches: 2 });
+    // 1 GiB is 2^18 blocks of 4096; a byte more, and the blocks double.
+    expect(chooseBlockParameters(2 ** 30).blockSize).toBe(4096);
+    expect(chooseBlockParameters(2 ** 30 + 1).blockSize).toBe(8192);
+    expect(chooseBlockParameters(4 * 2 ** 30)).toEqual({ blockSize: 16384, weakBytes: 3, strongBytes: 4, seqMatches: 2 });
+    expect(chooseBlockParameters(4.7e9).blockSize).toBe(32768); // a DVD image: 143,434 blocks
+    expect(chooseBlockParameters(2 ** 40).blockSize).toBe(1 << 20); // (the largest block a manifest may have)
     expect(chooseBlockParameters(1 << 20, 2048)).toEqual({ blockSize: 2048, weakBytes: 2, strongBytes: 3, seqMatches: 2 });
   });
 
