@@ -229,12 +229,24 @@ export class RangeDownloader {
   /** The caller is done with data returned by take(): its memory can hold another range. */
   release(data: Uint8Array): void {
     if (this.taken?.data === data) this.taken = undefined;
-    if (this.spare.length < this.opts.spareBuffers && data.byteOffset === 0) this.spare.push(data.buffer as ArrayBuffer);
+    if (data.byteOffset !== 0) return;
+    const buffer = data.buffer as ArrayBuffer;
+    if (this.spare.length < this.opts.spareBuffers) {
+      this.spare.push(buffer);
+      return;
+    }
+    // Full: the larger buffers are kept. A plan's ranges differ by a block or so (a change off the block
+    // grid spans one more); kept buffers a little too small for the later ranges would leave each of
+    // those to a buffer of its own, all garbage (on a 4 GiB update, tens of MB awaiting collection).
+    const smallest = this.spare.reduce((at, b, i) => (b.byteLength < this.spare[at].byteLength ? i : at), 0);
+    if (this.spare[smallest].byteLength < buffer.byteLength) this.spare[smallest] = buffer;
   }
 
+  /** A buffer for `size` bytes: the smallest kept one that holds them, else a new one. */
   private acquire(size: number): Uint8Array {
-    const i = this.spare.findIndex((b) => b.byteLength >= size);
-    return i >= 0 ? new Uint8Array(this.spare.splice(i, 1)[0], 0, size) : new Uint8Array(size);
+    let best = -1;
+    for (let i = 0; i < this.spare.length; i++) if (this.spare[i].byteLength >= size && (best < 0 || this.spare[i].byteLength < this.spare[best].byteLength)) best = i;
+    return best >= 0 ? new Uint8Array(this.spare.splice(best, 1)[0], 0, size) : new Uint8Array(size);
   }
 
   /**
