@@ -257,7 +257,7 @@ export async function assembleJigdo(input: AssembleJigdoInput): Promise<Assemble
           // (After the first piece, a whole file cannot follow what was stored: fetched whole instead.)
           if (!response.readPieces || at > 0) {
             response.cancel();
-            await writer.discard();
+            await inStore(writer.discard()); // (a store that fails here fails as a store, not as the mirror)
             return null;
           }
           const whole = await response.readPieces(piece, entry.length, async (data) => {

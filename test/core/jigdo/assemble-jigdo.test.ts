@@ -13,6 +13,7 @@ import { fileUrls } from '../../../src/core/jigdo/jigdo-plan.ts';
 import { readJigdo } from '../../../src/core/jigdo/open-jigdo.ts';
 import { createNativeHasher } from '../../../src/node/native-hasher.ts';
 import { type RunningServer, startStaticServer } from '../../../src/node/static-server.ts';
+import { startFaultServer } from '../../helpers/fault-server.ts';
 import { platformDecompress } from '../../../src/platform/decompress.ts';
 import { createFetchRangeFetcher } from '../../../src/platform/fetch-range-fetcher.ts';
 import { expectSameBytes } from '../../helpers/expect-bytes.ts';
@@ -55,6 +56,60 @@ describe('assembleJigdo with a large-file store that fails', () => {
     await symlink(fx.files, join(dir.path, 'www', 'debian'));
   }, 60_000);
   afterAll(() => dir?.remove());
+
+  it('a server that answers a later piece with the whole file, and a store that cannot remove the first piece: the package is fetched whole into memory, the store failure said, the mirror not blamed', async () => {
+    const big = fx.packages.get('pool/main/big.deb')!;
+    // The large package is the fault server's "image": its first range answered, every later request with the whole file.
+    const others = Object.fromEntries([...fx.packages].filter(([name]) => !name.endsWith('big.deb')).map(([name, data]) => [`/debian/${name}`, data]));
+    const server = await startFaultServer(big, (n) => (n === 0 ? 'ok' : 'full-200'), { files: others });
+    try {
+      const raw = new TextEncoder().encode(new TextDecoder().decode(readBytes(fx.jigdo)).replace('http://placeholder.invalid/', `${server.origin}debian/`));
+      const jigdo = await readJigdo(raw, 'image.jigdo', platformDecompress);
+      const templateBytes = readBytes(fx.template);
+      const template = decodeTemplate(templateBytes);
+      const chunks: Uint8Array[] = [];
+      const calls: string[] = [];
+      const store: FetchedFileStore = {
+        async begin(_checksum, length) {
+          calls.push(`begin ${length}`);
+          return {
+            append: async (data) => void calls.push(`append ${data.length}`),
+            finish: async () => {
+              throw new Error('not reached');
+            },
+            discard: async () => {
+              calls.push('discard');
+              throw new Error('the kept piece could not be removed');
+            },
+          };
+        },
+      };
+      const failed: string[] = [];
+      const result = await assembleJigdo({
+        template,
+        templateBytes,
+        matches: new Map(),
+        urlsFor: fileUrls(jigdo, template, `${server.origin}image.jigdo`),
+        fetcher: createFetchRangeFetcher(),
+        sink: { write: async (chunk) => void chunks.push(chunk.slice()) },
+        decompress: platformDecompress,
+        createHasher: createNativeHasher,
+        largeFiles: { store },
+        onStoreFailed: (i, reason) => failed.push(`${template.entries[i].length}: ${(reason as Error).message}`),
+      });
+      const image = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      chunks.reduce((at, c) => (image.set(c, at), at + c.length), 0);
+      expectSameBytes(image, readBytes(fx.iso));
+      expect(result.digest).toBe(bytesToHex(template.imageChecksum));
+      expect(calls.slice(0, 3)).toEqual([`begin ${37 * MiB}`, `append ${16 * MiB}`, 'discard']);
+      expect(failed).toEqual([`${37 * MiB}: the kept piece could not be removed`]);
+      // The first piece, the second answered whole (let go), then the whole file in one answer.
+      expect(server.requests.map((r) => r.behaviour)).toEqual(['ok', 'full-200', 'full-200']);
+      expect(server.requests[2].bytesSent).toBe(37 * MiB);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 
   for (const ranges of [true, false]) {
     it(`fetches the package again into memory and builds the image (${ranges ? 'a Range server' : 'a server that ignores Range'})`, async () => {
