@@ -17,6 +17,8 @@ Usage:
       Describe IMAGE in a small manifest (default IMAGE.tessera) to publish next to it.
       --url gives the image's mirror URLs (absolute, or relative to the manifest's URL);
       without --url the image is expected next to the manifest.
+      --block-size N  bytes per block, a power of two (default: 2048 below 100 MB, 4096 up to
+                      1 GiB, then wider, so that no image has more than 262,144 blocks)
 
   tessera get MANIFEST_PATH_OR_URL [--seed PATH]... [-o OUT] [--mirror URL]... [--sha256 HEX] [--dry-run] [--json]
       Rebuild the image into OUT (default: the image's name) from the seed files and
