@@ -115,34 +115,22 @@ describe('the web page in headless Chromium', () => {
     return { shaShown, shaOfFile, figures };
   }
 
-  it('rebuilds the image from a seed covering most of it, fetching exactly the plan', async () => {
+  it.each([
+    ['the blocks `tessera make` chooses', 'new.img.tessera'],
+    ['wide blocks (64 KiB, as `tessera make` chooses past 1 GiB)', 'wide.img.tessera'],
+  ])('rebuilds the image from a seed covering most of it, with %s, fetching exactly the plan', async (_, manifest) => {
     served = { bytes: 0, requests: 0 };
-    const { page, errors } = await openPage(mirror.url + 'new.img.tessera');
+    const { page, errors } = await openPage(mirror.url + manifest);
     await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
     const plan = await plannedBytes(page);
-    expect(plan).toBeGreaterThan(300_000);
+    // The fresh 300,000 bytes (with wide blocks, the blocks around them too); most of the image is found.
+    expect(plan).toBeGreaterThanOrEqual(300_000);
     expect(plan).toBeLessThan(next.length / 2);
     expect(await page.getByTestId('plan-summary').textContent()).toMatch(/from your files, .* to download \(\d+(\.\d)?%\)/);
     const { shaShown, shaOfFile } = await buildAndReadBack(page);
     expect(shaShown).toBe(sha256(next));
     expect(shaOfFile).toBe(sha256(next));
     // The plan's bytes, plus the 1-byte probe that checks each mirror before the download.
-    expect(served.bytes).toBe(plan + 1);
-    expect(errors).toEqual([]);
-    await page.context().close();
-  });
-
-  it('rebuilds with wide blocks (as `tessera make` chooses past 1 GiB), fetching exactly the plan', async () => {
-    served = { bytes: 0, requests: 0 };
-    const { page, errors } = await openPage(mirror.url + 'wide.img.tessera');
-    await page.getByTestId('seed-files').setInputFiles(join(dir.path, 'old.img'));
-    const plan = await plannedBytes(page);
-    // The fresh 300,000 bytes, and the 64 KiB blocks around them that also hold other bytes; most of the image is found.
-    expect(plan).toBeGreaterThanOrEqual(300_000);
-    expect(plan).toBeLessThan(next.length / 2);
-    const { shaShown, shaOfFile } = await buildAndReadBack(page);
-    expect(shaShown).toBe(sha256(next));
-    expect(shaOfFile).toBe(sha256(next));
     expect(served.bytes).toBe(plan + 1);
     expect(errors).toEqual([]);
     await page.context().close();

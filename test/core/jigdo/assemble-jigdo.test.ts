@@ -57,17 +57,37 @@ describe('assembleJigdo with a large-file store that fails', () => {
   }, 60_000);
   afterAll(() => dir?.remove());
 
+  /** The fixture's .jigdo with its files at `base` (a server's URL), built with `store` for large files: the image, the result, and each store failure said ("length: message"). */
+  async function assembleWith(base: string, store: FetchedFileStore) {
+    const raw = new TextEncoder().encode(new TextDecoder().decode(readBytes(fx.jigdo)).replace('http://placeholder.invalid/', `${base}debian/`));
+    const jigdo = await readJigdo(raw, 'image.jigdo', platformDecompress);
+    const templateBytes = readBytes(fx.template);
+    const template = decodeTemplate(templateBytes);
+    const chunks: Uint8Array[] = [];
+    const failed: string[] = [];
+    const result = await assembleJigdo({
+      template,
+      templateBytes,
+      matches: new Map(),
+      urlsFor: fileUrls(jigdo, template, `${base}image.jigdo`),
+      fetcher: createFetchRangeFetcher(),
+      sink: { write: async (chunk) => void chunks.push(chunk.slice()) },
+      decompress: platformDecompress,
+      createHasher: createNativeHasher,
+      largeFiles: { store },
+      onStoreFailed: (i, reason) => failed.push(`${template.entries[i].length}: ${(reason as Error).message}`),
+    });
+    const image = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (image.set(c, at), at + c.length), 0);
+    return { image, result, failed, template };
+  }
+
   it('a server that answers a later piece with the whole file, and a store that cannot remove the first piece: the package is fetched whole into memory, the store failure said, the mirror not blamed', async () => {
     const big = fx.packages.get('pool/main/big.deb')!;
     // The large package is the fault server's "image": its first range answered, every later request with the whole file.
     const others = Object.fromEntries([...fx.packages].filter(([name]) => !name.endsWith('big.deb')).map(([name, data]) => [`/debian/${name}`, data]));
     const server = await startFaultServer(big, (n) => (n === 0 ? 'ok' : 'full-200'), { files: others });
     try {
-      const raw = new TextEncoder().encode(new TextDecoder().decode(readBytes(fx.jigdo)).replace('http://placeholder.invalid/', `${server.origin}debian/`));
-      const jigdo = await readJigdo(raw, 'image.jigdo', platformDecompress);
-      const templateBytes = readBytes(fx.template);
-      const template = decodeTemplate(templateBytes);
-      const chunks: Uint8Array[] = [];
       const calls: string[] = [];
       const store: FetchedFileStore = {
         async begin(_checksum, length) {
@@ -84,21 +104,7 @@ describe('assembleJigdo with a large-file store that fails', () => {
           };
         },
       };
-      const failed: string[] = [];
-      const result = await assembleJigdo({
-        template,
-        templateBytes,
-        matches: new Map(),
-        urlsFor: fileUrls(jigdo, template, `${server.origin}image.jigdo`),
-        fetcher: createFetchRangeFetcher(),
-        sink: { write: async (chunk) => void chunks.push(chunk.slice()) },
-        decompress: platformDecompress,
-        createHasher: createNativeHasher,
-        largeFiles: { store },
-        onStoreFailed: (i, reason) => failed.push(`${template.entries[i].length}: ${(reason as Error).message}`),
-      });
-      const image = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      chunks.reduce((at, c) => (image.set(c, at), at + c.length), 0);
+      const { image, result, failed, template } = await assembleWith(server.origin, store);
       expectSameBytes(image, readBytes(fx.iso));
       expect(result.digest).toBe(bytesToHex(template.imageChecksum));
       expect(calls.slice(0, 3)).toEqual([`begin ${37 * MiB}`, `append ${16 * MiB}`, 'discard']);
@@ -116,27 +122,8 @@ describe('assembleJigdo with a large-file store that fails', () => {
       const answers: { path: string; status: number; bytes: number }[] = [];
       const server: RunningServer = await startStaticServer({ root: join(dir.path, 'www'), ranges, onRequest: (r) => answers.push({ path: r.path, status: r.status, bytes: r.bytesSent }) });
       try {
-        const raw = new TextEncoder().encode(new TextDecoder().decode(readBytes(fx.jigdo)).replace('http://placeholder.invalid/', `${server.url}debian/`));
-        const jigdo = await readJigdo(raw, 'image.jigdo', platformDecompress);
-        const templateBytes = readBytes(fx.template);
-        const template = decodeTemplate(templateBytes);
-        const chunks: Uint8Array[] = [];
         const { store, calls } = failingStore(1);
-        const failed: string[] = [];
-        const result = await assembleJigdo({
-          template,
-          templateBytes,
-          matches: new Map(),
-          urlsFor: fileUrls(jigdo, template, `${server.url}image.jigdo`),
-          fetcher: createFetchRangeFetcher(),
-          sink: { write: async (chunk) => void chunks.push(chunk.slice()) },
-          decompress: platformDecompress,
-          createHasher: createNativeHasher,
-          largeFiles: { store },
-          onStoreFailed: (i, reason) => failed.push(`${template.entries[i].length}: ${(reason as Error).message}`),
-        });
-        const image = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-        chunks.reduce((at, c) => (image.set(c, at), at + c.length), 0);
+        const { image, result, failed, template } = await assembleWith(server.url, store);
         expectSameBytes(image, readBytes(fx.iso));
         expect(result.digest).toBe(bytesToHex(template.imageChecksum));
         // Said once, for the large package; its first 16 MiB taken, then the failure, and what was written removed.
