@@ -80,8 +80,8 @@ export const LARGE_IMAGE_BYTES = 100_000_000;
 
 /**
  * At most this many blocks by default: past 1 GiB the blocks widen (8192,
- * 16384 for 4 GiB, ...) so that the block table, the manifest and every
- * client's memory stop growing with the image.
+ * 16384 for 4 GiB, ...) so that the block table, the manifest and what
+ * clients keep per block stop growing with the image.
  */
 export const MAX_DEFAULT_BLOCKS = 2 ** 18;
 
