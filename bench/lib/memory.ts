@@ -34,24 +34,23 @@ interface MadeManifest {
 }
 
 /** A cached synthetic pair of `size` bytes and its manifest (each made once). */
-async function preparedPair(size: number, withZsync: boolean, log: (s: string) => void): Promise<{ old: string; new: string; manifest: string; zsync: string; cache: string; make: { wall: number; cpu: number; maxRssKb: number } }> {
+async function preparedPair(size: number, withZsync: boolean, log: (s: string) => void): Promise<{ old: string; new: string; manifest: string; zsync: string; cache: string; make: MadeManifest }> {
   const cache = join(process.env.TESSERA_MEMORY_DIR ?? join(homedir(), '.cache/tessera'), `memory-${size}`);
   await mkdir(cache, { recursive: true });
   if (!existsSync(join(cache, '.stamp'))) await checkDisk(cache, syntheticBytesNeeded(size), 'the synthetic pair (made once, kept)');
   const pair = await syntheticPair(cache, size, log);
   const manifest = `${pair.new}.tessera`;
   const madeFile = join(cache, 'make.json');
-  const made = existsSync(madeFile) ? (JSON.parse(await readFile(madeFile, 'utf8')) as Partial<MadeManifest>) : {};
+  let make = existsSync(madeFile) ? (JSON.parse(await readFile(madeFile, 'utf8')) as Partial<MadeManifest>) : {};
   // Made again when the image is newer, or `tessera make` now chooses other blocks for it.
-  if (!existsSync(manifest) || statSync(manifest).mtimeMs < statSync(pair.new).mtimeMs || made.blockSize !== defaultBlockSize(size)) {
+  if (!existsSync(manifest) || statSync(manifest).mtimeMs < statSync(pair.new).mtimeMs || make.blockSize !== defaultBlockSize(size)) {
     log(`tessera make on the ${gib(size)} pair (once; kept with it)`);
     const run = await runTimed(process.execPath, ['bin/tessera.mjs', 'make', pair.new, '-o', manifest, '--json']);
     if (run.code !== 0) throw new Error(`tessera make failed: ${run.stderr}`);
     const { blockSize } = JSON.parse(run.stdout.trim().split('\n').pop()!) as { blockSize: number };
-    const record: MadeManifest = { wall: run.wall, cpu: run.cpu, maxRssKb: run.maxRssKb, blockSize };
-    await writeFile(madeFile, JSON.stringify(record));
+    make = { wall: run.wall, cpu: run.cpu, maxRssKb: run.maxRssKb, blockSize };
+    await writeFile(madeFile, JSON.stringify(make));
   }
-  const make = JSON.parse(await readFile(madeFile, 'utf8')) as MadeManifest;
   // zsyncmake's defaults, and the image's name as its URL (resolved against the .zsync's).
   const zsync = `${pair.new}.zsync`;
   if (withZsync && (!existsSync(zsync) || statSync(zsync).mtimeMs < statSync(pair.new).mtimeMs)) {
@@ -59,7 +58,7 @@ async function preparedPair(size: number, withZsync: boolean, log: (s: string) =
     const made = await runTimed('zsyncmake', ['-u', 'new.img', '-o', zsync, pair.new]);
     if (made.code !== 0) throw new Error(`zsyncmake failed: ${made.stderr}`);
   }
-  return { ...pair, manifest, zsync, cache, make };
+  return { ...pair, manifest, zsync, cache, make: make as MadeManifest };
 }
 
 interface ToolMemoryRun {

@@ -20,13 +20,10 @@ export function backgroundFlush(handle: Pick<FileHandle, 'datasync'>, every = FL
     wrote(bytes) {
       if (running || bytes - flushedAt < every) return;
       flushedAt = bytes;
-      running = handle.datasync().then(
-        () => (running = undefined),
-        (error: unknown) => {
-          failure ??= error;
-          running = undefined;
-        },
-      );
+      running = handle
+        .datasync()
+        .catch((error: unknown) => void (failure ??= error))
+        .finally(() => (running = undefined));
     },
     async settled() {
       await running;

@@ -75,7 +75,7 @@ export interface BlockParameters {
   seqMatches: 1 | 2;
 }
 
-/** Images from this size on get 4096-byte blocks by default (zsyncmake's rule); smaller ones 2048. */
+/** Images from this size on get blocks of 4096 bytes or more by default (zsyncmake's rule); smaller ones 2048. */
 export const LARGE_IMAGE_BYTES = 100_000_000;
 
 /**
