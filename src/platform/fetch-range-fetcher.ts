@@ -19,9 +19,22 @@ export interface FetchRangeFetcherOptions {
   /**
    * How much of a response body one read may take (256 KiB unless said): each
    * read has a cost of its own, and a larger buffer takes what has arrived in
-   * fewer reads, for that much more memory per request in flight.
+   * fewer reads, for that much more memory per request in flight. Arrivals
+   * are reported to readAll's caller in stretches of at least this much
+   * (or every 100 ms).
    */
   bodyReadBytes?: number;
+  /**
+   * Read bodies chunk by chunk (the stream's default reader, not BYOB), each
+   * chunk handed to this once copied out, to free it at once (the page:
+   * release-buffer.ts). A browser's fetch makes a new buffer for every chunk
+   * even under a BYOB read, which copies it into ours and leaves it to the
+   * collector: in the page's assembly worker that memory peaked at 51 MB over
+   * an 8 GiB image's download, against 22 MB over a 1 GiB one; read this way,
+   * 33 and 18 MB, and no slower (686 MB image, 8 runs each, alternating:
+   * median 4.12 s against 4.17 s).
+   */
+  releaseChunk?: (chunk: Uint8Array) => void;
 }
 
 const BODY_READ_BYTES = 256 << 10;
@@ -45,7 +58,7 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
         if (signal?.aborted || !options.explainNetworkError) throw error;
         throw new Error(options.explainNetworkError(url, error), { cause: error });
       }
-      return toRangeResponse(response, options.bodyReadBytes ?? BODY_READ_BYTES, bounces);
+      return toRangeResponse(response, options.bodyReadBytes ?? BODY_READ_BYTES, bounces, options.releaseChunk);
     },
   };
 }
@@ -53,13 +66,13 @@ export function createFetchRangeFetcher(options: FetchRangeFetcherOptions = {}):
 type ReadAllResult = { data: Uint8Array; length: number; overflow: boolean };
 type OnBytes = (bytes: number, filled: Uint8Array) => void;
 
-function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBuffer[]): RangeResponse {
+function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBuffer[], releaseChunk?: (chunk: Uint8Array) => void): RangeResponse {
   const body = response.body;
   let reader: { cancel(): Promise<void> } | undefined;
   /** Read the body's chunks (`expected`: how many bytes the caller can take, for the size of the read buffer); `empty` without a body. */
   const through = async <T>(expected: number, empty: T, read: (chunks: BodyChunks) => Promise<T>): Promise<T> => {
     if (!body) return empty;
-    const chunks = bodyChunks(body, expected, readBytes, bounces);
+    const chunks = releaseChunk ? releasedChunks(body, releaseChunk) : bodyChunks(body, expected, readBytes, bounces);
     reader = chunks.reader;
     try {
       return await read(chunks);
@@ -71,7 +84,7 @@ function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBu
     status: response.status,
     url: response.url || undefined,
     header: (name) => response.headers.get(name),
-    readAll: (into, onBytes) => through(into.length + 1, { data: into, length: 0, overflow: false }, (chunks) => readInto(chunks, into, onBytes)),
+    readAll: (into, onBytes) => through(into.length + 1, { data: into, length: 0, overflow: false }, (chunks) => readInto(chunks, into, onBytes, readBytes)),
     readPieces: (piece, limit, onPiece) => through(limit + 1, { length: 0, overflow: false }, (chunks) => inPieces(chunks, piece, limit, onPiece)),
     cancel() {
       (reader ?? body)?.cancel().catch(() => {});
@@ -123,23 +136,68 @@ function bodyChunks(body: ReadableStream<Uint8Array>, expected: number, readByte
   };
 }
 
+/** A body's chunks as the stream makes them, each released once the next is asked for (or at the end). */
+function releasedChunks(body: ReadableStream<Uint8Array>, release: (chunk: Uint8Array) => void): BodyChunks {
+  const reader = body.getReader();
+  let last: Uint8Array | null = null;
+  const drop = () => {
+    if (last) release(last);
+    last = null;
+  };
+  return {
+    reader,
+    async next() {
+      drop();
+      last = (await reader.read()).value ?? null;
+      return last;
+    },
+    done: drop,
+  };
+}
+
+/** However few bytes have come, they are reported after this long (the caller's stall timer counts from its last report). */
+const REPORT_EVERY_MS = 100;
+
 /**
  * Copy the body into `into`: `into` itself is never handed to the stream, so
- * what arrived before a failure is still there.
+ * what arrived before a failure is still there. Arrivals are reported in
+ * stretches of at least `reportBytes` (or after REPORT_EVERY_MS, at the end,
+ * and before a failure is passed on): a browser's chunks can be as small as
+ * 32 KiB, and each report is a block check and a write for the caller.
  */
-async function readInto(chunks: BodyChunks, into: Uint8Array, onBytes: OnBytes): Promise<ReadAllResult> {
+async function readInto(chunks: BodyChunks, into: Uint8Array, onBytes: OnBytes, reportBytes: number): Promise<ReadAllResult> {
   const size = into.length;
   let length = 0;
-  for (;;) {
-    // Ask for one byte more than is left, to see a body longer than asked for.
-    const value = await chunks.next(size + 1 - length);
-    if (!value) return { data: into, length, overflow: false };
-    const n = Math.min(value.length, size - length);
-    into.set(value.subarray(0, n), length);
-    length += n;
-    if (n > 0) onBytes(n, into.subarray(0, length));
-    if (n < value.length) return { data: into, length, overflow: true };
+  let unreported = 0;
+  let reportedAt = Date.now();
+  const report = () => {
+    if (unreported === 0) return;
+    const n = unreported;
+    unreported = 0;
+    reportedAt = Date.now();
+    onBytes(n, into.subarray(0, length));
+  };
+  try {
+    for (;;) {
+      // Ask for one byte more than is left, to see a body longer than asked for.
+      const value = await chunks.next(size + 1 - length);
+      if (!value) break;
+      const n = Math.min(value.length, size - length);
+      into.set(value.subarray(0, n), length);
+      length += n;
+      unreported += n;
+      if (n < value.length) {
+        report();
+        return { data: into, length, overflow: true };
+      }
+      if (unreported >= reportBytes || Date.now() - reportedAt >= REPORT_EVERY_MS) report();
+    }
+  } catch (error) {
+    report();
+    throw error;
   }
+  report();
+  return { data: into, length, overflow: false };
 }
 
 /** Gather the body's chunks into `piece`, handing it to `onPiece` each time it is full, and at the end. */

@@ -43,6 +43,94 @@ describe('createFetchRangeFetcher', () => {
   });
 });
 
+describe('releaseChunk', () => {
+  /** A fetch answering with `body` in chunks of `chunkBytes` (the last shorter), as a browser's fetch does. */
+  const chunkedFetch = (chunkBytes: number) =>
+    (async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            for (let at = 0; at < body.length; at += chunkBytes) c.enqueue(body.slice(at, at + chunkBytes));
+            c.close();
+          },
+        }),
+        { status: 206, headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` } },
+      )) as typeof fetch;
+  const chunkCount = Math.ceil(body.length / 300_000);
+
+  // The release here wipes each chunk: had one been handed over before it was copied out, its bytes would be zeros.
+  const wipe = (released: number[]) => (chunk: Uint8Array) => {
+    released.push(chunk.length);
+    chunk.fill(0);
+  };
+
+  it('hands each chunk of a body over once copied out (readAll), and the bytes are right', async () => {
+    const released: number[] = [];
+    const fetcher = createFetchRangeFetcher({ fetch: chunkedFetch(300_000), releaseChunk: wipe(released) });
+    const response = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const read = await response.readAll(new Uint8Array(body.length), () => {});
+    expect(read.length).toBe(body.length);
+    expectSameBytes(read.data, body);
+    expect(released.length).toBe(chunkCount);
+    expect(released.reduce((a, b) => a + b, 0)).toBe(body.length);
+  });
+
+  it('reports small chunks in stretches of at least bodyReadBytes, and all of them by the end', async () => {
+    const released: number[] = [];
+    const fetcher = createFetchRangeFetcher({ fetch: chunkedFetch(32 << 10), releaseChunk: wipe(released), bodyReadBytes: 1 << 20 });
+    const response = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const seen: number[] = [];
+    const read = await response.readAll(new Uint8Array(body.length), (bytes) => seen.push(bytes));
+    expectSameBytes(read.data, body);
+    expect(released.length).toBe(body.length / (32 << 10));
+    // 3 MiB in chunks of 32 KiB, all there at once: three reports of 1 MiB, not 96.
+    expect(seen).toEqual([1 << 20, 1 << 20, 1 << 20]);
+  });
+
+  it('reports what arrived before a body failed, then passes the failure on', async () => {
+    const failing = (async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(body.slice(0, 100_000));
+            c.enqueue(body.slice(100_000, 150_000));
+            // (Later: an error at once would drop what is queued.)
+            setTimeout(() => c.error(new TypeError('network error')), 20);
+          },
+        }),
+        { status: 206, headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` } },
+      )) as typeof fetch;
+    const fetcher = createFetchRangeFetcher({ fetch: failing, releaseChunk: () => {}, bodyReadBytes: 1 << 20 });
+    const response = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const into = new Uint8Array(body.length);
+    const seen: number[] = [];
+    await expect(response.readAll(into, (bytes) => seen.push(bytes))).rejects.toThrow('network error');
+    expect(seen).toEqual([150_000]);
+    expectSameBytes(into.subarray(0, 150_000), body.subarray(0, 150_000));
+  });
+
+  it('does the same through readPieces, and releases the chunk it stopped in when the body is too long', async () => {
+    const released: number[] = [];
+    const fetcher = createFetchRangeFetcher({ fetch: chunkedFetch(300_000), releaseChunk: wipe(released) });
+    const whole = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const joined = new Uint8Array(body.length);
+    let at = 0;
+    const read = await whole.readPieces!(new Uint8Array(1 << 20), body.length, async (data) => {
+      joined.set(data, at);
+      at += data.length;
+    });
+    expect(read).toEqual({ length: body.length, overflow: false });
+    expectSameBytes(joined, body);
+    expect(released.length).toBe(chunkCount);
+
+    released.length = 0;
+    const cut = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
+    const short = await cut.readPieces!(new Uint8Array(1 << 20), 1_000_000, async () => {});
+    expect(short).toEqual({ length: 1_000_000, overflow: true });
+    expect(released.length).toBe(Math.ceil(1_000_001 / 300_000));
+  });
+});
+
 describe('RangeResponse.readPieces', () => {
   /** The body read through a piece of `pieceBytes` with `limit`: the sizes handed over, and their bytes joined. */
   async function readInPieces(pieceBytes: number, limit: number) {

@@ -19,6 +19,7 @@ import { type FileSeedReader, fileSeedReader } from './file-seed-reader.ts';
 import type { JigdoReply, JigdoRequest } from './jigdo-messages.ts';
 import { builtImageMismatch } from '../../core/expected-sha256.ts';
 import { openOutput } from './output-client.ts';
+import { releaseBuffer } from './release-buffer.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -172,7 +173,8 @@ async function assemble(request: Extract<JigdoRequest, { type: 'assemble' }>): P
       templateBytes: o.templateBytes,
       matches: o.matches,
       urlsFor: fileUrls(o.jigdo, template, o.jigdoUrl),
-      fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin) }),
+      // Each chunk of a body freed once copied out (release-buffer.ts), not left to the collector.
+      fetcher: createFetchRangeFetcher({ explainNetworkError: (url) => explainNetworkError(url, origin), releaseChunk: releaseBuffer }),
       sink: output.sink,
       decompress: platformDecompress,
       createHasher: createWasmHasher,
