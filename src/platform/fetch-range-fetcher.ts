@@ -27,12 +27,10 @@ export interface FetchRangeFetcherOptions {
   /**
    * Read bodies chunk by chunk (the stream's default reader, not BYOB), each
    * chunk handed to this once copied out, to free it at once (the page:
-   * release-buffer.ts). A browser's fetch makes a new buffer for every chunk
-   * even under a BYOB read, which copies it into ours and leaves it to the
-   * collector: in the page's assembly worker that memory peaked at 51 MB over
-   * an 8 GiB image's download, against 22 MB over a 1 GiB one; read this way,
-   * 33 and 18 MB, and no slower (686 MB image, 8 runs each, alternating:
-   * median 4.12 s against 4.17 s).
+   * release-buffer.ts). Under a BYOB read Chromium's fetch still puts what
+   * arrives into buffers of its own, copied into ours and left to the
+   * collector: in the page's assembly worker they rose to 51-55 MB over an 8
+   * GiB image's download (docs/web-page.md, Threads).
    */
   releaseChunk?: (chunk: Uint8Array) => void;
 }
