@@ -203,6 +203,17 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
     return p.buffer;
   };
 
+  /** Step over `bytes` already in the output. Only a sink that hashes what is in the file (not what passes through) can. */
+  const stepOver = async (what: string, bytes: number) => {
+    if (!sink.skip || hasher) throw new Error(`internal: ${what} is already in the output, but the output cannot step over it`);
+    await drain(0);
+    await sink.skip(bytes);
+    lap('write');
+    written += bytes;
+    queued += bytes;
+    input.onProgress?.(written);
+  };
+
   try {
     for (topUp(); queue.length > 0; topUp()) {
       if (input.signal?.aborted) throw new TesseraError(ErrorCode.Aborted, 'cancelled');
@@ -212,21 +223,15 @@ export async function assembleImage(input: AssembleInput): Promise<AssembleResul
         lap('verifyLocal');
         const data = await downloader.take(s.r);
         lap('waitNetwork');
-        await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        if (data) await emit(data, () => downloader.release(data)); // once the sink is done with it (OutputSink's contract)
+        // (null: written into the output as it was verified, the page's image file)
+        else await stepOver(`range ${s.r}`, plan.ranges[s.r].end - plan.ranges[s.r].start);
         continue;
       }
       const { k, n } = s;
       if (s.kind === 'output') {
-        // Only a sink that hashes what is in the file (not what passes through) can step over bytes.
-        if (!sink.skip || hasher) throw new Error(`internal: block ${k} is already in the output, but the output cannot step over it`);
-        const bytes = imageBytes(k, n);
         lap('verifyLocal');
-        await drain(0);
-        await sink.skip(bytes);
-        lap('write');
-        written += bytes;
-        queued += bytes;
-        input.onProgress?.(written);
+        await stepOver(`block ${k}`, imageBytes(k, n));
         continue;
       }
       if (s.kind === 'zeros') {

@@ -45,9 +45,11 @@ export interface DownloaderOptions {
    * Blocks are verified as they stream in; each verified piece (block-aligned,
    * `start` in the image) is reported at once, so it can be kept even if the
    * download is interrupted before the range is complete. `data` is only
-   * valid during the call.
+   * valid during the call. True: the output already holds these bytes (the
+   * page's image file, written in place); a range whose bytes all were is
+   * not held for take() (which then gives null) and its buffer is free at once.
    */
-  onVerified?: (start: number, data: Uint8Array) => void;
+  onVerified?: (start: number, data: Uint8Array) => boolean | void;
   /**
    * An answer from a URL not seen to verify before delivered verified blocks:
    * its ETag and Last-Modified belong to the manifest's image. `all`: every
@@ -92,9 +94,23 @@ class MirrorFault extends Error {
   }
 }
 
+/**
+ * The size of a new buffer for `size` bytes: an eighth more, rounded up to
+ * the next of 8 steps between powers of two. A plan's ranges often differ by
+ * a block or two (a change off the block grid spans one more than the same
+ * change on it), and a kept buffer a block too small is no use to the next.
+ */
+export function bufferBytes(size: number): number {
+  const wanted = size + Math.ceil(size / 8);
+  if (wanted <= 8) return wanted;
+  const step = 2 ** (Math.floor(Math.log2(wanted)) - 3);
+  return Math.ceil(wanted / step) * step;
+}
+
 interface Slot {
-  promise: Promise<Uint8Array>;
-  resolve(data: Uint8Array): void;
+  /** The range's verified bytes; null if the output already holds them all (onVerified). */
+  promise: Promise<Uint8Array | null>;
+  resolve(data: Uint8Array | null): void;
   reject(error: unknown): void;
   started: boolean;
   /** The verified bytes, once fetched (until taken). */
@@ -106,6 +122,8 @@ interface Progress {
   range: FetchRange;
   data: Uint8Array;
   verified: number;
+  /** Every verified piece so far is held by the output already (onVerified said so). */
+  kept: boolean;
 }
 
 interface MirrorState {
@@ -176,9 +194,9 @@ export class RangeDownloader {
       };
     });
     this.slots = ranges.map(() => {
-      let resolve!: (d: Uint8Array) => void;
+      let resolve!: (d: Uint8Array | null) => void;
       let reject!: (e: unknown) => void;
-      const promise = new Promise<Uint8Array>((res, rej) => {
+      const promise = new Promise<Uint8Array | null>((res, rej) => {
         resolve = res;
         reject = rej;
       });
@@ -213,14 +231,14 @@ export class RangeDownloader {
     this.pump();
   }
 
-  /** The verified bytes of range i; ranges must be taken in order. */
-  async take(i: number): Promise<Uint8Array> {
+  /** The verified bytes of range i, or null if the output holds them already (onVerified); ranges must be taken in order. */
+  async take(i: number): Promise<Uint8Array | null> {
     if (i !== this.nextToTake) throw new Error(`ranges must be taken in order (expected ${this.nextToTake}, got ${i})`);
     this.pump();
     const data = await this.slots[i].promise;
-    this.taken = { start: this.ranges[i].start, data };
+    if (data) this.taken = { start: this.ranges[i].start, data };
     this.nextToTake++;
-    this.heldBytes -= data.length;
+    if (data) this.heldBytes -= data.length;
     this.slots[i] = undefined as unknown as Slot; // release memory
     this.pump();
     return data;
@@ -246,7 +264,7 @@ export class RangeDownloader {
   private acquire(size: number): Uint8Array {
     let best = -1;
     for (let i = 0; i < this.spare.length; i++) if (this.spare[i].byteLength >= size && (best < 0 || this.spare[i].byteLength < this.spare[best].byteLength)) best = i;
-    return best >= 0 ? new Uint8Array(this.spare.splice(best, 1)[0], 0, size) : new Uint8Array(size);
+    return best >= 0 ? new Uint8Array(this.spare.splice(best, 1)[0], 0, size) : new Uint8Array(new ArrayBuffer(bufferBytes(size)), 0, size);
   }
 
   /**
@@ -266,7 +284,7 @@ export class RangeDownloader {
 
   /** Fetch a range outside the plan at once (local blocks that failed re-verification). */
   async fetchNow(range: FetchRange): Promise<Uint8Array> {
-    return this.fetchWithRetries(range);
+    return (await this.fetchWithRetries(range)).data;
   }
 
   /** Stop everything in flight. */
@@ -293,10 +311,17 @@ export class RangeDownloader {
       const slot = this.slots[i];
       slot.started = true;
       this.fetchWithRetries(this.ranges[i]).then(
-        (data) => {
+        ({ data, kept }) => {
           this.inFlight--;
-          slot.data = data;
-          slot.resolve(data);
+          if (kept) {
+            // In the output already: nothing to hold until the writer gets here.
+            this.heldBytes -= data.length;
+            this.release(data);
+            slot.resolve(null);
+          } else {
+            slot.data = data;
+            slot.resolve(data);
+          }
           this.pump();
         },
         (error) => {
@@ -321,8 +346,8 @@ export class RangeDownloader {
     return best;
   }
 
-  private async fetchWithRetries(range: FetchRange): Promise<Uint8Array> {
-    const progress: Progress = { range, data: this.acquire(range.end - range.start), verified: 0 };
+  private async fetchWithRetries(range: FetchRange): Promise<Progress> {
+    const progress: Progress = { range, data: this.acquire(range.end - range.start), verified: 0, kept: true };
     this.unfinished.add(progress);
     let last: MirrorState | undefined;
     let fruitless = 0; // tries that brought no verified byte
@@ -339,7 +364,7 @@ export class RangeDownloader {
         for (const m of failedOn) if (m !== mirror) m.report.rangesTakenOver++;
         this.unfinished.delete(progress);
         this.options.onRangeFetched?.(range);
-        return progress.data;
+        return progress;
       } catch (error) {
         if (this.failure) throw this.failure;
         const fault = error instanceof MirrorFault ? error : new MirrorFault(describeError(error), false);
@@ -454,7 +479,7 @@ export class RangeDownloader {
           }
           progress.verified = from + good;
           mirror.report.bytesGood += good;
-          this.options.onVerified?.(range.start + from, data.subarray(from, from + good));
+          if (this.options.onVerified?.(range.start + from, data.subarray(from, from + good)) !== true) progress.kept = false;
         }
         if (from + good < end) {
           const earlier = this.options.earlierValidators?.[mirror.report.url]?.[answered];

@@ -175,10 +175,10 @@ describe('engine: the downloader against faulty mirrors', () => {
       backoffMs: 1,
       stallTimeoutMs,
       onRetry: (e) => retries.push(e.problem),
-      onVerified: (start, data) => verified.push({ start, data: data.slice() }),
+      onVerified: (start, data) => void verified.push({ start, data: data.slice() }),
     });
     downloader.start();
-    const data = await downloader.take(0);
+    const data = (await downloader.take(0))!;
     return { image, plan, m, retries, verified, data, downloader };
   }
 

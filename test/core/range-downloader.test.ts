@@ -5,7 +5,7 @@ import type { MirrorValidators } from '../../src/core/file-validators.ts';
 import { createBlockHash } from '../../src/core/hashing.ts';
 import { makeManifest } from '../../src/core/make-manifest.ts';
 import { planDownload } from '../../src/core/plan.ts';
-import { RangeDownloader } from '../../src/core/range-downloader.ts';
+import { RangeDownloader, bufferBytes } from '../../src/core/range-downloader.ts';
 import { createFetchRangeFetcher } from '../../src/platform/fetch-range-fetcher.ts';
 import { expectSameBytes } from '../helpers/expect-bytes.ts';
 import { type Behaviour, type FaultServer, useFaultServers } from '../helpers/fault-server.ts';
@@ -21,7 +21,7 @@ async function downloadAll(image: Uint8Array, urls: string[], maxRequestBytes = 
   const downloader = new RangeDownloader(manifest.blocks, plan.ranges, urls, createFetchRangeFetcher(), await createBlockHash('xxh128'), { backoffMs: 1, connections: 2, validators });
   downloader.start();
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < plan.ranges.length; i++) parts.push(await downloader.take(i));
+  for (let i = 0; i < plan.ranges.length; i++) parts.push((await downloader.take(i))!);
   return { data: concat(parts), downloader, plan };
 }
 
@@ -123,7 +123,7 @@ describe('RangeDownloader buffers', () => {
     downloader.start();
     const taken: Uint8Array[] = [];
     for (let i = 0; i < plan.ranges.length; i++) {
-      const data = await downloader.take(i);
+      const data = (await downloader.take(i))!;
       expectSameBytes(data, image.subarray(plan.ranges[i].start, plan.ranges[i].end));
       taken.push(data);
       downloader.release(data);
@@ -132,5 +132,60 @@ describe('RangeDownloader buffers', () => {
     // range 1 is given back, into its buffer (the kept 2-block one of range 0 is too small and makes way).
     expect(taken[3].buffer).toBe(taken[1].buffer);
     expect(taken[2].buffer).not.toBe(taken[1].buffer);
+  });
+});
+
+describe('RangeDownloader with an output that keeps what is verified (the page built in place)', () => {
+  it('holds no range the output already has: take() gives null, the window does not stop it, one buffer serves all', async () => {
+    const image = randomBytes(12 * 2048, 67);
+    const a = await mirror(image);
+    const manifest = await makeManifest(memorySeed('image.iso', image));
+    const plan = planDownload(manifest.blocks, new BlockSources(manifest.blocks.blockCount), { maxRequestBytes: 4096 });
+    expect(plan.ranges.length).toBe(6);
+    const kept = new Uint8Array(image.length);
+    // The last range's bytes are not kept (a write that failed, say): it is held and handed over as before.
+    const notKept = plan.ranges[5];
+    const buffers = new Set<ArrayBufferLike>();
+    let fetched = 0;
+    let allFetched!: () => void;
+    const done = new Promise<void>((resolve) => (allFetched = resolve));
+    const downloader = new RangeDownloader(manifest.blocks, plan.ranges, [a.url], createFetchRangeFetcher(), await createBlockHash('xxh128'), {
+      connections: 1,
+      windowBytes: 4096, // one range
+      spareBuffers: 1,
+      onVerified: (start, data) => {
+        buffers.add(data.buffer);
+        if (start >= notKept.start && start < notKept.end) return false;
+        kept.set(data, start);
+        return true;
+      },
+      onRangeFetched: () => ++fetched === plan.ranges.length && allFetched(),
+    });
+    downloader.start();
+    // Nothing taken yet, and a window of one range: only ranges the output holds let the next one start.
+    await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${fetched} ranges fetched`)), 5000))]);
+    for (let i = 0; i < plan.ranges.length; i++) {
+      const data = await downloader.take(i);
+      if (i === 5) {
+        expectSameBytes(data!, image.subarray(notKept.start, notKept.end));
+        downloader.release(data!);
+      } else expect(data).toBeNull();
+    }
+    for (const r of plan.ranges) if (r !== notKept) expectSameBytes(kept.subarray(r.start, r.end), image.subarray(r.start, r.end));
+    // Each kept range's buffer went back at once, for the next.
+    expect(buffers.size).toBe(1);
+    expect(a.bytesSent).toBe(image.length);
+  });
+});
+
+describe('bufferBytes', () => {
+  it('gives a range room for a block or two more, so ranges a block apart share buffers, for at most a quarter more memory', () => {
+    const MiB = 1 << 20;
+    // A 1 MiB change on the block grid, and the same off it (one 16 KiB block more): the first one's buffer serves both.
+    expect(bufferBytes(MiB)).toBeGreaterThanOrEqual(MiB + 16384);
+    for (const size of [1, 100, 2048, 6144, 65536, MiB - 1, MiB, 2 * MiB, 5 * MiB + 12345, 64 * MiB]) {
+      expect(bufferBytes(size)).toBeGreaterThanOrEqual(size + size / 8);
+      expect(bufferBytes(size)).toBeLessThanOrEqual(Math.ceil(size * 1.25) + 8);
+    }
   });
 });

@@ -160,6 +160,8 @@ export function openInPlaceOutput(file: ImageFilePort, direct: (PositionalWriter
       },
       async skip(length) {
         writePending();
+        // (A downloaded range written early, not held for the sink: its pieces are forgotten.)
+        if (early.size > 0) writtenEarly(position, position + length);
         position += length;
         file.finalUpTo(position);
       },
