@@ -236,9 +236,11 @@ export class RangeDownloader {
     if (i !== this.nextToTake) throw new Error(`ranges must be taken in order (expected ${this.nextToTake}, got ${i})`);
     this.pump();
     const data = await this.slots[i].promise;
-    if (data) this.taken = { start: this.ranges[i].start, data };
+    if (data) {
+      this.taken = { start: this.ranges[i].start, data };
+      this.heldBytes -= data.length;
+    }
     this.nextToTake++;
-    if (data) this.heldBytes -= data.length;
     this.slots[i] = undefined as unknown as Slot; // release memory
     this.pump();
     return data;

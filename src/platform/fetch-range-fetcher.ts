@@ -70,7 +70,7 @@ function toRangeResponse(response: Response, readBytes: number, bounces: ArrayBu
   /** Read the body's chunks (`expected`: how many bytes the caller can take, for the size of the read buffer); `empty` without a body. */
   const through = async <T>(expected: number, empty: T, read: (chunks: BodyChunks) => Promise<T>): Promise<T> => {
     if (!body) return empty;
-    const chunks = releaseChunk ? releasedChunks(body, releaseChunk) : bodyChunks(body, expected, readBytes, bounces);
+    const chunks = releaseChunk ? chunksAsMade(body, releaseChunk) : bodyChunks(body, expected, readBytes, bounces);
     reader = chunks.reader;
     try {
       return await read(chunks);
@@ -114,10 +114,7 @@ function bodyChunks(body: ReadableStream<Uint8Array>, expected: number, readByte
   } catch {
     // Not a byte stream here: its chunks as they come.
   }
-  if (!byob) {
-    const chunks = body.getReader();
-    return { reader: chunks, next: async () => (await chunks.read()).value ?? null, done: () => {} };
-  }
+  if (!byob) return chunksAsMade(body);
   const reads = byob;
   let bounce = (expected >= readBytes && bounces.pop()) || new ArrayBuffer(Math.min(expected, readBytes));
   return {
@@ -134,8 +131,8 @@ function bodyChunks(body: ReadableStream<Uint8Array>, expected: number, readByte
   };
 }
 
-/** A body's chunks as the stream makes them, each released once the next is asked for (or at the end). */
-function releasedChunks(body: ReadableStream<Uint8Array>, release: (chunk: Uint8Array) => void): BodyChunks {
+/** A body's chunks as the stream makes them, each handed to `release` once the next is asked for (or at the end). */
+function chunksAsMade(body: ReadableStream<Uint8Array>, release: (chunk: Uint8Array) => void = () => {}): BodyChunks {
   const reader = body.getReader();
   let last: Uint8Array | null = null;
   const drop = () => {

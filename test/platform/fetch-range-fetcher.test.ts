@@ -5,18 +5,22 @@ import { expectSameBytes } from '../helpers/expect-bytes.ts';
 
 const body = randomBytes(3 << 20, 11);
 
-/** A fetch answering every range with 206 and `body` (already all arrived, as from a fast mirror). */
-const fakeFetch = (async () =>
-  new Response(
-    new ReadableStream({
-      type: 'bytes',
-      start(c) {
-        c.enqueue(body.slice());
-        c.close();
-      },
-    }),
-    { status: 206, headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` } },
-  )) as typeof fetch;
+/** A fetch answering every range with 206, all of `body`, and a body stream from `source`. */
+const answering = (source: UnderlyingDefaultSource<Uint8Array> | UnderlyingByteSource) =>
+  (async () =>
+    new Response(new ReadableStream(source as UnderlyingDefaultSource<Uint8Array>), {
+      status: 206,
+      headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` },
+    })) as typeof fetch;
+
+/** `body` already all arrived, as from a fast mirror, in a byte stream (BYOB reads). */
+const fakeFetch = answering({
+  type: 'bytes',
+  start(c) {
+    c.enqueue(body.slice());
+    c.close();
+  },
+});
 
 async function pieces(bodyReadBytes?: number): Promise<number[]> {
   const fetcher = createFetchRangeFetcher({ fetch: fakeFetch, bodyReadBytes });
@@ -46,16 +50,12 @@ describe('createFetchRangeFetcher', () => {
 describe('releaseChunk', () => {
   /** A fetch answering with `body` in chunks of `chunkBytes` (the last shorter), as a browser's fetch does. */
   const chunkedFetch = (chunkBytes: number) =>
-    (async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            for (let at = 0; at < body.length; at += chunkBytes) c.enqueue(body.slice(at, at + chunkBytes));
-            c.close();
-          },
-        }),
-        { status: 206, headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` } },
-      )) as typeof fetch;
+    answering({
+      start(c) {
+        for (let at = 0; at < body.length; at += chunkBytes) c.enqueue(body.slice(at, at + chunkBytes));
+        c.close();
+      },
+    });
   const chunkCount = Math.ceil(body.length / 300_000);
 
   // The release here wipes each chunk: had one been handed over before it was copied out, its bytes would be zeros.
@@ -88,18 +88,14 @@ describe('releaseChunk', () => {
   });
 
   it('reports what arrived before a body failed, then passes the failure on', async () => {
-    const failing = (async () =>
-      new Response(
-        new ReadableStream<Uint8Array>({
-          start(c) {
-            c.enqueue(body.slice(0, 100_000));
-            c.enqueue(body.slice(100_000, 150_000));
-            // (Later: an error at once would drop what is queued.)
-            setTimeout(() => c.error(new TypeError('network error')), 20);
-          },
-        }),
-        { status: 206, headers: { 'Content-Range': `bytes 0-${body.length - 1}/${body.length}` } },
-      )) as typeof fetch;
+    const failing = answering({
+      start(c) {
+        c.enqueue(body.slice(0, 100_000));
+        c.enqueue(body.slice(100_000, 150_000));
+        // (Later: an error at once would drop what is queued.)
+        setTimeout(() => c.error(new TypeError('network error')), 20);
+      },
+    });
     const fetcher = createFetchRangeFetcher({ fetch: failing, releaseChunk: () => {}, bodyReadBytes: 1 << 20 });
     const response = await fetcher.fetchRange('http://mirror.example/new.iso', 0, body.length);
     const into = new Uint8Array(body.length);
