@@ -94,6 +94,9 @@ export class ImageVerifier {
   /** Buffers handed back by the hash workers, for the next reads (CHUNK_BYTES without checkpoints, else PIECE_BYTES). */
   private readonly spare: Uint8Array<ArrayBuffer>[] = [];
   private readonly bufferBytes: number;
+  /** nextBatch()'s picks so far and their bytes ready. */
+  private readonly topSegments = new Int32Array(LANES);
+  private readonly topAvailable = new Float64Array(LANES);
 
   constructor(private readonly o: VerifierOptions) {
     // An image within one segment has no checkpoint: hashed in one pass.
@@ -139,8 +142,15 @@ export class ImageVerifier {
 
   /** These blocks are final in the file (written by the scan, or zeros in a file that started as zeros). */
   markFinal(blocks: Int32Array): void {
-    for (const k of blocks) this.final[k] = 1;
-    this.advance();
+    let low = Infinity;
+    let high = -1;
+    for (const k of blocks) {
+      this.final[k] = 1;
+      if (k < low) low = k;
+      if (k > high) high = k;
+    }
+    if (high >= 0) this.advance(low * this.o.blockSize, (high + 1) * this.o.blockSize);
+    else this.pump();
   }
 
   /** Which blocks were said final (1 each), by markFinal() and finalRange(). */
@@ -159,13 +169,14 @@ export class ImageVerifier {
     const bs = this.o.blockSize;
     const last = end >= this.o.length ? this.final.length : Math.floor(end / bs);
     for (let k = Math.ceil(start / bs); k < last; k++) this.final[k] = 1;
-    this.advance();
+    this.advance(start, end);
   }
 
   /** Everything before `offset` is final (the assembly has written or stepped over it). */
   finalUpTo(offset: number): void {
-    this.finalBelow = Math.max(this.finalBelow, Math.min(offset, this.o.length));
-    this.advance();
+    const before = this.finalBelow;
+    this.finalBelow = Math.max(before, Math.min(offset, this.o.length));
+    this.advance(before, this.finalBelow);
   }
 
   /** Hold the hashing (what becomes final meanwhile is hashed after), or go on with it. */
@@ -227,10 +238,11 @@ export class ImageVerifier {
     if (data.buffer.byteLength === this.bufferBytes) this.spare.push(new Uint8Array(data.buffer));
   }
 
-  /** Move each segment's final prefix forward, then hand out what can be hashed. */
-  private advance(): void {
+  /** Move the final prefix of each segment that has bytes in [from, to) forward, then hand out what can be hashed. */
+  private advance(from = 0, to = this.o.length): void {
     const bs = this.o.blockSize;
-    for (let s = 0; s < this.segmentCount; s++) {
+    const last = Math.min(this.segmentCount - 1, Math.floor(Math.max(from, to - 1) / this.segmentBytes));
+    for (let s = Math.floor(from / this.segmentBytes); s <= last; s++) {
       const end = this.segmentEnd(s);
       let r = Math.max(this.ready[s], Math.min(end, this.finalBelow));
       while (r < end && this.final[Math.floor(r / bs)] === 1) r = Math.min(end, (Math.floor(r / bs) + 1) * bs);
@@ -290,23 +302,33 @@ export class ImageVerifier {
   /**
    * The segments to hash next, and how much of each: as many segments as can
    * go at once (four lanes hash four pieces in the time of one), the ones with
-   * most bytes ready first, each as far as the shortest of them.
+   * most bytes ready first, each as far as the shortest of them. (Picked in
+   * one pass into fixed arrays: this runs on every message, over every
+   * segment, and garbage made here grew the worker's heap with the image.)
    */
   private nextBatch(): { segments: number[]; length: number } | null {
-    const candidates: { s: number; available: number }[] = [];
+    const top = this.topSegments;
+    const topAvailable = this.topAvailable;
+    let n = 0;
     for (let s = 0; s < this.segmentCount; s++) {
       if (this.busy[s]) continue;
       const upTo = Math.min(this.ready[s] - (this.ready[s] % 64), this.pieceEnd(s));
       const available = upTo - this.hashed[s];
       if (available <= 0) continue;
       if (available < MIN_PIECE_BYTES && upTo < this.pieceEnd(s) && !this.draining) continue;
-      candidates.push({ s, available });
+      // Kept in order of bytes ready, most first (the earlier segment first among equals).
+      if (n === LANES && available <= topAvailable[LANES - 1]) continue;
+      let i = n < LANES ? n++ : LANES - 1;
+      while (i > 0 && topAvailable[i - 1] < available) {
+        top[i] = top[i - 1];
+        topAvailable[i] = topAvailable[i - 1];
+        i--;
+      }
+      top[i] = s;
+      topAvailable[i] = available;
     }
-    if (candidates.length === 0) return null;
-    candidates.sort((a, b) => b.available - a.available);
-    const chosen = candidates.slice(0, LANES);
-    const length = Math.min(PIECE_BYTES, chosen[chosen.length - 1].available);
-    return { segments: chosen.map((c) => c.s), length };
+    if (n === 0) return null;
+    return { segments: Array.from(top.subarray(0, n)), length: Math.min(PIECE_BYTES, topAvailable[n - 1]) };
   }
 
   private piecesHashed(w: number, r: Extract<HashReply, { type: 'pieces-hashed' }>): void {
