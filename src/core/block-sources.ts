@@ -96,19 +96,33 @@ export class FoundBlocks implements BlockRecorder {
   constructor(
     blockCount: number,
     private readonly known?: Uint8Array,
+    /**
+     * Per block, 1 + the seed a task of the pool found it in first (an
+     * Int32Array on a SharedArrayBuffer every worker marks), or 0. A block
+     * another slice of the same seed found is neither reported again nor a
+     * reason to jump (scanSeed), so a task scanning data that holds it at
+     * another offset still tests what starts inside it. (Only the same seed's:
+     * a seed that fails is taken back whole, and no other seed loses a block
+     * to it.)
+     */
+    private readonly claimed?: Int32Array,
   ) {
     this.seen = new Uint8Array(blockCount);
     this.blocks = new Int32Array(1024);
     this.offsets = new Float64Array(1024);
   }
 
+  /** The seed the current task scans (for `claimed`). */
+  seed = -1;
+
   has(block: number): boolean {
-    return this.seen[block] !== 0 || (this.known !== undefined && this.known[block] !== 0);
+    return this.seen[block] !== 0 || (this.known !== undefined && this.known[block] !== 0) || (this.claimed !== undefined && this.claimed[block] === this.seed + 1);
   }
 
   set(block: number, _seed: number, offset: number): boolean {
     if (this.has(block)) return false;
     this.seen[block] = 1;
+    if (this.claimed && this.claimed[block] === 0) this.claimed[block] = this.seed + 1;
     if (this.count === this.blocks.length) {
       const blocks = new Int32Array(this.count * 2);
       blocks.set(this.blocks);

@@ -66,6 +66,7 @@ export async function scanSeeds(manifest: Manifest, seeds: readonly SeedReader[]
       const result = await scanSeed(seed, i, index, blockHash, sources, {
         signal: options.signal,
         buffers,
+        jumpOverKnown: seed.leftover === true,
         onProgress: (bytesScanned) => options.onEvent?.({ type: 'scan-progress', seed: seed.name, seedIndex: i, bytesScanned, size: seed.size }),
       });
       options.onEvent?.({ type: 'scan-done', seed: seed.name, seedIndex: i, blocksFound: kept + result.blocksFound });

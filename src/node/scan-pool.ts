@@ -16,9 +16,9 @@ import { ScanBuffers, findKeptBlocks, findZeroBlocks, scanSeed } from '../core/s
 import { type ScanTask, TaskMerger, planScanTasks } from '../core/scan-tasks.ts';
 
 export type PoolRequest =
-  | { type: 'init'; table: BlockTable; index: BlockIndexParts; known: Uint8Array; readSize: number }
-  /** `fd`: the seed's open file (read through it), else it is opened by `path`. */
-  | { type: 'scan'; task: number; seed: number; path: string; fd?: number; size: number; start: number; end: number };
+  | { type: 'init'; table: BlockTable; index: BlockIndexParts; known: Uint8Array; claimed: Int32Array; readSize: number }
+  /** `fd`: the seed's open file (read through it), else it is opened by `path`; `leftover`: an earlier run's kept part (ScanOptions.jumpOverKnown). */
+  | { type: 'scan'; task: number; seed: number; path: string; fd?: number; size: number; start: number; end: number; leftover: boolean };
 
 export type PoolReply =
   | { type: 'ready' }
@@ -107,6 +107,8 @@ export async function scanSeedsThreaded(
       (i) => keptFailed.has(i),
     );
     const known = new Uint8Array(new SharedArrayBuffer(Math.max(1, table.blockCount)));
+    // Where the threads have found each block so far (FoundBlocks): one found in a slice is not jumped over in another of its seed.
+    const claimed = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, table.blockCount)));
     const started = new Set<number>();
     const progress = new Map<number, number>(); // bytes scanned per task
     const seedBytes = new Map<number, number>(); // bytes scanned per seed
@@ -120,7 +122,7 @@ export async function scanSeedsThreaded(
 
     // The main thread scans too, between merges (which are short): with N threads, N - 1 workers
     // plus this one, each core busy and one isolate fewer (~10 MB).
-    const local = { found: new FoundBlocks(table.blockCount, known), buffers: new ScanBuffers(table.blockSize, READ_BYTES) };
+    const local = { found: new FoundBlocks(table.blockCount, known, claimed), buffers: new ScanBuffers(table.blockSize, READ_BYTES) };
     const MAIN = workers.length;
     const stopHere = new AbortController();
     let runningHere: Promise<void> | undefined;
@@ -168,10 +170,12 @@ export async function scanSeedsThreaded(
         const started = performance.now();
         let last = started;
         try {
+          local.found.seed = task.seed;
           const result = await scanSeed(seeds[task.seed], task.seed, index, blockHash, local.found, {
             start: task.start,
             end: task.end,
             buffers: local.buffers,
+            jumpOverKnown: seeds[task.seed].leftover === true,
             signal: stopHere.signal,
             onProgress: (bytes) => {
               const now = performance.now();
@@ -205,7 +209,7 @@ export async function scanSeedsThreaded(
           if (w === MAIN) runningHere = runHere(task);
           else {
             const fd = (seed as { fd?: number }).fd;
-            const request: PoolRequest = { type: 'scan', task: task.id, seed: task.seed, path: seed.name, fd, size: seed.size, start: task.start, end: task.end };
+            const request: PoolRequest = { type: 'scan', task: task.id, seed: task.seed, path: seed.name, fd, size: seed.size, start: task.start, end: task.end, leftover: seed.leftover === true };
             workers[w].postMessage(request);
           }
         }
@@ -234,7 +238,7 @@ export async function scanSeedsThreaded(
           if (reply.type === 'result') onResult(w, task, reply);
           else onFailed(w, task, reply.message);
         });
-        const init: PoolRequest = { type: 'init', table, index: index.parts, known, readSize: READ_BYTES };
+        const init: PoolRequest = { type: 'init', table, index: index.parts, known, claimed, readSize: READ_BYTES };
         worker.postMessage(init);
       });
       dispatch();

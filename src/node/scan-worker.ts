@@ -56,7 +56,7 @@ async function handle(request: PoolRequest): Promise<void> {
     const table = request.table;
     index = new BlockIndex(table, { parts: request.index });
     blockHash = await createBlockHash(table.strongHash);
-    found = new FoundBlocks(table.blockCount, request.known);
+    found = new FoundBlocks(table.blockCount, request.known, request.claimed);
     buffers = new ScanBuffers(table.blockSize, request.readSize);
     post({ type: 'ready' });
     return;
@@ -68,10 +68,12 @@ async function handle(request: PoolRequest): Promise<void> {
   let reader: Awaited<ReturnType<typeof openSeed>> | undefined;
   try {
     reader = await openSeed(request.path, request.size, request.fd);
+    found.seed = request.seed;
     const result = await scanSeed(reader, request.seed, index, blockHash, found, {
       start: request.start,
       end: request.end,
       buffers,
+      jumpOverKnown: request.leftover,
       onProgress: (bytes) => {
         const now = performance.now();
         if (now - last < 100) return;

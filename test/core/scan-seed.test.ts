@@ -175,6 +175,28 @@ describe('scanSeed with seqMatches 2 (two consecutive blocks must match)', () =>
     }
   });
 
+  it('does not jump over blocks found already: blocks starting inside them, off the grid, are still found (as zsync)', async () => {
+    // The image holds R twice: blocks 0..15 on the block grid, and again 777 bytes off it (blocks 17..31 inside it).
+    const r = randomBytes(BS * 16, 91);
+    const target = concat([r, randomBytes(777, 92), r, randomBytes(3000, 93)]);
+    // The old file holds R twice too: the first time its blocks 0..15 are found (and jumped over, as new); the second time they are known.
+    const seedData = concat([r, randomBytes(5000, 94), r]);
+    const second = 16 * BS + 5000;
+    for (const jumpOverKnown of [false, true]) {
+      const { index, hash, sources } = await setupPairs(target);
+      await scanSeed(memorySeed('seed', seedData), 0, index, hash, sources, { jumpOverKnown });
+      for (let k = 0; k < 16; k++) expect(sources.offset[k]).toBe(k * BS);
+      if (jumpOverKnown) {
+        // (What an earlier run kept: jumped over, so R's second copy in the image is left to download.)
+        expect(sources.foundCount).toBe(16);
+        continue;
+      }
+      for (let k = 17; k < 32; k++) expect(sources.offset[k]).toBe(second + (k - 16) * BS - 777);
+      expect([16, 32].map((k) => sources.seed[k])).toEqual([FROM_NETWORK, FROM_NETWORK]);
+      expect(sources.foundCount).toBe(31);
+    }
+  });
+
   it('fills duplicate blocks and finds nothing in unrelated data', async () => {
     const block = randomBytes(BS, 79);
     const target = concat([block, block, randomBytes(BS * 3, 80), block, block, block]);

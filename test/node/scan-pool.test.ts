@@ -125,4 +125,23 @@ describe('scanning seeds on worker threads', () => {
     expect(threaded.sources.foundCount).toBe(5);
     await part.close();
   });
+  it('a block one task found is no reason for a later task to jump: what starts inside it off the grid is found', async () => {
+    // As the bench's synthetic pairs: the old file holds R twice, and the image holds R on the block grid and again 777 bytes off it.
+    const r = randomBytes(BS * 64, 211);
+    const image = concat([r, randomBytes(777, 212), r, randomBytes(3000, 213)]);
+    const manifest = await makeManifest(memorySeed('image.iso', image), { blockSize: BS });
+    const seeds = await files([concat([r, randomBytes(BS * 8, 214), r])]);
+    try {
+      // One worker, slices of 64 KiB: R's second copy is scanned by later tasks than its first.
+      const threaded = await scanSeedsThreaded(manifest, seeds, { threads: 1, scanHere: false, sliceBytes: 32 * BS, workerUrl: WORKER });
+      const single = await scanSeeds(manifest, seeds);
+      // Blocks 0..63 (R on the grid) and 65..127 (inside the copy off it); 64 and 128 straddle other data.
+      expect(single.sources.foundCount).toBe(127);
+      expect(threaded.sources.foundCount).toBe(127);
+      expect(threaded.plan.bytesToFetch).toBe(single.plan.bytesToFetch);
+      expect([64, 128].map((k) => threaded.sources.seed[k])).toEqual([FROM_NETWORK, FROM_NETWORK]);
+    } finally {
+      for (const s of seeds) await s.close();
+    }
+  });
 });

@@ -22,8 +22,9 @@ export type ScanRequest =
    * its block table shared, not copied, when the page is cross-origin isolated).
    * `index`: the block index another worker built in shared memory (used as it is); without it
    * the worker builds its own, in shared memory if `shareIndex` (and reports its parts when ready).
+   * `claimed`: where the workers have found each block so far, in shared memory (FoundBlocks).
    */
-  | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string; index?: BlockIndexParts; shareIndex?: boolean }
+  | { type: 'init'; manifest: Manifest; findZeros: boolean; imageFile?: MessagePort; imageFileName?: string; index?: BlockIndexParts; shareIndex?: boolean; claimed?: Int32Array }
   | { type: 'scan'; task: number; seed: number; file: File; name: string; start: number; end: number };
 
 export type ScanReply =

@@ -58,6 +58,8 @@ export class ScanPool {
   private ready: Promise<void> | null;
   private zerosFound = false;
   private callbacks: ScanCallbacks = {};
+  /** Shared with the workers where the page may share memory (FoundBlocks' `claimed`); kept when they are started again. */
+  private claimed: Int32Array | undefined;
   private fatal: Error | null = null;
 
   /**
@@ -88,6 +90,9 @@ export class ScanPool {
     // one copy (~14 bytes a block) instead of one per worker; the manifest's table is shared already.
     const share = globalThis.crossOriginIsolated === true && workerCount > 1;
     this.stats.sharedIndex = share;
+    // And where they have found each block so far: one found in a slice is not jumped over in another slice of its file.
+    this.claimed ??= share ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, manifest.blocks.blockCount))) : undefined;
+    const claimed = share ? this.claimed : undefined;
     // The image's zero blocks are reported once: workers started again know them, and the pool has them.
     const findZeros = !this.zerosFound;
     this.zerosFound = true;
@@ -115,7 +120,7 @@ export class ScanPool {
       );
       const init = (index?: BlockIndexParts) => {
         const port = imageFile?.connect();
-        const request: ScanRequest = { type: 'init', manifest, findZeros: findZeros && w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined, index, shareIndex: share && w === 0 };
+        const request: ScanRequest = { type: 'init', manifest, findZeros: findZeros && w === 0, imageFile: port, imageFileName: imageFile?.shared ? imageFile.name : undefined, index, shareIndex: share && w === 0, claimed };
         worker.postMessage(request, port ? [port] : []);
       };
       if (share && w > 0) void sharedIndex.then(init);

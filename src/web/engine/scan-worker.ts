@@ -57,7 +57,7 @@ async function handle(request: ScanRequest): Promise<void> {
     const zeroBlocks = zeroFinds.take().blocks;
     const zeros = new Uint8Array(blockCount);
     for (const k of zeroBlocks) zeros[k] = 1;
-    found = new FoundBlocks(blockCount, zeros);
+    found = new FoundBlocks(blockCount, zeros, request.claimed);
     buffers = new ScanBuffers(manifest.blocks.blockSize, READ_BYTES);
     imageFile = request.imageFile ? new ImageFilePort(request.imageFile) : null;
     imageFileName = request.imageFileName;
@@ -68,10 +68,13 @@ async function handle(request: ScanRequest): Promise<void> {
   }
   if (!index || !blockHash || !found || !buffers) throw new Error('scan worker used before init');
   const { task } = request;
-  // Each slice starts from nothing, so it reports every block it holds (not only
-  // blocks new to this worker): what is found in a file can then be cached per file.
+  // Each slice starts from nothing but what other slices of its file found (claimed,
+  // where memory is shared), so it reports every block of the file no other slice
+  // reported (not only blocks new to this worker): what is found in a file can then
+  // be cached per file.
   // A slice that fails is simply not reported (nor is what a task that stopped part-way left).
   found.take();
+  found.seed = request.seed;
   const table = index.table;
   // Straight from the scan's buffer through a handle of this worker's own, where the browser shares the file; else copied to the image file's worker.
   const access = imageFileName ? await joinSharedFile(imageFileName) : null;
