@@ -112,17 +112,17 @@ export class FoundBlocks implements BlockRecorder {
     this.offsets = new Float64Array(1024);
   }
 
-  /** The seed the current task scans (for `claimed`). */
+  /** The seed the current task scans (for `claimed`: none while it is -1). */
   seed = -1;
 
   has(block: number): boolean {
-    return this.seen[block] !== 0 || (this.known !== undefined && this.known[block] !== 0) || (this.claimed !== undefined && this.claimed[block] === this.seed + 1);
+    return this.seen[block] !== 0 || (this.known !== undefined && this.known[block] !== 0) || (this.claimed !== undefined && this.seed >= 0 && this.claimed[block] === this.seed + 1);
   }
 
   set(block: number, _seed: number, offset: number): boolean {
     if (this.has(block)) return false;
     this.seen[block] = 1;
-    if (this.claimed && this.claimed[block] === 0) this.claimed[block] = this.seed + 1;
+    if (this.claimed && this.seed >= 0 && this.claimed[block] === 0) this.claimed[block] = this.seed + 1;
     if (this.count === this.blocks.length) {
       const blocks = new Int32Array(this.count * 2);
       blocks.set(this.blocks);

@@ -102,8 +102,8 @@ export interface ScanResult {
  * again (zsync takes them out of its hash table): a window of known blocks is
  * no reason to jump, as other blocks may start inside it at another offset
  * (an image holding the same data twice, once off the block grid; on the
- * bench's 8 GiB synthetic pair, jumping over known blocks left 31 MB more to
- * download). Zero blocks are the exception: they are known from the start,
+ * bench's 8 GiB synthetic pair, jumping over known blocks left 32-49 MB more
+ * to download). Zero blocks are the exception: they are known from the start,
  * and runs of padding are still jumped. The seed's end reads as zeros up to a
  * whole block, so a loose file matches its zero-padded copy inside an image.
  * (With `jumpOverKnown`, known blocks are jumped over too.)

@@ -48,4 +48,26 @@ describe('FoundBlocks', () => {
     expect(found.set(2, 0, 500)).toBe(true); // a new task finds it again
     expect([...found.take().blocks]).toEqual([2]);
   });
+
+  it('sharing where blocks were found (claimed): another task of the same seed takes them as found, a task of another seed does not', () => {
+    const claimed = new Int32Array(4);
+    const a = new FoundBlocks(4, undefined, claimed);
+    const b = new FoundBlocks(4, undefined, claimed);
+    expect(a.set(1, 3, 100)).toBe(true); // no seed set yet: it claims nothing
+    expect([...claimed]).toEqual([0, 0, 0, 0]);
+    a.take();
+    a.seed = 3;
+    b.seed = 3;
+    expect(a.set(2, 3, 200)).toBe(true);
+    expect([...claimed]).toEqual([0, 0, 4, 0]);
+    expect(b.has(2)).toBe(true); // another slice of seed 3: found already
+    expect(b.set(2, 3, 300)).toBe(false);
+    b.seed = 5;
+    expect(b.has(2)).toBe(false); // seed 5 reports it too (seed 3 may yet fail and be taken back)
+    expect(b.set(2, 5, 400)).toBe(true);
+    expect(claimed[2]).toBe(4); // the first seed's claim stays
+    expect([...a.take().blocks]).toEqual([2]);
+    expect([...b.take().blocks]).toEqual([2]);
+    expect(a.has(2)).toBe(true); // what a slice of its seed found outlives take()
+  });
 });
