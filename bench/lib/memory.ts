@@ -170,7 +170,7 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
   const smallest = smallerSizes[0];
   const blockCount = (s: number) => Math.ceil(s / defaultBlockSize(s));
   /** A smaller pair whose manifest has as many blocks as the large one's (past 1 GiB: defaultBlockSize). */
-  const sameBlocks = smallerSizes.find((s) => blockCount(s) === blockCount(size));
+  const sameBlocks = smallerSizes.find((s) => s !== smallest && blockCount(s) === blockCount(size));
   /** Growth from the image of `from` bytes to the large one: MB, and bytes for each 4 KiB of image more. */
   const growth = (runs: ToolMemoryRun[], from: number) => {
     const grew = med(runs, size, (r) => r.mb) - med(runs, from, (r) => r.mb);
@@ -194,7 +194,7 @@ export async function runMemoryCase(options: { size: number; runs: number; workd
     '|--:|--:|--:|--:|',
     ...sizes.map((s) => `| ${gib(s)} | ${med(pageRuns, s, (r) => r.wall).toFixed(1)} | ${med(pageRuns, s, (r) => r.cpu).toFixed(1)} | **${med(pageRuns, s, (r) => r.mb).toFixed(0)}** |`),
     '',
-    `The page's memory (issue 5: it does not grow with the image size): from ${gib(smallest)}, ${growth(pageRuns, smallest)}` +
+    `The page's memory (issue 5: it does not grow with the image size): from ${gib(smallest)}${blockCount(smallest) === blockCount(size) ? ', whose manifest has as many blocks' : ''}, ${growth(pageRuns, smallest)}` +
       (sameBlocks ? `; from ${gib(sameBlocks)}, whose manifest has as many blocks, ${growth(pageRuns, sameBlocks)}. ` : '. ') +
       `Up to 1 GiB, what grows with the image is the tables kept per block (the manifest's sums, 7-8 bytes a block; where each block comes from, 8 bytes a block on the main thread and again in the assembly; a byte a block in a few maps; the block index, 14 bytes a block, while the seeds are scanned), and the download's buffers (\`tessera get\`: a window of 6 MB; the page: the ranges in flight, since what is verified goes into its image file at once), which the update of ${gib(smallest)} (3%, ${(med(getRuns, smallest, (r) => r.fetched ?? NaN) / 1e6).toFixed(0)} MB to download) may not fill. Past 1 GiB the tables stay the same; what is left is each worker's heap over a longer run (V8 sizes a heap's young generation by what survives its collections, up to a limit of its own) and Chromium's own memory for reading more of the seed through \`Blob.stream()\` (docs/web-page.md, Threads, has runs on an 8 GiB pair).`,
   ];
