@@ -8,6 +8,9 @@ import { readFully } from './read-fully.ts';
 import { PairRoller } from './pair-roller.ts';
 import { weakChecksum, weakMask } from './rsum.ts';
 
+/** The (masked) weak sum of an all-zero block. */
+const ZERO_WEAK = 0;
+
 export interface ScanOptions {
   signal?: CancelSignal;
   /** Called after each chunk with the bytes of this seed scanned so far. */
@@ -220,8 +223,6 @@ class WindowMatcher {
   private expected = -1;
   /** The digest of a pair's first block, kept while the second is hashed. */
   private readonly firstDigest = new Uint8Array(16);
-  /** The (masked) weak sum of an all-zero block: 0. */
-  private readonly zeroWeak = 0;
 
   constructor(
     private readonly index: BlockIndex,
@@ -310,7 +311,7 @@ class WindowMatcher {
       if (p + bs > end) break; // keep `expected` for the next buffer
       const t = this.expected;
       // A known block is not followed (nor jumped over): others may start inside it (see scanSeed).
-      if (!this.jumpOverKnown && this.sources.has(t) && table.weak[t] !== this.zeroWeak) {
+      if (table.weak[t] !== ZERO_WEAK && this.foundAlready(t)) {
         this.expected = -1;
         break;
       }
@@ -356,6 +357,11 @@ class WindowMatcher {
     this.needReset = false;
   }
 
+  /** Block k was found already: no reason to stop or jump here, the window rolls on through it (see scanSeed). */
+  private foundAlready(k: number): boolean {
+    return !this.jumpOverKnown && this.sources.has(k);
+  }
+
   /**
    * Confirm a weak hit at buffer offset `at` with the strong hash and record
    * every block it fills. Returns the (first) target block it matched, or -1.
@@ -365,10 +371,10 @@ class WindowMatcher {
     const table = index.table;
     let digest: Uint8Array | null = null;
     let matched = -1;
-    const skipKnown = !this.jumpOverKnown && w !== this.zeroWeak;
+    const padding = w === ZERO_WEAK;
     for (let i = index.head[BlockIndex.headHash(w) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w) continue;
-      if (skipKnown && this.sources.has(i)) continue; // known: no reason to stop here (see scanSeed)
+      if (!padding && this.foundAlready(i)) continue;
       if (!digest) {
         digest = this.blockHash(this.buf.subarray(at, at + table.blockSize));
         this.candidates++;
@@ -391,10 +397,10 @@ class WindowMatcher {
     let d1: Uint8Array | null = null;
     let d2: Uint8Array | null = null;
     let matched = -1;
-    const skipKnown = !this.jumpOverKnown && !(w1 === this.zeroWeak && w2 === this.zeroWeak);
+    const padding = w1 === ZERO_WEAK && w2 === ZERO_WEAK;
     for (let i = index.head[BlockIndex.headHash(BlockIndex.pairKey(w1, w2)) >>> index.headShift]; i >= 0; i = index.next[i]) {
       if (table.weak[i] !== w1 || table.weak[i + 1] !== w2) continue;
-      if (skipKnown && this.sources.has(i) && this.sources.has(i + 1)) continue; // known: no reason to stop here (see scanSeed)
+      if (!padding && this.foundAlready(i) && this.foundAlready(i + 1)) continue;
       if (!d1) {
         // Kept while the second block is hashed: a copy (the hash's array is its own buffer).
         d1 = this.firstDigest;

@@ -91,8 +91,8 @@ export class ScanPool {
     const share = globalThis.crossOriginIsolated === true && workerCount > 1;
     this.stats.sharedIndex = share;
     // And where they have found each block so far: one found in a slice is not jumped over in another slice of its file.
-    this.claimed ??= share ? new Int32Array(new SharedArrayBuffer(4 * Math.max(1, manifest.blocks.blockCount))) : undefined;
-    const claimed = share ? this.claimed : undefined;
+    if (share) this.claimed ??= new Int32Array(new SharedArrayBuffer(4 * Math.max(1, manifest.blocks.blockCount)));
+    const claimed = this.claimed;
     // The image's zero blocks are reported once: workers started again know them, and the pool has them.
     const findZeros = !this.zerosFound;
     this.zerosFound = true;
