@@ -24,7 +24,6 @@ import type { CliIo } from './cli-io.ts';
 import { openSeeds } from './open-seeds.ts';
 import { formatBytes, formatSeconds, percent } from '../shared/format.ts';
 import { ProgressReporter } from './progress-reporter.ts';
-import { createNativeHasher } from '../node/native-hasher.ts';
 
 export interface GetArgs {
   manifest: string;
@@ -154,7 +153,10 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     }
 
     await checkFreeSpace(output, imageLength);
-    fileOutput = await openFileOutput(output);
+    // The image's checksum on a thread of its own, which reads the part file back as it is written
+    // (OpenSSL, ~0.6 s for 686 MB here): the scan's second core is free by then, and this thread keeps
+    // the download and the writes (see docs/performance.md, "The checksum read back on its own thread").
+    fileOutput = await openFileOutput(output, { hash: { algorithm: manifest.checksum.algorithm } });
     // What the mirrors' files looked like when an earlier run verified blocks from them: a file replaced since is named as such.
     const earlierValidators = await readKeptValidators(output, checksum);
     let seenValidators: MirrorValidators = {};
@@ -165,11 +167,6 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
         mirrors,
         fetcher: createFetchRangeFetcher({ explainNetworkError: explainNodeFetchError }),
         sink: fileOutput.sink,
-        // The image's SHA-256 (OpenSSL) on this thread, between the writes, which run on libuv's threads. A thread
-        // of its own for it cost ~10 MB more at the peak (a Node worker, and the copies through its slots), for no
-        // time measurable on the Debian corpus (2.52 s against 2.55 s, medians of 13 runs alternating) and ~0.3 s
-        // more on a 4 GiB image: under 150 MB there with a margin (140-144 MB against 149-156 MB).
-        createHasher: createNativeHasher,
         // The file is written on libuv's threads while the next runs are read, verified and hashed,
         // in runs of 1 MiB (4 run buffers); 6 MiB of ranges (3 of 2 MiB) fetched ahead of the writer.
         writeAhead: 2,

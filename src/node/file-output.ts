@@ -4,6 +4,7 @@ import { ErrorCode, TesseraError, describeError } from '../core/errors.ts';
 import { MAX_WRITE_BYTES, type OutputSink } from '../core/io.ts';
 import { formatBytes } from '../shared/format.ts';
 import { backgroundFlush } from './background-flush.ts';
+import { type FileHasher, type FileHasherOptions, hashFileAsWritten } from './file-hasher.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
 export const partPathFor = (out: string) => `${out}.tessera-part`;
@@ -51,8 +52,16 @@ export interface FileOutput {
   discard(): Promise<void>;
 }
 
+export interface FileOutputOptions {
+  /**
+   * Hash the part file on a thread of its own as it is written (the sink's
+   * digest()), with this node:crypto algorithm; without it the sink does not hash.
+   */
+  hash?: { algorithm: string } & FileHasherOptions;
+}
+
 /** Write the image to OUT.tessera-part, sequentially. */
-export async function openFileOutput(out: string): Promise<FileOutput> {
+export async function openFileOutput(out: string, options: FileOutputOptions = {}): Promise<FileOutput> {
   const partPath = partPathFor(out);
   let handle: FileHandle;
   try {
@@ -65,9 +74,11 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
   let closed = false;
   let bytes = 0;
   const flushing = backgroundFlush(handle);
+  const hasher: FileHasher | undefined = options.hash && hashFileAsWritten(partPath, options.hash.algorithm, options.hash);
   const close = async () => {
     if (!closed) {
       closed = true;
+      await hasher?.cancel();
       await flushing.settled().catch(() => undefined); // (kept or discarded: a failed flush only matters to commit())
       await handle.close();
     }
@@ -80,6 +91,7 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       bytes += bytesWritten;
     }
     flushing.wrote(bytes);
+    hasher?.wrote(bytes);
   };
   return {
     partPath,
@@ -90,6 +102,7 @@ export async function openFileOutput(out: string): Promise<FileOutput> {
       write,
       // After what was written in order: the part file is a seed for the resume, read by content.
       keepAside: (_start, data) => write(data),
+      ...(hasher && { digest: () => hasher.digest() }),
     },
     async commit() {
       await flushing.settled();
