@@ -35,7 +35,7 @@ try {
       continue;
     }
     if (phase !== WRITING) {
-      reply({ digest: hash.digest('hex'), bytes: hashed });
+      reply({ digest: hash.digest('hex') });
       break;
     }
     Atomics.wait(state, HASH_STATE.generation, generation);

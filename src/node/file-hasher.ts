@@ -25,7 +25,7 @@ export interface HashWorkerData {
   state: SharedArrayBuffer;
 }
 
-export type HashWorkerReply = { digest: string; bytes: number } | { error: string };
+export type HashWorkerReply = { digest: string } | { error: string };
 
 export interface FileHasher {
   /** The file now holds `bytes` bytes from byte 0 (written, in the page cache). */
