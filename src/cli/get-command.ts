@@ -156,7 +156,7 @@ export async function runGet(args: GetArgs, io: CliIo): Promise<number> {
     // The image's checksum on a thread of its own, which reads the part file back as it is written
     // (OpenSSL, ~0.6 s for 686 MB here): the scan's second core is free by then, and this thread keeps
     // the download and the writes (see docs/performance.md, "The checksum read back on its own thread").
-    fileOutput = await openFileOutput(output, { hash: { algorithm: manifest.checksum.algorithm } });
+    fileOutput = await openFileOutput(output, { hash: { algorithm: manifest.checksum.algorithm, alsoSha256: hashBuiltImage } });
     // What the mirrors' files looked like when an earlier run verified blocks from them: a file replaced since is named as such.
     const earlierValidators = await readKeptValidators(output, checksum);
     let seenValidators: MirrorValidators = {};

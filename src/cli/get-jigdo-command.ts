@@ -68,7 +68,7 @@ export async function runGetJigdo(args: GetArgs, io: CliIo, raw: Uint8Array, jig
 
     await checkFreeSpace(output, template.imageLength);
     // The image's checksum on a thread that reads the file back as it is written (as `tessera get` does with a manifest).
-    const out = await openFileOutput(output, { hash: { algorithm: template.algorithm } });
+    const out = await openFileOutput(output, { hash: { algorithm: template.algorithm, alsoSha256: hashBuiltImage } });
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let keepProblem = false;

@@ -10,7 +10,7 @@ import { HASH_STATE, type HashWorkerData, type HashWorkerReply, WRITING, CANCELL
 
 const port = parentPort;
 if (!port) throw new Error('file-hash-worker.mjs runs as a worker thread of tessera');
-const { path, algorithm, state: shared } = workerData as HashWorkerData;
+const { path, algorithms, state: shared } = workerData as HashWorkerData;
 const state = new BigInt64Array(shared);
 
 const reply = (message: HashWorkerReply) => port.postMessage(message);
@@ -18,7 +18,7 @@ const reply = (message: HashWorkerReply) => port.postMessage(message);
 let fd: number | undefined;
 try {
   fd = openSync(path, 'r');
-  const hash = createHash(algorithm);
+  const hashes = algorithms.map((a) => createHash(a));
   const buffer = Buffer.allocUnsafe(READ_BYTES);
   let hashed = 0;
   for (;;) {
@@ -30,12 +30,12 @@ try {
     if (hashed < written) {
       const n = readSync(fd, buffer, 0, Math.min(READ_BYTES, written - hashed), hashed);
       if (n === 0) throw new Error(`the file ends at byte ${hashed}, where ${written} bytes were written`);
-      hash.update(buffer.subarray(0, n));
+      for (const hash of hashes) hash.update(buffer.subarray(0, n));
       hashed += n;
       continue;
     }
     if (phase !== WRITING) {
-      reply({ digest: hash.digest('hex') });
+      reply({ digests: hashes.map((hash) => hash.digest('hex')) });
       break;
     }
     Atomics.wait(state, HASH_STATE.generation, generation);

@@ -5,6 +5,7 @@ import { MAX_WRITE_BYTES, type OutputSink } from '../core/io.ts';
 import { formatBytes } from '../shared/format.ts';
 import { backgroundFlush } from './background-flush.ts';
 import { type FileHasher, type FileHasherOptions, hashFileAsWritten } from './file-hasher.ts';
+import { sha256OfFile } from './native-hasher.ts';
 
 /** While an image is written it lives here; it becomes OUT only once verified. */
 export const partPathFor = (out: string) => `${out}.tessera-part`;
@@ -44,6 +45,8 @@ export interface FileOutput {
   readonly partPath: string;
   /** Bytes in the part file: written in order, then any kept aside. */
   readonly bytes: number;
+  /** The SHA-256 of the whole part file: from the checksum thread if it computed one, else read now. Once nothing more is written. */
+  sha256(): Promise<string>;
   /** The image is verified: move it to its final name and drop the resume seed. */
   commit(): Promise<void>;
   /** Stop, keeping the verified prefix for a later resume. */
@@ -56,6 +59,7 @@ export interface FileOutputOptions {
   /**
    * Hash the part file on a thread of its own as it is written (the sink's
    * digest()), with this node:crypto algorithm; without it the sink does not hash.
+   * With `alsoSha256` the thread gives sha256() too.
    */
   hash?: { algorithm: string } & FileHasherOptions;
 }
@@ -104,6 +108,7 @@ export async function openFileOutput(out: string, options: FileOutputOptions = {
       keepAside: (_start, data) => write(data),
       ...(hasher && { digest: () => hasher.digest() }),
     },
+    sha256: () => hasher?.sha256() ?? sha256OfFile(partPath),
     async commit() {
       await flushing.settled();
       await handle.sync();

@@ -49,6 +49,19 @@ describe('hashFileAsWritten', () => {
     expect(await hasher.digest()).toBe(createHash('sha1').update(data.subarray(0, 200_000)).digest('hex'));
   });
 
+  it('gives the SHA-256 beside another checksum from the same reads, when asked to', async () => {
+    const path = join(dir.path, 'both.bin');
+    const data = randomBytes(2 * (1 << 20) + 99, 13);
+    await writeFile(path, data);
+    const hasher = hashFileAsWritten(path, 'sha1', { workerUrl: WORKER, alsoSha256: true });
+    hasher.wrote(data.length);
+    expect(await hasher.digest()).toBe(createHash('sha1').update(data).digest('hex'));
+    expect(await hasher.sha256()).toBe(sha256(data));
+    const sha1Only = hashFileAsWritten(path, 'sha1', { workerUrl: WORKER });
+    expect(sha1Only.sha256()).toBeUndefined();
+    await sha1Only.cancel();
+  });
+
   it('gives the checksum of nothing when nothing was written', async () => {
     const path = join(dir.path, 'empty.bin');
     await writeFile(path, new Uint8Array(0));
